@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Chorus needs for building and testing, when
+# they are missing. Idempotent: a machine that has them all does nothing.
+#   espeak-ng, libespeak-ng-dev: phonemes for the synthesis engine (cgo)
+#   sox: checks WAV files in tests and by hand
+#   chromium, chromium-driver: the browser end-to-end test
+set -euo pipefail
+
+pkgs=(espeak-ng libespeak-ng-dev sox chromium chromium-driver)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup-system: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup-system: not root; install these Debian packages yourself: ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,208 @@
+// Package config reads each service's configuration from the environment.
+//
+// Every service has one struct; Load fills it from environment variables
+// (the `env` struct tags are the single list of variables a deployment must
+// set, and the Terraform policy tests read them from here) and validates it,
+// so that a misconfigured service fails at start with a message naming the
+// variable instead of failing on its first request.
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+// MaxSignedURLTTL is the longest expiry a V4 signed URL may have (7 days).
+const MaxSignedURLTTL = 7 * 24 * time.Hour
+
+// Functions configures the HTTP Cloud Functions (profiles, synthesize, batch, status).
+type Functions struct {
+	// ProjectID is the Google Cloud project that holds Firestore and Pub/Sub.
+	ProjectID string `env:"GOOGLE_CLOUD_PROJECT, required"`
+	// Topic is the Pub/Sub topic id that synthesis requests are published to.
+	Topic string `env:"CHORUS_TOPIC, required"`
+	// AudioBucket holds the synthesised WAV files; status signs URLs into it.
+	AudioBucket string `env:"CHORUS_AUDIO_BUCKET, required"`
+
+	// SignedURLTTL is how long a signed audio URL stays valid.
+	SignedURLTTL time.Duration `env:"CHORUS_SIGNED_URL_TTL, default=15m"`
+	// SignerEmail is the service account that signs URLs through the IAM
+	// Credentials API. Empty uses the runtime's default service account.
+	SignerEmail string `env:"CHORUS_SIGNER_EMAIL"`
+	// SigningKeyFile is a PEM RSA private key used to sign URLs locally
+	// (emulator stack). Never set in the cloud.
+	SigningKeyFile string `env:"CHORUS_SIGNING_KEY_FILE"`
+	// PublicStorageURL overrides the scheme://host of signed URLs (the GCS
+	// fake); empty means https://storage.googleapis.com.
+	PublicStorageURL string `env:"CHORUS_PUBLIC_STORAGE_URL"`
+
+	// AllowedOrigins lists the browser origins allowed by CORS.
+	AllowedOrigins []string `env:"CHORUS_ALLOWED_ORIGINS"`
+	// StatusURL is the base URL of the status function, returned to clients
+	// as status_url. Locally it is the path /api/status.
+	StatusURL string `env:"CHORUS_STATUS_URL, default=/api/status"`
+
+	// MaxTextChars bounds the text of one synthesis request, in characters.
+	MaxTextChars int `env:"CHORUS_MAX_TEXT_CHARS, default=1000"`
+	// MaxBatchItems bounds the number of items of one batch request.
+	MaxBatchItems int `env:"CHORUS_MAX_BATCH_ITEMS, default=100"`
+	// RatePerMinute and RateBurst limit enqueue requests per client.
+	RatePerMinute int `env:"CHORUS_RATE_PER_MINUTE, default=60"`
+	RateBurst     int `env:"CHORUS_RATE_BURST, default=20"`
+
+	// WorkerJob is the full name of the Cloud Run job that consumes the
+	// queue (projects/P/locations/L/jobs/J). When set, the enqueue
+	// functions start an execution if none is running. Empty locally.
+	WorkerJob string `env:"CHORUS_WORKER_JOB"`
+}
+
+// Validate reports the first invalid setting, naming its variable.
+func (c *Functions) Validate() error {
+	var errs []error
+	if c.SignedURLTTL <= 0 || c.SignedURLTTL > MaxSignedURLTTL {
+		errs = append(errs, fmt.Errorf("CHORUS_SIGNED_URL_TTL must be between 1s and %s, got %s", MaxSignedURLTTL, c.SignedURLTTL))
+	}
+	if c.MaxTextChars < 1 || c.MaxTextChars > 10000 {
+		errs = append(errs, fmt.Errorf("CHORUS_MAX_TEXT_CHARS must be between 1 and 10000, got %d", c.MaxTextChars))
+	}
+	if c.MaxBatchItems < 1 || c.MaxBatchItems > 1000 {
+		errs = append(errs, fmt.Errorf("CHORUS_MAX_BATCH_ITEMS must be between 1 and 1000, got %d", c.MaxBatchItems))
+	}
+	if c.RatePerMinute < 0 || c.RateBurst < 0 {
+		errs = append(errs, errors.New("CHORUS_RATE_PER_MINUTE and CHORUS_RATE_BURST must not be negative"))
+	}
+	for _, o := range c.AllowedOrigins {
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			errs = append(errs, fmt.Errorf("CHORUS_ALLOWED_ORIGINS: %q is not an origin like https://example.com", o))
+		}
+	}
+	if c.PublicStorageURL != "" {
+		if u, err := url.Parse(c.PublicStorageURL); err != nil || u.Host == "" {
+			errs = append(errs, fmt.Errorf("CHORUS_PUBLIC_STORAGE_URL: %q is not a URL", c.PublicStorageURL))
+		}
+	}
+	if c.WorkerJob != "" && !strings.HasPrefix(c.WorkerJob, "projects/") {
+		errs = append(errs, fmt.Errorf("CHORUS_WORKER_JOB must look like projects/P/locations/L/jobs/J, got %q", c.WorkerJob))
+	}
+	return errors.Join(errs...)
+}
+
+// Worker configures the synth-job worker (Cloud Run job, or long-running locally).
+type Worker struct {
+	ProjectID string `env:"GOOGLE_CLOUD_PROJECT, required"`
+	// Subscription is the pull subscription on the synthesis topic.
+	Subscription string `env:"CHORUS_SUBSCRIPTION, required"`
+	// DeadLetterSubscription, when set, is a subscription on the dead-letter
+	// topic that the worker drains to mark dead-lettered jobs failed.
+	DeadLetterSubscription string `env:"CHORUS_DEAD_LETTER_SUBSCRIPTION"`
+	// AudioBucket receives the WAV files.
+	AudioBucket string `env:"CHORUS_AUDIO_BUCKET, required"`
+	// ModelsBucket holds the voices (.onnx and .onnx.json).
+	ModelsBucket string `env:"CHORUS_MODELS_BUCKET, required"`
+
+	// ORTLibrary is the path of libonnxruntime.so.
+	ORTLibrary string `env:"CHORUS_ORT_LIBRARY, required"`
+	// ExecutionProvider is auto (CUDA when available, else CPU), cuda
+	// (fail without CUDA) or cpu.
+	ExecutionProvider string `env:"CHORUS_EXECUTION_PROVIDER, default=auto"`
+	// IntraOpThreads is the ONNX Runtime thread count per session (0 = ORT default).
+	IntraOpThreads int `env:"CHORUS_INTRA_OP_THREADS, default=0"`
+	// VoiceCacheDir is where downloaded voices are kept on local disk.
+	VoiceCacheDir string `env:"CHORUS_VOICE_CACHE_DIR, default=/tmp/chorus-voices"`
+	// SessionCache is how many ONNX sessions stay open at once.
+	SessionCache int `env:"CHORUS_SESSION_CACHE, default=4"`
+
+	// Concurrency is how many batches run at once.
+	Concurrency int `env:"CHORUS_CONCURRENCY, default=2"`
+	// BatchSize and BatchWait bound how many jobs of one voice are
+	// synthesised together and how long the first waits for company.
+	BatchSize int           `env:"CHORUS_BATCH_SIZE, default=8"`
+	BatchWait time.Duration `env:"CHORUS_BATCH_WAIT, default=50ms"`
+	// Lease is how long a claimed job stays owned by this worker without
+	// being renewed; a crashed worker's job is reclaimed after it.
+	Lease time.Duration `env:"CHORUS_LEASE, default=2m"`
+	// MaxAttempts must match the subscription's max delivery attempts:
+	// the worker fails the job on the last one.
+	MaxAttempts int `env:"CHORUS_MAX_ATTEMPTS, default=5"`
+	// IdleTimeout ends a --drain run after the queue stayed empty this long.
+	IdleTimeout time.Duration `env:"CHORUS_IDLE_TIMEOUT, default=30s"`
+	// ShutdownGrace bounds how long in-flight work may take after SIGTERM.
+	ShutdownGrace time.Duration `env:"CHORUS_SHUTDOWN_GRACE, default=8s"`
+	// MaxTextChars must match the functions' limit (messages published
+	// directly to the topic are validated against it).
+	MaxTextChars int `env:"CHORUS_MAX_TEXT_CHARS, default=1000"`
+}
+
+// Validate reports the first invalid setting, naming its variable.
+func (c *Worker) Validate() error {
+	var errs []error
+	switch c.ExecutionProvider {
+	case "auto", "cuda", "cpu":
+	default:
+		errs = append(errs, fmt.Errorf("CHORUS_EXECUTION_PROVIDER must be auto, cuda or cpu, got %q", c.ExecutionProvider))
+	}
+	if c.SessionCache < 1 {
+		errs = append(errs, fmt.Errorf("CHORUS_SESSION_CACHE must be at least 1, got %d", c.SessionCache))
+	}
+	if c.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("CHORUS_CONCURRENCY must be at least 1, got %d", c.Concurrency))
+	}
+	if c.BatchSize < 1 || c.BatchSize > 64 {
+		errs = append(errs, fmt.Errorf("CHORUS_BATCH_SIZE must be between 1 and 64, got %d", c.BatchSize))
+	}
+	if c.BatchWait < 0 {
+		errs = append(errs, fmt.Errorf("CHORUS_BATCH_WAIT must not be negative, got %s", c.BatchWait))
+	}
+	if c.Lease < 10*time.Second {
+		errs = append(errs, fmt.Errorf("CHORUS_LEASE must be at least 10s, got %s", c.Lease))
+	}
+	if c.MaxAttempts < 1 || c.MaxAttempts > 100 {
+		errs = append(errs, fmt.Errorf("CHORUS_MAX_ATTEMPTS must be between 1 and 100, got %d", c.MaxAttempts))
+	}
+	if c.IdleTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("CHORUS_IDLE_TIMEOUT must be positive, got %s", c.IdleTimeout))
+	}
+	if c.ShutdownGrace <= 0 {
+		errs = append(errs, fmt.Errorf("CHORUS_SHUTDOWN_GRACE must be positive, got %s", c.ShutdownGrace))
+	}
+	if c.MaxTextChars < 1 || c.MaxTextChars > 10000 {
+		errs = append(errs, fmt.Errorf("CHORUS_MAX_TEXT_CHARS must be between 1 and 10000, got %d", c.MaxTextChars))
+	}
+	return errors.Join(errs...)
+}
+
+// validator is implemented by every config struct of this package.
+type validator interface{ Validate() error }
+
+// Load fills cfg from the process environment and validates it.
+func Load[T any, P interface {
+	*T
+	validator
+}](ctx context.Context) (*T, error) {
+	return LoadFrom[T, P](ctx, envconfig.OsLookuper())
+}
+
+// LoadFrom is Load with an explicit variable source, for tests.
+func LoadFrom[T any, P interface {
+	*T
+	validator
+}](ctx context.Context, l envconfig.Lookuper) (*T, error) {
+	cfg := new(T)
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: cfg, Lookuper: l}); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	if err := P(cfg).Validate(); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}
