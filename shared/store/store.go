@@ -1,0 +1,593 @@
+// Package store keeps members, voices and jobs in Firestore.
+//
+// Every state change of a job happens in a transaction that re-reads the
+// document, so concurrent workers, redelivered messages and retried client
+// requests cannot produce two results or lose a job.
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/chorus-voice/chorus/shared/job"
+)
+
+// Collection names.
+const (
+	membersCollection  = "members"
+	voicesCollection   = "voices"
+	jobsCollection     = "jobs"
+	requestsCollection = "requests"
+)
+
+// ErrNotFound is returned when a document does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store is the Firestore-backed store. It is safe for concurrent use.
+type Store struct {
+	fs  *firestore.Client
+	now func() time.Time
+}
+
+// New wraps a Firestore client.
+func New(client *firestore.Client) *Store {
+	return &Store{fs: client, now: time.Now}
+}
+
+// Open connects to Firestore (or the emulator named by FIRESTORE_EMULATOR_HOST).
+func Open(ctx context.Context, projectID string) (*Store, error) {
+	c, err := firestore.NewClient(ctx, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("store: connect to firestore: %w", err)
+	}
+	return New(c), nil
+}
+
+// Close releases the client.
+func (s *Store) Close() error { return s.fs.Close() }
+
+// Unavailable reports whether err means Firestore could not be reached or
+// did not answer in time, which the API answers with 503.
+func Unavailable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	switch status.Code(errors.Unwrap(err)) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted:
+		return true
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted:
+		return true
+	}
+	return false
+}
+
+func notFound(err error) bool { return status.Code(err) == codes.NotFound }
+
+// --- members and voices ---
+
+// PutVoice creates or replaces a voice record.
+func (s *Store) PutVoice(ctx context.Context, v *Voice) error {
+	if err := v.Validate(); err != nil {
+		return err
+	}
+	if _, err := s.fs.Collection(voicesCollection).Doc(v.ID).Set(ctx, v); err != nil {
+		return fmt.Errorf("store: put voice %s: %w", v.ID, err)
+	}
+	return nil
+}
+
+// GetVoice reads one voice.
+func (s *Store) GetVoice(ctx context.Context, id string) (*Voice, error) {
+	snap, err := s.fs.Collection(voicesCollection).Doc(id).Get(ctx)
+	if notFound(err) {
+		return nil, fmt.Errorf("voice %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get voice %s: %w", id, err)
+	}
+	var v Voice
+	if err := snap.DataTo(&v); err != nil {
+		return nil, fmt.Errorf("store: decode voice %s: %w", id, err)
+	}
+	v.ID = snap.Ref.ID
+	return &v, nil
+}
+
+// ListVoices returns every voice, ordered by id.
+func (s *Store) ListVoices(ctx context.Context) ([]*Voice, error) {
+	snaps, err := s.fs.Collection(voicesCollection).Limit(1000).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, fmt.Errorf("store: list voices: %w", err)
+	}
+	out := make([]*Voice, 0, len(snaps))
+	for _, snap := range snaps {
+		var v Voice
+		if err := snap.DataTo(&v); err != nil {
+			return nil, fmt.Errorf("store: decode voice %s: %w", snap.Ref.ID, err)
+		}
+		v.ID = snap.Ref.ID
+		out = append(out, &v)
+	}
+	return out, nil
+}
+
+// PutMember creates or replaces a member record.
+func (s *Store) PutMember(ctx context.Context, m *Member) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	if _, err := s.fs.Collection(membersCollection).Doc(m.ID).Set(ctx, m); err != nil {
+		return fmt.Errorf("store: put member %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// GetMember reads one member, active or not.
+func (s *Store) GetMember(ctx context.Context, id string) (*Member, error) {
+	snap, err := s.fs.Collection(membersCollection).Doc(id).Get(ctx)
+	if notFound(err) {
+		return nil, fmt.Errorf("member %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get member %s: %w", id, err)
+	}
+	var m Member
+	if err := snap.DataTo(&m); err != nil {
+		return nil, fmt.Errorf("store: decode member %s: %w", id, err)
+	}
+	m.ID = snap.Ref.ID
+	return &m, nil
+}
+
+// maxMembers bounds the member listing; a group roster is small.
+const maxMembers = 500
+
+// ListMembers returns the active members in display order. It filters and
+// sorts in memory so that no composite index is needed.
+func (s *Store) ListMembers(ctx context.Context) ([]*Member, error) {
+	snaps, err := s.fs.Collection(membersCollection).Limit(maxMembers).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, fmt.Errorf("store: list members: %w", err)
+	}
+	out := make([]*Member, 0, len(snaps))
+	for _, snap := range snaps {
+		var m Member
+		if err := snap.DataTo(&m); err != nil {
+			return nil, fmt.Errorf("store: decode member %s: %w", snap.Ref.ID, err)
+		}
+		m.ID = snap.Ref.ID
+		if m.Active {
+			out = append(out, &m)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Order != out[j].Order {
+			return out[i].Order < out[j].Order
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// --- jobs ---
+
+// fingerprint identifies what a request asked for, so that a reused
+// request_id with a different body is refused instead of answered with
+// someone else's job.
+func fingerprint(j *job.Job) string {
+	h := sha256.New()
+	for _, s := range []string{j.MemberID, j.Text, strconv.FormatFloat(j.Speed, 'g', -1, 64), j.BatchID} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// requestKey is the document id of an idempotency key (hashed: clients
+// choose it, and Firestore ids must not contain '/').
+func requestKey(requestID string) string {
+	sum := sha256.Sum256([]byte(requestID))
+	return hex.EncodeToString(sum[:])
+}
+
+type requestDoc struct {
+	JobID       string    `firestore:"job_id"`
+	Fingerprint string    `firestore:"fingerprint"`
+	CreatedAt   time.Time `firestore:"created_at"`
+	ExpireAt    time.Time `firestore:"expire_at"`
+}
+
+// ConflictError reports a request_id reused for a different request.
+type ConflictError struct {
+	Index     int
+	RequestID string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("request_id %q was already used for a different request", e.RequestID)
+}
+
+// Created is the outcome of one submission.
+type Created struct {
+	Job *job.Job
+	// Existing is true when the request_id matched an earlier submission,
+	// whose job is returned instead of a new one.
+	Existing bool
+}
+
+// CreateJobs writes the jobs in one transaction. A submission whose
+// request_id was seen before returns the earlier job (Existing) and writes
+// nothing; one whose request_id was used for a different request fails the
+// whole call with *ConflictError. Either all new jobs are written or none.
+func (s *Store) CreateJobs(ctx context.Context, subs []*job.Job) ([]Created, error) {
+	if len(subs) == 0 {
+		return nil, nil
+	}
+	jobs := s.fs.Collection(jobsCollection)
+	reqs := s.fs.Collection(requestsCollection)
+	var out []Created
+	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		out = make([]Created, len(subs))
+		// Reads first (a Firestore transaction rule): the idempotency keys.
+		var keyRefs []*firestore.DocumentRef
+		var keyIdx []int
+		seen := map[string]int{}
+		for i, sub := range subs {
+			if sub.RequestID == "" {
+				continue
+			}
+			if first, dup := seen[sub.RequestID]; dup {
+				if fingerprint(subs[first]) != fingerprint(sub) {
+					return &ConflictError{Index: i, RequestID: sub.RequestID}
+				}
+				continue
+			}
+			seen[sub.RequestID] = i
+			keyRefs = append(keyRefs, reqs.Doc(requestKey(sub.RequestID)))
+			keyIdx = append(keyIdx, i)
+		}
+		existing := map[int]string{} // submission index → earlier job id
+		if len(keyRefs) > 0 {
+			snaps, err := tx.GetAll(keyRefs)
+			if err != nil {
+				return fmt.Errorf("read idempotency keys: %w", err)
+			}
+			for k, snap := range snaps {
+				if !snap.Exists() {
+					continue
+				}
+				var rd requestDoc
+				if err := snap.DataTo(&rd); err != nil {
+					return fmt.Errorf("decode idempotency key: %w", err)
+				}
+				i := keyIdx[k]
+				if rd.Fingerprint != fingerprint(subs[i]) {
+					return &ConflictError{Index: i, RequestID: subs[i].RequestID}
+				}
+				existing[i] = rd.JobID
+			}
+			var prevRefs []*firestore.DocumentRef
+			var prevIdx []int
+			for i, id := range existing {
+				prevRefs = append(prevRefs, jobs.Doc(id))
+				prevIdx = append(prevIdx, i)
+			}
+			if len(prevRefs) > 0 {
+				snaps, err := tx.GetAll(prevRefs)
+				if err != nil {
+					return fmt.Errorf("read earlier jobs: %w", err)
+				}
+				for k, snap := range snaps {
+					i := prevIdx[k]
+					if !snap.Exists() {
+						// The job expired (TTL) but its key did not yet: make a new one.
+						delete(existing, i)
+						continue
+					}
+					j, err := decodeJob(snap)
+					if err != nil {
+						return err
+					}
+					out[i] = Created{Job: j, Existing: true}
+				}
+			}
+		}
+		// Writes.
+		now := s.now()
+		for i, sub := range subs {
+			if out[i].Job != nil {
+				continue
+			}
+			if sub.RequestID != "" {
+				if first := seen[sub.RequestID]; first != i {
+					continue // filled below from the first occurrence
+				}
+			}
+			if err := tx.Create(jobs.Doc(sub.ID), sub); err != nil {
+				return fmt.Errorf("create job %s: %w", sub.ID, err)
+			}
+			if sub.RequestID != "" {
+				rd := requestDoc{JobID: sub.ID, Fingerprint: fingerprint(sub), CreatedAt: now, ExpireAt: now.Add(job.Retention)}
+				if err := tx.Set(reqs.Doc(requestKey(sub.RequestID)), rd); err != nil {
+					return fmt.Errorf("record idempotency key: %w", err)
+				}
+			}
+			out[i] = Created{Job: sub}
+		}
+		for i, sub := range subs {
+			if out[i].Job == nil {
+				first := seen[sub.RequestID]
+				out[i] = Created{Job: out[first].Job, Existing: true}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		var ce *ConflictError
+		if errors.As(err, &ce) {
+			return nil, ce
+		}
+		return nil, fmt.Errorf("store: create jobs: %w", err)
+	}
+	return out, nil
+}
+
+// AbandonJobs marks jobs that could not be enqueued as failed and forgets
+// their idempotency keys, so that the client's retry with the same
+// request_id creates a fresh job rather than returning a dead one.
+func (s *Store) AbandonJobs(ctx context.Context, jobs []*job.Job, jobErr job.Error) error {
+	col := s.fs.Collection(jobsCollection)
+	reqs := s.fs.Collection(requestsCollection)
+	return s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		refs := make([]*firestore.DocumentRef, len(jobs))
+		for i, j := range jobs {
+			refs[i] = col.Doc(j.ID)
+		}
+		snaps, err := tx.GetAll(refs)
+		if err != nil {
+			return fmt.Errorf("store: abandon jobs: %w", err)
+		}
+		now := s.now()
+		for i, snap := range snaps {
+			if !snap.Exists() {
+				continue
+			}
+			j, err := decodeJob(snap)
+			if err != nil {
+				return err
+			}
+			if j.Status != job.Queued {
+				continue // a worker got it after all
+			}
+			if err := j.Transition(job.Failed, now); err != nil {
+				return err
+			}
+			e := jobErr
+			j.Error = &e
+			if err := tx.Set(refs[i], j); err != nil {
+				return fmt.Errorf("store: abandon job %s: %w", j.ID, err)
+			}
+			if j.RequestID != "" {
+				if err := tx.Delete(reqs.Doc(requestKey(j.RequestID))); err != nil {
+					return fmt.Errorf("store: forget request key: %w", err)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func decodeJob(snap *firestore.DocumentSnapshot) (*job.Job, error) {
+	var j job.Job
+	if err := snap.DataTo(&j); err != nil {
+		return nil, fmt.Errorf("store: decode job %s: %w", snap.Ref.ID, err)
+	}
+	j.ID = snap.Ref.ID
+	return &j, nil
+}
+
+// GetJob reads one job.
+func (s *Store) GetJob(ctx context.Context, id string) (*job.Job, error) {
+	snap, err := s.fs.Collection(jobsCollection).Doc(id).Get(ctx)
+	if notFound(err) {
+		return nil, fmt.Errorf("job %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get job %s: %w", id, err)
+	}
+	return decodeJob(snap)
+}
+
+// BatchJobs returns the jobs of one batch in creation order.
+func (s *Store) BatchJobs(ctx context.Context, batchID string, limit int) ([]*job.Job, error) {
+	snaps, err := s.fs.Collection(jobsCollection).Where("batch_id", "==", batchID).Limit(limit).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, fmt.Errorf("store: batch %s: %w", batchID, err)
+	}
+	out := make([]*job.Job, 0, len(snaps))
+	for _, snap := range snaps {
+		j, err := decodeJob(snap)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	sort.SliceStable(out, func(i, k int) bool { return out[i].CreatedAt.Before(out[k].CreatedAt) })
+	return out, nil
+}
+
+// ClaimOutcome says what Claim found.
+type ClaimOutcome int
+
+const (
+	// Claimed: the job is now running under the caller's lease.
+	Claimed ClaimOutcome = iota
+	// Finished: the job already succeeded or failed; nothing to do.
+	Finished
+	// Busy: another worker holds a live lease on it.
+	Busy
+)
+
+func (o ClaimOutcome) String() string {
+	switch o {
+	case Claimed:
+		return "claimed"
+	case Finished:
+		return "finished"
+	case Busy:
+		return "busy"
+	}
+	return "unknown"
+}
+
+// Claim moves a job to running under worker's lease, unless it is finished
+// or another worker's lease on it is still live.
+func (s *Store) Claim(ctx context.Context, id, worker string, lease time.Duration) (*job.Job, ClaimOutcome, error) {
+	var (
+		out     *job.Job
+		outcome ClaimOutcome
+	)
+	err := s.update(ctx, id, func(j *job.Job, now time.Time) (bool, error) {
+		out = j
+		switch {
+		case j.Status.Terminal():
+			outcome = Finished
+			return false, nil
+		case j.LeaseLive(now) && j.Worker != worker:
+			outcome = Busy
+			return false, nil
+		}
+		if err := j.Transition(job.Running, now); err != nil {
+			return false, err
+		}
+		j.Worker, j.LeaseUntil = worker, now.Add(lease)
+		outcome = Claimed
+		return true, nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, outcome, nil
+}
+
+// ErrLeaseLost means the job is no longer this worker's to change.
+var ErrLeaseLost = errors.New("lease lost")
+
+// owns reports whether worker may finish a running job: it holds the
+// lease, or the lease lapsed and nobody else took the job.
+func owns(j *job.Job, worker string, now time.Time) bool {
+	return j.Status == job.Running && (j.Worker == worker || !j.LeaseLive(now))
+}
+
+// Renew extends worker's lease on a running job.
+func (s *Store) Renew(ctx context.Context, id, worker string, lease time.Duration) error {
+	return s.update(ctx, id, func(j *job.Job, now time.Time) (bool, error) {
+		if !owns(j, worker, now) {
+			return false, ErrLeaseLost
+		}
+		j.Worker, j.LeaseUntil = worker, now.Add(lease)
+		return true, nil
+	})
+}
+
+// Succeed records a job's audio. It is idempotent: a job that already
+// succeeded is left as it is (its object name is deterministic, so the
+// audio is the same).
+func (s *Store) Succeed(ctx context.Context, id, worker string, out job.Output, provider string) error {
+	return s.update(ctx, id, func(j *job.Job, now time.Time) (bool, error) {
+		if j.Status == job.Succeeded {
+			return false, nil
+		}
+		if !owns(j, worker, now) {
+			return false, ErrLeaseLost
+		}
+		if err := j.Transition(job.Succeeded, now); err != nil {
+			return false, err
+		}
+		o := out
+		j.Output, j.Error, j.Provider = &o, nil, provider
+		return true, nil
+	})
+}
+
+// Fail ends a job with an error. With worker empty it fails a queued or
+// running job whoever holds it (dead letters, enqueue failures); a job
+// that already ended is left as it is.
+func (s *Store) Fail(ctx context.Context, id, worker string, jobErr job.Error) error {
+	return s.update(ctx, id, func(j *job.Job, now time.Time) (bool, error) {
+		if j.Status.Terminal() {
+			return false, nil
+		}
+		if worker != "" && !owns(j, worker, now) {
+			return false, ErrLeaseLost
+		}
+		if err := j.Transition(job.Failed, now); err != nil {
+			return false, err
+		}
+		e := jobErr
+		j.Error = &e
+		return true, nil
+	})
+}
+
+// Release hands a running job back to the queue (retryable failure or
+// shutdown), keeping its attempt count and last error.
+func (s *Store) Release(ctx context.Context, id, worker string, lastErr *job.Error) error {
+	return s.update(ctx, id, func(j *job.Job, now time.Time) (bool, error) {
+		if j.Status != job.Running || j.Worker != worker {
+			return false, nil
+		}
+		if err := j.Transition(job.Queued, now); err != nil {
+			return false, err
+		}
+		j.Error = lastErr
+		return true, nil
+	})
+}
+
+// update runs fn on the job inside a transaction and writes it back when
+// fn says so. fn may run more than once (transactions retry on contention).
+func (s *Store) update(ctx context.Context, id string, fn func(j *job.Job, now time.Time) (bool, error)) error {
+	ref := s.fs.Collection(jobsCollection).Doc(id)
+	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if notFound(err) {
+			return fmt.Errorf("job %s: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		j, err := decodeJob(snap)
+		if err != nil {
+			return err
+		}
+		write, err := fn(j, s.now())
+		if err != nil || !write {
+			return err
+		}
+		return tx.Set(ref, j)
+	})
+	if err != nil {
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrLeaseLost) {
+			return err
+		}
+		var te *job.TransitionError
+		if errors.As(err, &te) {
+			return err
+		}
+		return fmt.Errorf("store: update job %s: %w", id, err)
+	}
+	return nil
+}
