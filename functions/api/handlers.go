@@ -1,0 +1,332 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chorus-voice/chorus/shared/apierr"
+	"github.com/chorus-voice/chorus/shared/job"
+	"github.com/chorus-voice/chorus/shared/message"
+	"github.com/chorus-voice/chorus/shared/store"
+)
+
+// VoiceSummary is what fans see of a member's voice.
+type VoiceSummary struct {
+	ID       string `json:"id"`
+	Label    string `json:"label"`
+	Language string `json:"language"`
+	Demo     bool   `json:"demo"`
+}
+
+// Profile is a member as the API shows it.
+type Profile struct {
+	ID         string        `json:"id"`
+	Name       string        `json:"name"`
+	Group      string        `json:"group"`
+	Bio        string        `json:"bio"`
+	ImageURL   string        `json:"image_url"`
+	VoiceID    string        `json:"voice_id"`
+	SampleText string        `json:"sample_text"`
+	Order      int           `json:"order"`
+	Voice      *VoiceSummary `json:"voice,omitempty"`
+}
+
+func profile(m *store.Member, v *store.Voice) Profile {
+	p := Profile{ID: m.ID, Name: m.Name, Group: m.Group, Bio: m.Bio, ImageURL: m.ImageURL,
+		VoiceID: m.VoiceID, SampleText: m.SampleText, Order: m.Order}
+	if v != nil {
+		p.Voice = &VoiceSummary{ID: v.ID, Label: v.Label, Language: v.Language, Demo: v.Demo}
+	}
+	return p
+}
+
+func (s *Server) profiles(w http.ResponseWriter, r *http.Request) error {
+	id := r.URL.Query().Get("id")
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/api/profiles/"); ok && rest != "" {
+		id = rest
+	} else if i := strings.LastIndex(r.URL.Path, "/profiles/"); i >= 0 && r.URL.Path[i+len("/profiles/"):] != "" {
+		id = r.URL.Path[i+len("/profiles/"):]
+	}
+	ctx := r.Context()
+	if id != "" {
+		m, err := s.store.GetMember(ctx, id)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !m.Active) || !message.ValidID(id) {
+			return apierr.New(http.StatusNotFound, "member_not_found", "That member does not exist.")
+		}
+		if err != nil {
+			return err
+		}
+		v, err := s.store.GetVoice(ctx, m.VoiceID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		apierr.WriteJSON(w, http.StatusOK, profile(m, v))
+		return nil
+	}
+	members, err := s.store.ListMembers(ctx)
+	if err != nil {
+		return err
+	}
+	voices, err := s.store.ListVoices(ctx)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*store.Voice, len(voices))
+	for _, v := range voices {
+		byID[v.ID] = v
+	}
+	out := make([]Profile, 0, len(members))
+	for _, m := range members {
+		out = append(out, profile(m, byID[m.VoiceID]))
+	}
+	apierr.WriteJSON(w, http.StatusOK, map[string]any{"members": out})
+	return nil
+}
+
+// Enqueued is one accepted job in a 202 answer.
+type Enqueued struct {
+	JobID     string     `json:"job_id"`
+	Status    job.Status `json:"status"`
+	StatusURL string     `json:"status_url"`
+}
+
+func (s *Server) synthesize(w http.ResponseWriter, r *http.Request) error {
+	if err := s.limit(r); err != nil {
+		return err
+	}
+	var it SynthesisItem
+	if err := decodeJSON(w, r, &it); err != nil {
+		return err
+	}
+	if err := validateItem(&it, s.cfg.MaxTextChars, ""); err != nil {
+		return err
+	}
+	jobs, err := s.enqueue(r, []SynthesisItem{it}, "", "")
+	if err != nil {
+		return err
+	}
+	apierr.WriteJSON(w, http.StatusAccepted, jobs[0])
+	return nil
+}
+
+func (s *Server) batch(w http.ResponseWriter, r *http.Request) error {
+	if err := s.limit(r); err != nil {
+		return err
+	}
+	var br BatchRequest
+	if err := decodeJSON(w, r, &br); err != nil {
+		return err
+	}
+	switch {
+	case len(br.Items) == 0:
+		return apierr.Field("no_items", "items", "Add at least one line to synthesise.")
+	case len(br.Items) > s.cfg.MaxBatchItems:
+		return apierr.Field("too_many_items", "items", "A batch holds at most "+itoa(s.cfg.MaxBatchItems)+" items.")
+	}
+	for i := range br.Items {
+		if err := validateItem(&br.Items[i], s.cfg.MaxTextChars, "items["+itoa(i)+"]."); err != nil {
+			return err
+		}
+	}
+	batchID := job.NewID()
+	jobs, err := s.enqueue(r, br.Items, batchID, "items")
+	if err != nil {
+		return err
+	}
+	apierr.WriteJSON(w, http.StatusAccepted, map[string]any{"batch_id": batchID, "jobs": jobs})
+	return nil
+}
+
+// enqueue resolves members, writes the jobs (idempotently on request_id),
+// then publishes them. When publishing fails the new jobs are marked
+// failed and their idempotency keys forgotten, so nothing is orphaned and
+// the client can simply retry.
+func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field string) ([]Enqueued, error) {
+	ctx := r.Context()
+	members := map[string]*store.Member{}
+	now := s.now()
+	jobs := make([]*job.Job, len(items))
+	for i, it := range items {
+		m, ok := members[it.MemberID]
+		if !ok {
+			var err error
+			m, err = s.store.GetMember(ctx, it.MemberID)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, &apierr.Error{Status: http.StatusNotFound, Code: "member_not_found", Message: "That member does not exist.", Field: itemField(field, i, "member_id")}
+			}
+			if err != nil {
+				return nil, err
+			}
+			members[it.MemberID] = m
+		}
+		if !m.Active {
+			return nil, &apierr.Error{Status: http.StatusNotFound, Code: "member_inactive", Message: m.Name + " is not taking requests right now.", Field: itemField(field, i, "member_id")}
+		}
+		j := job.New(m.ID, m.VoiceID, m.SpeakerID, it.Text, it.speed(), now)
+		j.RequestID, j.BatchID = it.RequestID, batchID
+		jobs[i] = j
+	}
+	created, err := s.store.CreateJobs(ctx, jobs)
+	var ce *store.ConflictError
+	if errors.As(err, &ce) {
+		return nil, &apierr.Error{Status: http.StatusConflict, Code: "request_id_conflict",
+			Message: "This request_id was already used for a different request.", Field: itemField(field, ce.Index, "request_id")}
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Publish new jobs, and re-publish replayed ones that are still queued:
+	// their first publish may have been lost, and the worker ignores
+	// duplicates.
+	var msgs []*message.SynthesisRequest
+	var fresh []*job.Job
+	for _, c := range created {
+		if c.Job.Status != job.Queued {
+			continue
+		}
+		msgs = append(msgs, &message.SynthesisRequest{V: message.Version, JobID: c.Job.ID, MemberID: c.Job.MemberID,
+			Text: c.Job.Text, Speed: c.Job.Speed, RequestID: c.Job.RequestID, BatchID: c.Job.BatchID})
+		if !c.Existing {
+			fresh = append(fresh, c.Job)
+		}
+	}
+	if len(msgs) > 0 {
+		if _, err := s.pub.Publish(ctx, msgs); err != nil {
+			slog.ErrorContext(ctx, "publish failed; abandoning jobs", "jobs", len(fresh), "error", err)
+			if aerr := s.store.AbandonJobs(ctx, fresh, job.Error{Code: "enqueue_failed", Message: "The request could not be queued."}); aerr != nil {
+				slog.ErrorContext(ctx, "abandon jobs failed", "error", aerr)
+			}
+			e := *apierr.ErrUnavailable
+			e.Message = "Your request could not be queued. Please try again."
+			e.RetryAfter = 2 * time.Second
+			return nil, &e
+		}
+		if s.starter != nil {
+			s.starter.Ensure(ctx)
+		}
+	}
+	out := make([]Enqueued, len(created))
+	for i, c := range created {
+		out[i] = Enqueued{JobID: c.Job.ID, Status: c.Job.Status, StatusURL: s.statusURL(c.Job.ID)}
+	}
+	return out, nil
+}
+
+func itemField(field string, i int, name string) string {
+	if field == "" {
+		return name
+	}
+	return field + "[" + itoa(i) + "]." + name
+}
+
+// JobStatus is a job as the status endpoint shows it.
+type JobStatus struct {
+	JobID           string     `json:"job_id"`
+	Status          job.Status `json:"status"`
+	MemberID        string     `json:"member_id"`
+	Text            string     `json:"text"`
+	Speed           float64    `json:"speed"`
+	BatchID         string     `json:"batch_id,omitempty"`
+	Attempts        int        `json:"attempts"`
+	CreatedAt       time.Time  `json:"created_at"`
+	StartedAt       *time.Time `json:"started_at,omitempty"`
+	FinishedAt      *time.Time `json:"finished_at,omitempty"`
+	AudioURL        string     `json:"audio_url,omitempty"`
+	ExpiresAt       *time.Time `json:"expires_at,omitempty"`
+	DurationSeconds float64    `json:"duration_seconds,omitempty"`
+	SampleRate      int        `json:"sample_rate,omitempty"`
+	Error           *job.Error `json:"error,omitempty"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (s *Server) jobStatus(j *job.Job) (JobStatus, error) {
+	st := JobStatus{JobID: j.ID, Status: j.Status, MemberID: j.MemberID, Text: j.Text, Speed: j.Speed,
+		BatchID: j.BatchID, Attempts: j.Attempts, CreatedAt: j.CreatedAt,
+		StartedAt: optTime(j.StartedAt), FinishedAt: optTime(j.FinishedAt)}
+	switch j.Status {
+	case job.Succeeded:
+		if j.Output == nil {
+			return st, errors.New("succeeded job without output")
+		}
+		u, exp, err := s.signer.Sign(j.Output.Object, s.now())
+		if err != nil {
+			return st, err
+		}
+		st.AudioURL, st.ExpiresAt = u, &exp
+		st.DurationSeconds, st.SampleRate = j.Output.DurationSeconds, j.Output.SampleRate
+	case job.Failed:
+		st.Error = j.Error
+		if st.Error == nil {
+			st.Error = &job.Error{Code: "failed", Message: "The synthesis failed."}
+		}
+	}
+	return st, nil
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	ctx := r.Context()
+	notFound := apierr.New(http.StatusNotFound, "job_not_found", "No such job.")
+	if id := q.Get("id"); id != "" {
+		if !job.ValidID(id) {
+			return notFound
+		}
+		j, err := s.store.GetJob(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound
+		}
+		if err != nil {
+			return err
+		}
+		st, err := s.jobStatus(j)
+		if err != nil {
+			return err
+		}
+		apierr.WriteJSON(w, http.StatusOK, st)
+		return nil
+	}
+	if b := q.Get("batch"); b != "" {
+		if !job.ValidID(b) {
+			return apierr.New(http.StatusNotFound, "batch_not_found", "No such batch.")
+		}
+		jobs, err := s.store.BatchJobs(ctx, b, s.cfg.MaxBatchItems)
+		if err != nil {
+			return err
+		}
+		if len(jobs) == 0 {
+			return apierr.New(http.StatusNotFound, "batch_not_found", "No such batch.")
+		}
+		out := make([]JobStatus, 0, len(jobs))
+		for _, j := range jobs {
+			st, err := s.jobStatus(j)
+			if err != nil {
+				return err
+			}
+			out = append(out, st)
+		}
+		apierr.WriteJSON(w, http.StatusOK, map[string]any{"batch_id": b, "jobs": out})
+		return nil
+	}
+	return apierr.Field("id_required", "id", "Give a job id (?id=) or a batch id (?batch=).")
+}
+
+func (s *Server) limit(r *http.Request) error {
+	if ok, wait := s.limiter.Allow(clientKey(r)); !ok {
+		return &apierr.Error{Status: http.StatusTooManyRequests, Code: "rate_limited",
+			Message: "Too many requests. Please wait a moment and try again.", RetryAfter: wait}
+	}
+	return nil
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,110 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/chorus-voice/chorus/shared/apierr"
+	"github.com/chorus-voice/chorus/shared/message"
+)
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 64 << 10
+
+// SynthesisItem is one synthesis request as clients send it.
+type SynthesisItem struct {
+	MemberID  string   `json:"member_id"`
+	Text      string   `json:"text"`
+	Speed     *float64 `json:"speed,omitempty"`
+	RequestID string   `json:"request_id,omitempty"`
+}
+
+// BatchRequest is the body of POST /api/batch.
+type BatchRequest struct {
+	Items []SynthesisItem `json:"items"`
+}
+
+// decodeJSON reads a bounded JSON body into v, answering the failure modes
+// of a client with precise errors: wrong content type, too large, invalid
+// UTF-8, malformed JSON, unknown fields.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	ct := r.Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return apierr.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the request as JSON (Content-Type: application/json).")
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return apierr.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the request as UTF-8 JSON.")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return apierr.New(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("The request is larger than %d KiB.", MaxBodyBytes>>10))
+		}
+		return apierr.New(http.StatusBadRequest, "invalid_body", "The request body could not be read.")
+	}
+	if !utf8.Valid(body) {
+		return apierr.Field("invalid_utf8", "text", "The text contains characters that are not valid UTF-8.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) && ute.Field != "" {
+			return apierr.Field("invalid_field", ute.Field, fmt.Sprintf("%s has the wrong type.", ute.Field))
+		}
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			f = strings.Trim(f, `"`)
+			return apierr.Field("unknown_field", f, fmt.Sprintf("Unknown field %q.", f))
+		}
+		return apierr.New(http.StatusBadRequest, "invalid_json", "The request body is not valid JSON.")
+	}
+	if dec.More() {
+		return apierr.New(http.StatusBadRequest, "invalid_json", "The request body holds more than one JSON value.")
+	}
+	return nil
+}
+
+// validateItem checks one synthesis item; prefix names its place in a
+// batch ("items[3].") for the error's field.
+func validateItem(it *SynthesisItem, maxText int, prefix string) error {
+	it.MemberID = strings.TrimSpace(it.MemberID)
+	switch {
+	case it.MemberID == "":
+		return apierr.Field("member_required", prefix+"member_id", "Choose a member.")
+	case !message.ValidID(it.MemberID):
+		return &apierr.Error{Status: http.StatusNotFound, Code: "member_not_found", Message: "That member does not exist.", Field: prefix + "member_id"}
+	}
+	text := strings.TrimSpace(it.Text)
+	switch n := utf8.RuneCountInString(text); {
+	case n == 0:
+		return apierr.Field("text_required", prefix+"text", "Type something to say.")
+	case n > maxText:
+		return apierr.Field("text_too_long", prefix+"text", fmt.Sprintf("The text has %d characters; the limit is %d.", n, maxText))
+	case strings.ContainsRune(text, utf8.RuneError):
+		return apierr.Field("invalid_utf8", prefix+"text", "The text contains characters that are not valid UTF-8.")
+	}
+	it.Text = text
+	if it.Speed != nil && !(*it.Speed >= message.MinSpeed && *it.Speed <= message.MaxSpeed) {
+		return apierr.Field("speed_out_of_range", prefix+"speed", fmt.Sprintf("Speed must be between %.1f and %.1f.", message.MinSpeed, message.MaxSpeed))
+	}
+	if it.RequestID != "" && !message.ValidRequestID(it.RequestID) {
+		return apierr.Field("invalid_request_id", prefix+"request_id", "request_id must be 1–128 visible ASCII characters.")
+	}
+	return nil
+}
+
+func (it *SynthesisItem) speed() float64 {
+	if it.Speed == nil {
+		return 1
+	}
+	return *it.Speed
+}

@@ -1,0 +1,202 @@
+// Package api implements the Chorus HTTP API: member profiles, synthesis
+// and batch submission, and job status. Each handler is deployed as its own
+// Cloud Function; Mux mounts them all under /api for the local stack.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/chorus-voice/chorus/shared/apierr"
+	"github.com/chorus-voice/chorus/shared/blob"
+	"github.com/chorus-voice/chorus/shared/config"
+	"github.com/chorus-voice/chorus/shared/message"
+	"github.com/chorus-voice/chorus/shared/store"
+)
+
+// Publisher sends synthesis messages; *queue.Publisher implements it.
+type Publisher interface {
+	Publish(ctx context.Context, msgs []*message.SynthesisRequest) ([]error, error)
+}
+
+// Starter makes sure a worker is running after work was enqueued; the
+// Cloud Run job trigger implements it. Optional.
+type Starter interface {
+	Ensure(ctx context.Context)
+}
+
+// Server holds the dependencies of the handlers.
+type Server struct {
+	cfg     *config.Functions
+	store   *store.Store
+	pub     Publisher
+	signer  *blob.Signer
+	limiter *Limiter
+	starter Starter
+	now     func() time.Time
+}
+
+// Deps are what a Server needs.
+type Deps struct {
+	Config    *config.Functions
+	Store     *store.Store
+	Publisher Publisher
+	Signer    *blob.Signer
+	// Starter is optional.
+	Starter Starter
+}
+
+// NewServer wires the handlers.
+func NewServer(d Deps) *Server {
+	return &Server{
+		cfg:     d.Config,
+		store:   d.Store,
+		pub:     d.Publisher,
+		signer:  d.Signer,
+		limiter: NewLimiter(d.Config.RatePerMinute, d.Config.RateBurst, 10000),
+		starter: d.Starter,
+		now:     time.Now,
+	}
+}
+
+// Mux mounts every function under /api/ for local use.
+func (s *Server) Mux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/api/profiles", s.ProfilesHandler())
+	mux.Handle("/api/profiles/", s.ProfilesHandler())
+	mux.Handle("/api/synthesize", s.SynthesizeHandler())
+	mux.Handle("/api/batch", s.BatchHandler())
+	mux.Handle("/api/status", s.StatusHandler())
+	mux.Handle("/api/", s.wrap(nil, func(w http.ResponseWriter, r *http.Request) error {
+		return apierr.New(http.StatusNotFound, "not_found", "No such endpoint.")
+	}))
+	return mux
+}
+
+// ProfilesHandler serves GET profiles, GET profiles/{id} and GET profiles?id=.
+func (s *Server) ProfilesHandler() http.Handler {
+	return s.wrap([]string{http.MethodGet, http.MethodHead}, s.profiles)
+}
+
+// SynthesizeHandler serves POST synthesize.
+func (s *Server) SynthesizeHandler() http.Handler {
+	return s.wrap([]string{http.MethodPost}, s.synthesize)
+}
+
+// BatchHandler serves POST batch.
+func (s *Server) BatchHandler() http.Handler {
+	return s.wrap([]string{http.MethodPost}, s.batch)
+}
+
+// StatusHandler serves GET status?id= and GET status?batch=.
+func (s *Server) StatusHandler() http.Handler {
+	return s.wrap([]string{http.MethodGet, http.MethodHead}, s.status)
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// wrap adds what every endpoint shares: CORS, method check, panic
+// recovery, the JSON error format and a structured access log.
+func (s *Server) wrap(methods []string, h handlerFunc) http.Handler {
+	allow := strings.Join(append(append([]string{}, methods...), http.MethodOptions), ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				slog.ErrorContext(r.Context(), "panic serving request", "path", r.URL.Path, "panic", fmt.Sprint(p))
+				if !rec.wrote {
+					apierr.Write(rec, r, apierr.ErrInternal)
+				}
+			}
+			slog.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "duration_ms", time.Since(start).Milliseconds())
+		}()
+		s.cors(rec, r)
+		if r.Method == http.MethodOptions {
+			rec.Header().Set("Allow", allow)
+			rec.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if methods != nil && !contains(methods, r.Method) {
+			rec.Header().Set("Allow", allow)
+			apierr.Write(rec, r, apierr.New(http.StatusMethodNotAllowed, "method_not_allowed", "Use "+strings.Join(methods, " or ")+"."))
+			return
+		}
+		if err := h(rec, r); err != nil {
+			apierr.Write(rec, r, s.classify(r, err))
+		}
+	})
+}
+
+// classify turns dependency failures into 503 and leaves API errors alone.
+func (s *Server) classify(r *http.Request, err error) error {
+	var ae *apierr.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	if store.Unavailable(err) || errors.Is(err, context.DeadlineExceeded) {
+		slog.WarnContext(r.Context(), "dependency unavailable", "path", r.URL.Path, "error", err)
+		e := *apierr.ErrUnavailable
+		e.RetryAfter = 2 * time.Second
+		return &e
+	}
+	return err // logged and answered as a generic 500 by apierr.Write
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// cors answers browsers from the configured origins only.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return
+	}
+	w.Header().Add("Vary", "Origin")
+	for _, o := range s.cfg.AllowedOrigins {
+		if o == "*" || o == origin {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
+			w.Header().Set("Access-Control-Expose-Headers", "Retry-After")
+			w.Header().Set("Access-Control-Max-Age", "3600")
+			return
+		}
+	}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// statusURL is where a client polls a job.
+func (s *Server) statusURL(jobID string) string {
+	return s.cfg.StatusURL + "?id=" + url.QueryEscape(jobID)
+}
