@@ -1,0 +1,86 @@
+// Package cloudfn registers the four HTTP Cloud Functions with
+// functions-framework-go. Each deploys as its own gen2 function from the
+// repository root (entry points Profiles, Synthesize, Batch, Status); run
+// together locally without FUNCTION_TARGET, each is served at /<Name>.
+package cloudfn
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+
+	"github.com/chorus-voice/chorus/functions/api"
+	"github.com/chorus-voice/chorus/functions/app"
+	"github.com/chorus-voice/chorus/shared/apierr"
+	"github.com/chorus-voice/chorus/shared/config"
+)
+
+func init() {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{
+		ReplaceAttr: cloudLoggingKeys,
+	})))
+	functions.HTTP("Profiles", lazy(func(s *api.Server) http.Handler { return s.ProfilesHandler() }))
+	functions.HTTP("Synthesize", lazy(func(s *api.Server) http.Handler { return s.SynthesizeHandler() }))
+	functions.HTTP("Batch", lazy(func(s *api.Server) http.Handler { return s.BatchHandler() }))
+	functions.HTTP("Status", lazy(func(s *api.Server) http.Handler { return s.StatusHandler() }))
+}
+
+// cloudLoggingKeys renames slog's keys to the ones Cloud Logging reads
+// (severity, message) so levels and messages show up properly.
+func cloudLoggingKeys(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) > 0 {
+		return a
+	}
+	switch a.Key {
+	case slog.LevelKey:
+		a.Key = "severity"
+	case slog.MessageKey:
+		a.Key = "message"
+	}
+	return a
+}
+
+var (
+	mu     sync.Mutex
+	server *api.Server
+)
+
+// get builds the server on first use and keeps it. A failure (bad
+// configuration, a dependency down at cold start) is retried on the next
+// request instead of crash-looping the instance.
+func get(ctx context.Context) (*api.Server, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if server != nil {
+		return server, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cfg, err := config.Load[config.Functions](ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := app.New(context.WithoutCancel(ctx), cfg)
+	if err != nil {
+		return nil, err
+	}
+	server = a.Server
+	return server, nil
+}
+
+func lazy(pick func(*api.Server) http.Handler) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, err := get(r.Context())
+		if err != nil {
+			slog.ErrorContext(r.Context(), "function start-up failed", "error", err)
+			apierr.Write(w, r, apierr.ErrUnavailable)
+			return
+		}
+		pick(s).ServeHTTP(w, r)
+	}
+}
