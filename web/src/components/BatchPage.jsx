@@ -1,0 +1,180 @@
+import { useEffect, useId, useRef, useState } from 'react';
+import { useChorus } from '../context.jsx';
+import { ApiError, isTerminal, newRequestId } from '../lib/api.js';
+import { accentFor } from '../lib/identity.js';
+import { countChars, fieldOf, friendlyMessage } from '../lib/messages.js';
+import { fromJob } from '../lib/recent.js';
+import { formatDuration } from '../lib/wav.js';
+import { MAX_SPEED, MIN_SPEED } from './Composer.jsx';
+import { PageTitle } from './pages.jsx';
+
+export const MAX_ITEMS = 100;
+
+/** splitLines keeps the non-blank lines, trimmed. */
+export function splitLines(text) {
+  return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+}
+
+/** checkBatch returns a friendly error for the lines, or ''. */
+export function checkBatch(lines, maxTextChars) {
+  if (lines.length === 0) return friendlyMessage({ code: 'no_items' });
+  if (lines.length > MAX_ITEMS) return friendlyMessage({ code: 'too_many_items' });
+  const long = lines.map((l, i) => (countChars(l) > maxTextChars ? i + 1 : 0)).filter(Boolean);
+  if (long.length > 0) {
+    return `Line${long.length > 1 ? 's' : ''} ${long.slice(0, 5).join(', ')}${long.length > 5 ? '…' : ''} ${long.length > 1 ? 'are' : 'is'} too long. Keep each line to ${maxTextChars.toLocaleString('en')} characters or fewer.`;
+  }
+  return '';
+}
+
+const STATUS_WORDS = { queued: 'In line', running: 'Recording', succeeded: 'Ready', failed: 'Failed' };
+
+/** BatchPage: paste several lines, one job per line, watch them complete. */
+export function BatchPage({ memberId: initialMemberId }) {
+  const { client, config, members, memberById, addResult } = useChorus();
+  const ids = useId();
+  const [memberId, setMemberId] = useState(initialMemberId || '');
+  const [text, setText] = useState('');
+  const [speed, setSpeed] = useState(1);
+  const [error, setError] = useState({ field: '', message: '' });
+  const [rows, setRows] = useState([]);
+  const [phase, setPhase] = useState('edit');
+  const abortRef = useRef(null);
+  const textRef = useRef(null);
+
+  useEffect(() => () => abortRef.current?.abort(), []);
+  useEffect(() => {
+    if (!memberId && members.list.length > 0) setMemberId(members.list[0].id);
+  }, [memberId, members.list]);
+
+  const member = memberById(memberId);
+  const lines = splitLines(text);
+  const accent = accentFor(memberId || 'chorus');
+
+  async function submit(e) {
+    e.preventDefault();
+    if (phase === 'running') return;
+    const local = !member ? friendlyMessage({ code: 'member_not_found' }) : checkBatch(lines, config.maxTextChars);
+    if (local) {
+      setError({ field: member ? 'text' : 'member_id', message: local });
+      textRef.current?.focus();
+      return;
+    }
+    setError({ field: '', message: '' });
+    abortRef.current?.abort();
+    const ac = new AbortController();
+    abortRef.current = ac;
+    setPhase('running');
+    const items = lines.map((l) => ({ memberId, text: l, speed, requestId: newRequestId() }));
+    try {
+      const res = await client.batch(items, { signal: ac.signal });
+      if (!Array.isArray(res.jobs) || res.jobs.length !== items.length) {
+        throw new ApiError({ code: 'bad_response', message: 'batch answer does not list one job per line' });
+      }
+      let current = res.jobs.map((j, i) => ({ job_id: j.job_id, status: 'queued', text: items[i].text, member_id: memberId }));
+      setRows(current);
+      const saved = new Set();
+      const merge = (b) => {
+        const byId = new Map((b.jobs || []).map((j) => [j.job_id, j]));
+        current = current.map((r) => ({ ...r, ...(byId.get(r.job_id) || {}) }));
+        for (const r of current) {
+          if (r.status === 'succeeded' && !saved.has(r.job_id)) {
+            saved.add(r.job_id);
+            addResult(fromJob(r, member));
+          }
+        }
+        setRows(current);
+      };
+      await client.pollBatch(res.batch_id, { signal: ac.signal, onUpdate: merge });
+      setPhase('done');
+    } catch (err) {
+      if (ac.signal.aborted) return;
+      setPhase('edit');
+      const { field, line } = fieldOf(err);
+      const msg = friendlyMessage(err, { maxTextChars: config.maxTextChars, memberName: member?.name });
+      setError({ field, message: line >= 0 ? `Line ${line + 1}: ${msg}` : msg });
+    }
+  }
+
+  const done = rows.filter((r) => isTerminal(r.status)).length;
+  const busy = phase === 'running';
+  const errId = `${ids}-error`;
+
+  return (
+    <div style={{ '--accent': accent.accent, '--accent-strong': accent.strong, '--accent-soft': accent.soft }}>
+      <PageTitle>Batch</PageTitle>
+      <p className="lede">Paste several lines. Each line becomes its own clip.</p>
+      <form className="card form" onSubmit={submit} noValidate aria-busy={busy}>
+        <div className="field">
+          <label htmlFor={`${ids}-member`}>Member</label>
+          <select id={`${ids}-member`} value={memberId} disabled={busy || members.phase !== 'ready'}
+            onChange={(e) => setMemberId(e.target.value)}
+            aria-invalid={error.field === 'member_id' ? 'true' : undefined}
+            aria-describedby={error.field === 'member_id' ? errId : undefined}>
+            {members.phase !== 'ready' ? <option value="">Loading members…</option> : null}
+            {members.list.map((m) => (
+              <option key={m.id} value={m.id}>{m.name}{m.group ? ` · ${m.group}` : ''}{m.voice?.demo ? ' (demo voice)' : ''}</option>
+            ))}
+          </select>
+          {error.field === 'member_id' ? <p className="field-error" id={errId} role="alert">{error.message}</p> : null}
+        </div>
+        <div className="field">
+          <label htmlFor={`${ids}-text`}>Lines, one clip per line</label>
+          <textarea id={`${ids}-text`} ref={textRef} rows={7} value={text} disabled={busy}
+            placeholder={'Good morning!\n오늘도 화이팅!\nSee you at the concert 🎤'}
+            onChange={(e) => setText(e.target.value)}
+            aria-invalid={error.field === 'text' ? 'true' : undefined}
+            aria-describedby={`${ids}-count${error.field === 'text' ? ` ${errId}` : ''}`} />
+          <div className="field-foot">
+            <span id={`${ids}-count`} className={`count${lines.length > MAX_ITEMS ? ' count-over' : ''}`}>
+              {lines.length} line{lines.length === 1 ? '' : 's'} · up to {MAX_ITEMS}, {config.maxTextChars.toLocaleString('en')} characters each
+            </span>
+          </div>
+          {error.field === 'text' ? <p className="field-error" id={errId} role="alert">{error.message}</p> : null}
+        </div>
+        <div className="field">
+          <label htmlFor={`${ids}-speed`}>Speed <output htmlFor={`${ids}-speed`} className="speed-value">{speed.toFixed(1)}×</output></label>
+          <div className="speed-row">
+            <span aria-hidden="true" className="muted small">Slower</span>
+            <input id={`${ids}-speed`} type="range" min={MIN_SPEED} max={MAX_SPEED} step={0.1} value={speed}
+              disabled={busy} onChange={(e) => setSpeed(Number(e.target.value))} aria-valuetext={`${speed.toFixed(1)} times`} />
+            <span aria-hidden="true" className="muted small">Faster</span>
+          </div>
+          {error.field === 'speed' ? <p className="field-error" role="alert">{error.message}</p> : null}
+        </div>
+        {error.field === 'form' ? <p className="field-error form-error" role="alert">{error.message}</p> : null}
+        <div className="actions">
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {busy ? 'Working…' : lines.length === 0 ? 'Make clips' : `Make ${lines.length} clip${lines.length === 1 ? '' : 's'}`}
+          </button>
+        </div>
+      </form>
+
+      {rows.length > 0 ? (
+        <section className="card batch-results" aria-labelledby={`${ids}-results`}>
+          <h2 id={`${ids}-results`} className="small-title">Clips</h2>
+          <p role="status" aria-live="polite" className="batch-summary">
+            {done} of {rows.length} done{done === rows.length ? ' 🎉' : '…'}
+          </p>
+          <progress max={rows.length} value={done} aria-label="Clips done" />
+          <ol className="batch-list">
+            {rows.map((r, i) => (
+              <li key={r.job_id} className={`batch-row status-${r.status}`} data-testid="batch-row" data-status={r.status}>
+                <span className="batch-num" aria-hidden="true">{i + 1}</span>
+                <span className="batch-text">{r.text}</span>
+                <span className={`chip chip-${r.status}`}>{STATUS_WORDS[r.status] || r.status}</span>
+                {r.status === 'succeeded' && r.audio_url ? (
+                  <span className="batch-play">
+                    <audio controls preload="none" src={r.audio_url} aria-label={`Play line ${i + 1}`} />
+                    <span className="muted small">{formatDuration(r.duration_seconds)}</span>
+                    <a href={r.audio_url} download className="btn btn-quiet">Download<span className="visually-hidden"> line {i + 1}</span></a>
+                  </span>
+                ) : null}
+                {r.status === 'failed' ? <span className="field-error batch-error">{friendlyMessage(r.error || { code: 'job_failed' })}</span> : null}
+              </li>
+            ))}
+          </ol>
+        </section>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,77 @@
+import { useRef, useState } from 'react';
+import { useChorus } from '../context.jsx';
+import { accentFor } from '../lib/identity.js';
+import { friendlyMessage } from '../lib/messages.js';
+import { formatDuration } from '../lib/wav.js';
+import { Waveform } from './Waveform.jsx';
+import { useClip } from './useClip.js';
+
+/** fileName makes a download name like "mina-2026-11-25-hello-there.wav". */
+export function fileName(entry) {
+  const slug = (s) => String(s).toLowerCase().normalize('NFKD').replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '').slice(0, 32);
+  const day = String(entry.createdAt || '').slice(0, 10);
+  return [slug(entry.memberName || entry.memberId || 'chorus'), day, slug(entry.text)].filter(Boolean).join('-') + '.wav';
+}
+
+/**
+ * ResultPlayer plays one finished clip: an audio player, the waveform drawn
+ * from the WAV, the duration and a download button.
+ */
+export function ResultPlayer({ entry, autoFocus = false, headingLevel = 2 }) {
+  const { client, updateResult } = useChorus();
+  const clip = useClip(entry, client, { onRefreshed: updateResult });
+  const audioRef = useRef(null);
+  const [audioDuration, setAudioDuration] = useState(0);
+  const c = accentFor(entry.memberId);
+  const H = `h${headingLevel}`;
+  const duration = audioDuration || clip.duration || entry.durationSeconds;
+
+  return (
+    <section className="result" aria-label={`Clip of ${entry.memberName || 'the member'}`}
+      style={{ '--accent': c.accent, '--accent-soft': c.soft }} data-testid="result">
+      <H className="result-title" tabIndex={autoFocus ? -1 : undefined}
+        ref={autoFocus ? (el) => el?.focus() : undefined}>
+        {entry.memberName ? `${entry.memberName} says` : 'Your clip'}
+        {entry.demo ? <span className="badge badge-demo">Demo voice</span> : null}
+      </H>
+      <blockquote className="result-text">{entry.text}</blockquote>
+
+      {clip.phase === 'loading' || clip.phase === 'idle' ? (
+        <p className="muted" role="status">Loading the clip…</p>
+      ) : null}
+
+      {clip.phase === 'error' ? (
+        <div className="notice notice-error" role="alert">
+          <p>{friendlyMessage(clip.error)}</p>
+          {clip.error?.code !== 'job_not_found' ? (
+            <button type="button" className="btn btn-quiet" onClick={clip.retry}>Try again</button>
+          ) : null}
+        </div>
+      ) : null}
+
+      {clip.phase === 'ready' ? (
+        <>
+          {clip.peaks ? (
+            <Waveform peaks={clip.peaks} audioRef={audioRef} color={`hsl(${c.hue} 45% 78%)`}
+              playedColor={c.accent} label={`Waveform of ${entry.memberName || 'the'} clip, ${formatDuration(duration)}`} />
+          ) : (
+            <p className="muted small">The waveform is not available for this clip.</p>
+          )}
+          <audio ref={audioRef} className="player" controls preload="auto" src={clip.src}
+            onLoadedMetadata={(e) => Number.isFinite(e.currentTarget.duration) && setAudioDuration(e.currentTarget.duration)}
+            aria-label={`Play ${entry.memberName || 'the'} clip`} />
+          <div className="result-meta">
+            <span className="duration" data-testid="duration">
+              <span className="visually-hidden">Duration: </span>{formatDuration(duration)}
+            </span>
+            {entry.speed && entry.speed !== 1 ? <span className="muted">{entry.speed.toFixed(1)}× speed</span> : null}
+            <a className="btn btn-secondary" href={clip.src} download={fileName(entry)}>
+              <svg aria-hidden="true" viewBox="0 0 24 24" width="18" height="18"><path fill="currentColor" d="M12 3a1 1 0 0 1 1 1v9.59l3.3-3.3a1 1 0 1 1 1.4 1.42l-5 5a1 1 0 0 1-1.4 0l-5-5a1 1 0 1 1 1.4-1.42L11 13.6V4a1 1 0 0 1 1-1Zm-8 15a1 1 0 0 1 1 1v1h14v-1a1 1 0 1 1 2 0v2a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1v-2a1 1 0 0 1 1-1Z" /></svg>
+              Download WAV
+            </a>
+          </div>
+        </>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,63 @@
+// App-wide state: the API client, the members list (loaded once) and the
+// recent results kept in the browser.
+
+import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
+import { addRecent, loadRecent, removeRecent, saveRecent, updateRecent } from './lib/recent.js';
+
+const ChorusContext = createContext(null);
+
+export function ChorusProvider({ client, storage = globalThis.localStorage, children }) {
+  const [members, setMembers] = useState({ phase: 'loading', list: [], error: null });
+  const [attempt, setAttempt] = useState(0);
+  const [recent, setRecent] = useState(() => loadRecent(storage));
+
+  useEffect(() => {
+    const ac = new AbortController();
+    setMembers((m) => ({ ...m, phase: 'loading', error: null }));
+    client.listMembers({ signal: ac.signal }).then(
+      (list) => setMembers({ phase: 'ready', list, error: null }),
+      (error) => {
+        if (!ac.signal.aborted) setMembers({ phase: 'error', list: [], error });
+      },
+    );
+    return () => ac.abort();
+  }, [client, attempt]);
+
+  // Another tab may add results too.
+  useEffect(() => {
+    const on = (e) => {
+      if (e.key === null || e.key === 'chorus.recent.v1') setRecent(loadRecent(storage));
+    };
+    window.addEventListener('storage', on);
+    return () => window.removeEventListener('storage', on);
+  }, [storage]);
+
+  const change = useCallback((fn) => {
+    setRecent((list) => {
+      const next = fn(list);
+      saveRecent(next, storage);
+      return next;
+    });
+  }, [storage]);
+
+  const value = useMemo(() => ({
+    client,
+    config: client.config,
+    members,
+    reloadMembers: () => setAttempt((a) => a + 1),
+    memberById: (id) => members.list.find((m) => m.id === id),
+    recent,
+    addResult: (entry) => change((l) => addRecent(l, entry)),
+    updateResult: (entry) => change((l) => updateRecent(l, entry)),
+    removeResult: (jobId) => change((l) => removeRecent(l, jobId)),
+    clearResults: () => change(() => []),
+  }), [client, members, recent, change]);
+
+  return <ChorusContext.Provider value={value}>{children}</ChorusContext.Provider>;
+}
+
+export function useChorus() {
+  const v = useContext(ChorusContext);
+  if (!v) throw new Error('useChorus outside ChorusProvider');
+  return v;
+}

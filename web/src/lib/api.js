@@ -1,0 +1,232 @@
+// The Chorus API client: one place that knows the HTTP contract (see
+// DESIGN.md), turns every failure into an ApiError with a stable code, and
+// polls jobs with a backoff that stops the moment its signal aborts.
+
+/** ApiError is a failed call: HTTP status (0 for network), stable code, message, field. */
+export class ApiError extends Error {
+  constructor({ status = 0, code, message = '', field = '', retryAfter = 0 }) {
+    super(message || code);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.field = field;
+    /** retryAfter is seconds to wait before retrying (from Retry-After), 0 if none. */
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** Codes from HTTP statuses when an error body is not the JSON envelope. */
+function codeForStatus(status) {
+  switch (status) {
+    case 404: return 'not_found';
+    case 413: return 'body_too_large';
+    case 415: return 'unsupported_media_type';
+    case 429: return 'rate_limited';
+    case 503: return 'unavailable';
+    default: return status >= 500 ? 'internal' : 'bad_request';
+  }
+}
+
+/** parseRetryAfter reads a Retry-After header (seconds or HTTP date) as whole seconds. */
+export function parseRetryAfter(value, now = Date.now()) {
+  if (!value) return 0;
+  const s = value.trim();
+  if (/^\d+$/.test(s)) return Number(s);
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) return 0;
+  return Math.max(0, Math.ceil((t - now) / 1000));
+}
+
+/** Transient errors are worth retrying while polling; the others are final. */
+export function isTransient(err) {
+  return err instanceof ApiError &&
+    (err.code === 'network' || err.status === 429 || err.status === 502 || err.status === 503 || err.status === 504 || err.code === 'internal');
+}
+
+/** Terminal job states. */
+export function isTerminal(status) {
+  return status === 'succeeded' || status === 'failed';
+}
+
+/** sleep waits ms, rejecting with an AbortError as soon as signal aborts. */
+export function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason ?? new DOMException('Aborted', 'AbortError'));
+      return;
+    }
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    function onAbort() {
+      clearTimeout(t);
+      reject(signal.reason ?? new DOMException('Aborted', 'AbortError'));
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Default poll delays: 300 ms growing by half each time up to 2 s. */
+export const DEFAULT_BACKOFF = Object.freeze({ initialMs: 300, factor: 1.5, maxMs: 2000, maxTransientErrors: 6 });
+
+/** nextDelay returns the delay after `delay` under the backoff. */
+export function nextDelay(delay, backoff = DEFAULT_BACKOFF) {
+  return Math.min(backoff.maxMs, Math.round(delay * backoff.factor));
+}
+
+/** newRequestId returns a random idempotency key for one submission. */
+export function newRequestId() {
+  if (globalThis.crypto?.randomUUID) return globalThis.crypto.randomUUID();
+  const b = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * createClient returns the API client for a validated config.
+ * fetchImpl and sleepImpl are injectable for tests.
+ */
+export function createClient(config, { fetchImpl = (...a) => globalThis.fetch(...a), sleepImpl = sleep } = {}) {
+  async function call(url, { method = 'GET', body, signal } = {}) {
+    const init = { method, signal, headers: { Accept: 'application/json' }, cache: 'no-store' };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetchImpl(url, init);
+    } catch (err) {
+      if (err?.name === 'AbortError' || signal?.aborted) throw err;
+      throw new ApiError({ code: 'network', message: err?.message || 'network error' });
+    }
+    let data = null;
+    const text = await res.text().catch(() => '');
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = null;
+      }
+    }
+    if (!res.ok) {
+      const e = data && typeof data.error === 'object' && data.error ? data.error : {};
+      throw new ApiError({
+        status: res.status,
+        code: typeof e.code === 'string' && e.code ? e.code : codeForStatus(res.status),
+        message: typeof e.message === 'string' ? e.message : '',
+        field: typeof e.field === 'string' ? e.field : '',
+        retryAfter: parseRetryAfter(res.headers.get('Retry-After')),
+      });
+    }
+    if (data === null || typeof data !== 'object') {
+      throw new ApiError({ status: res.status, code: 'bad_response', message: 'the server answered with something that is not JSON' });
+    }
+    return data;
+  }
+
+  function withParam(base, key, value) {
+    const u = new URL(base);
+    u.searchParams.set(key, value);
+    return u.href;
+  }
+
+  const client = {
+    config,
+
+    /** listMembers returns the members, ordered for display. */
+    async listMembers({ signal } = {}) {
+      const data = await call(config.profilesUrl, { signal });
+      if (!Array.isArray(data.members)) {
+        throw new ApiError({ code: 'bad_response', message: 'profiles answer has no members list' });
+      }
+      return [...data.members].sort((a, b) => (a.order ?? 0) - (b.order ?? 0) || String(a.name).localeCompare(String(b.name)));
+    },
+
+    /** getMember returns one member; a missing one is ApiError code member_not_found. */
+    async getMember(id, { signal } = {}) {
+      try {
+        return await call(withParam(config.profilesUrl, 'id', id), { signal });
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404 && err.code === 'not_found') err.code = 'member_not_found';
+        throw err;
+      }
+    },
+
+    /** synthesize queues one job: {job_id, status, status_url}. */
+    synthesize({ memberId, text, speed, requestId }, { signal } = {}) {
+      const body = { member_id: memberId, text };
+      if (speed !== undefined && speed !== null) body.speed = speed;
+      if (requestId) body.request_id = requestId;
+      return call(config.synthesizeUrl, { method: 'POST', body, signal });
+    },
+
+    /** batch queues one job per item: {batch_id, jobs:[{job_id, status_url}]}. */
+    batch(items, { signal } = {}) {
+      const body = {
+        items: items.map(({ memberId, text, speed, requestId }) => {
+          const it = { member_id: memberId, text };
+          if (speed !== undefined && speed !== null) it.speed = speed;
+          if (requestId) it.request_id = requestId;
+          return it;
+        }),
+      };
+      return call(config.batchUrl, { method: 'POST', body, signal });
+    },
+
+    /** status returns one job; a missing one is ApiError code job_not_found. */
+    async status(jobId, { signal } = {}) {
+      try {
+        return await call(withParam(config.statusUrl, 'id', jobId), { signal });
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404 && err.code === 'not_found') err.code = 'job_not_found';
+        throw err;
+      }
+    },
+
+    /** batchStatus returns {batch_id, jobs:[…]}. */
+    batchStatus(batchId, { signal } = {}) {
+      return call(withParam(config.statusUrl, 'batch', batchId), { signal });
+    },
+
+    /**
+     * poll calls fetchOnce until done(result) holds, waiting with backoff in
+     * between. Transient failures (network, 429, 5xx) are retried, honouring
+     * Retry-After, up to maxTransientErrors in a row. Aborting signal stops it.
+     */
+    async poll(fetchOnce, done, { signal, onUpdate, backoff = DEFAULT_BACKOFF } = {}) {
+      let delay = backoff.initialMs;
+      let failures = 0;
+      for (;;) {
+        let wait = delay;
+        try {
+          const r = await fetchOnce({ signal });
+          failures = 0;
+          onUpdate?.(r);
+          if (done(r)) return r;
+        } catch (err) {
+          if (!isTransient(err) || ++failures > backoff.maxTransientErrors) throw err;
+          if (err.retryAfter > 0) wait = Math.max(wait, err.retryAfter * 1000);
+        }
+        await sleepImpl(wait, signal);
+        delay = nextDelay(delay, backoff);
+      }
+    },
+
+    /** pollJob waits until a job succeeds or fails and returns it. */
+    pollJob(jobId, opts = {}) {
+      return client.poll((o) => client.status(jobId, o), (j) => isTerminal(j.status), opts);
+    },
+
+    /** pollBatch waits until every job of a batch has ended and returns the batch. */
+    pollBatch(batchId, opts = {}) {
+      return client.poll(
+        (o) => client.batchStatus(batchId, o),
+        (b) => Array.isArray(b.jobs) && b.jobs.every((j) => isTerminal(j.status)),
+        opts,
+      );
+    },
+  };
+  return client;
+}
