@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Offline checks of terraform/, as CI runs them (no registry, no network but
+# the Go module proxy):
+#   1. build and cache the google provider 8.0.0 and tflint from the Go
+#      module proxy (pinned versions, checked against sum.golang.org by the
+#      go command; a cold build takes ~3 min, cached runs nothing),
+#   2. terraform fmt -check, 3. init + validate against the real provider,
+#   4. tflint, 5. terraform test (mock provider), 6. go test ./terraform/...
+#      (policy rules, and each check shown failing on a broken copy).
+# Steps 3-5 run on a scratch copy: the repository's terraform/ is never
+# initialised or changed.
+#
+# Environment: CHORUS_CACHE (default ~/.cache/chorus) holds the binaries;
+# `scripts/test-terraform.sh tools` only builds them and prints their paths.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache=${CHORUS_CACHE:-$HOME/.cache/chorus}/terraform
+
+# Pins. The google provider is not tagged in Go's module terms; this
+# pseudo-version is the commit of the v8.0.0 release.
+google_version=8.0.0
+google_module=github.com/hashicorp/terraform-provider-google@v1.20.1-0.20260828184646-f3721fb45fa3
+tflint_module=github.com/terraform-linters/tflint@v0.64.0
+terraform_min=1.11
+
+mirror=$cache/mirror
+google_bin=$mirror/registry.terraform.io/hashicorp/google/$google_version/linux_amd64/terraform-provider-google_v$google_version
+tflint_bin=$cache/bin/tflint-${tflint_module##*@}
+tfrc=$cache/terraformrc
+
+log() { printf 'test-terraform: %s\n' "$*" >&2; }
+
+# go_build MODULE@VERSION DEST builds one binary into DEST unless DEST was
+# already built from exactly that module version (recorded beside it).
+go_build() {
+  local module=$1 dest=$2
+  if [[ -x $dest && "$(cat "$dest.module" 2>/dev/null)" == "$module" ]]; then
+    return
+  fi
+  log "building $module (one-off, cached in $cache)"
+  local gobin start=$SECONDS
+  gobin=$(mktemp -d "$cache/tmp.XXXXXX")
+  # Outside any module, so the project's go.mod and workspace play no part.
+  (cd "$gobin" && GOWORK=off GOFLAGS=-buildvcs=false GOBIN="$gobin" \
+    go install -trimpath -ldflags='-s -w' "$module")
+  mkdir -p "$(dirname "$dest")"
+  mv "$gobin"/* "$dest"
+  echo "$module" >"$dest.module"
+  rm -rf "$gobin"
+  log "built $(basename "$dest") in $((SECONDS - start)) s"
+}
+
+ensure_tools() {
+  command -v terraform >/dev/null || { log "terraform $terraform_min or newer is not installed"; exit 1; }
+  local have
+  have=$(TF_CLI_CONFIG_FILE=/dev/null terraform version -json | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p')
+  if [[ "$(printf '%s\n%s\n' "$terraform_min" "$have" | sort -V | head -1)" != "$terraform_min" ]]; then
+    log "terraform $have is older than $terraform_min"
+    exit 1
+  fi
+  mkdir -p "$cache"
+  # Concurrent runs (several checkouts, one cache) build once.
+  exec 9>"$cache/.lock"
+  flock 9
+  go_build "$google_module" "$google_bin"
+  go_build "$tflint_module" "$tflint_bin"
+  # Only the local mirror: terraform must never reach for a registry.
+  cat >"$tfrc.tmp" <<TFRC
+provider_installation {
+  filesystem_mirror {
+    path    = "$mirror"
+    include = ["registry.terraform.io/hashicorp/*"]
+  }
+}
+TFRC
+  mv "$tfrc.tmp" "$tfrc"
+  flock -u 9
+}
+
+ensure_tools
+export TF_CLI_CONFIG_FILE=$tfrc TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
+export CHORUS_TFLINT=$tflint_bin
+unset TF_PLUGIN_CACHE_DIR
+if [[ ${1:-} == tools ]]; then
+  printf 'TF_CLI_CONFIG_FILE=%s\nCHORUS_TFLINT=%s\n' "$tfrc" "$tflint_bin"
+  exit 0
+fi
+
+start=$SECONDS
+log "terraform fmt -check"
+terraform fmt -check -recursive -diff "$root/terraform"
+
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+# The module reads ../shared/message/synthesis_request.proto: keep the layout.
+mkdir -p "$scratch/shared/message"
+cp "$root/shared/message/synthesis_request.proto" "$scratch/shared/message/"
+tar -C "$root" --exclude=.terraform --exclude=.terraform.lock.hcl --exclude='*.tfstate*' \
+  --exclude=terraform.tfvars --exclude='*.go' --exclude=testdata -cf - terraform | tar -C "$scratch" -xf -
+cd "$scratch/terraform"
+
+log "terraform init + validate (google $google_version from $mirror)"
+terraform init -backend=false -input=false -no-color >/dev/null
+terraform validate -no-color
+
+log "tflint"
+"$tflint_bin" --no-color --format=compact
+
+log "terraform test (mock provider)"
+terraform test -no-color
+
+cd "$root"
+log "go test ./terraform/..."
+go test -count=1 ./terraform/...
+
+log "all Terraform checks passed in $((SECONDS - start)) s (after tools)"

@@ -1,0 +1,29 @@
+# Firestore in native mode holds members, voices, jobs and requests
+# (idempotency keys). Its location cannot change after creation.
+resource "google_firestore_database" "default" {
+  name        = "(default)"
+  location_id = coalesce(var.firestore_location, var.region)
+  type        = "FIRESTORE_NATIVE"
+
+  delete_protection_state = var.deletion_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
+  deletion_policy         = var.deletion_protection ? "ABANDON" : "DELETE"
+
+  depends_on = [google_project_service.apis]
+}
+
+# TTL policies: Firestore deletes a jobs/ or requests/ document (within about
+# a day) once its expire_at timestamp has passed. Documents without the
+# field are kept, so the policy is safe before the writers set it; the
+# writers set expire_at to about when the job's audio is deleted
+# (var.audio_retention_days). The field is exempt from indexing, as Google
+# recommends for TTL timestamps (monotonic values hot-spot an index).
+resource "google_firestore_field" "ttl" {
+  for_each = toset(["jobs", "requests"])
+
+  database   = google_firestore_database.default.name
+  collection = each.value
+  field      = "expire_at"
+
+  ttl_config {}
+  index_config {}
+}

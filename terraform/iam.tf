@@ -1,0 +1,177 @@
+# One service account per workload, each granted only what its code calls.
+# Grants are made on the narrowest resource that carries the permission
+# (topic, subscription, bucket, job, service account); only Firestore roles
+# are project-wide, because Firestore IAM has no per-collection grant.
+
+resource "google_service_account" "profiles" {
+  account_id   = "${local.prefix}-profiles"
+  display_name = "Chorus profiles function"
+  description  = "Reads members and voices from Firestore."
+  depends_on   = [google_project_service.apis]
+}
+
+resource "google_service_account" "synthesize" {
+  account_id   = "${local.prefix}-synthesize"
+  display_name = "Chorus synthesize function"
+  description  = "Creates jobs, publishes requests, starts the worker job."
+  depends_on   = [google_project_service.apis]
+}
+
+resource "google_service_account" "batch" {
+  account_id   = "${local.prefix}-batch"
+  display_name = "Chorus batch function"
+  description  = "Creates jobs, publishes requests, starts the worker job."
+  depends_on   = [google_project_service.apis]
+}
+
+resource "google_service_account" "status" {
+  account_id   = "${local.prefix}-status"
+  display_name = "Chorus status function"
+  description  = "Reads jobs and signs audio URLs (signBlob as itself)."
+  depends_on   = [google_project_service.apis]
+}
+
+resource "google_service_account" "worker" {
+  account_id   = "${local.prefix}-worker"
+  display_name = "Chorus synth-job worker"
+  description  = "Pulls requests, reads voices, writes audio, updates jobs."
+  depends_on   = [google_project_service.apis]
+}
+
+resource "google_service_account" "scheduler" {
+  account_id   = "${local.prefix}-scheduler"
+  display_name = "Chorus worker backstop"
+  description  = "Cloud Scheduler identity that runs the worker job periodically."
+  depends_on   = [google_project_service.apis]
+}
+
+resource "google_service_account" "web" {
+  account_id   = "${local.prefix}-web"
+  display_name = "Chorus web app"
+  description  = "Runs the static web app; calls no Google API, holds no role."
+  depends_on   = [google_project_service.apis]
+}
+
+resource "google_service_account" "function_build" {
+  account_id   = "${local.prefix}-fn-build"
+  display_name = "Chorus function builds"
+  description  = "Cloud Build identity that builds the function images from the source archive."
+  depends_on   = [google_project_service.apis]
+}
+
+# --- Firestore --------------------------------------------------------------
+# Readers get datastore.viewer; writers (job creation, job updates) get user.
+
+resource "google_project_iam_member" "firestore_reader" {
+  for_each = {
+    profiles = google_service_account.profiles.member
+    status   = google_service_account.status.member
+  }
+  project = var.project_id
+  role    = "roles/datastore.viewer"
+  member  = each.value
+}
+
+resource "google_project_iam_member" "firestore_writer" {
+  for_each = {
+    synthesize = google_service_account.synthesize.member
+    batch      = google_service_account.batch.member
+    worker     = google_service_account.worker.member
+  }
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = each.value
+}
+
+# --- Pub/Sub ----------------------------------------------------------------
+
+resource "google_pubsub_topic_iam_member" "enqueue_publisher" {
+  for_each = {
+    synthesize = google_service_account.synthesize.member
+    batch      = google_service_account.batch.member
+  }
+  topic  = google_pubsub_topic.requests.id
+  role   = "roles/pubsub.publisher"
+  member = each.value
+}
+
+resource "google_pubsub_subscription_iam_member" "worker_subscriber" {
+  for_each = {
+    requests = google_pubsub_subscription.worker.id
+    sweep    = google_pubsub_subscription.dead_letter["sweep"].id
+  }
+  subscription = each.value
+  role         = "roles/pubsub.subscriber"
+  member       = google_service_account.worker.member
+}
+
+# --- Cloud Storage ----------------------------------------------------------
+
+# The worker writes WAVs; objectUser (not objectCreator) because a
+# redelivered job overwrites its own object, which needs delete.
+resource "google_storage_bucket_iam_member" "worker_audio" {
+  bucket = google_storage_bucket.audio.name
+  role   = "roles/storage.objectUser"
+  member = google_service_account.worker.member
+}
+
+resource "google_storage_bucket_iam_member" "worker_models" {
+  bucket = google_storage_bucket.models.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.worker.member
+}
+
+# A signed URL carries its signer's permissions: status must be able to read
+# the audio it signs for.
+resource "google_storage_bucket_iam_member" "status_audio" {
+  bucket = google_storage_bucket.audio.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.status.member
+}
+
+# --- Signed URLs ------------------------------------------------------------
+# Functions have no private key: status signs through the IAM Credentials
+# signBlob API as itself (CHORUS_SIGNER_EMAIL), which needs token creator on
+# its own service account.
+resource "google_service_account_iam_member" "status_signs_as_itself" {
+  service_account_id = google_service_account.status.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = google_service_account.status.member
+}
+
+# --- Starting the worker job ------------------------------------------------
+# The enqueue functions list the job's executions and run it when none is
+# running (run.executions.list, run.jobs.run); the scheduler only runs it.
+# Granted on the job itself, not the project.
+
+resource "google_cloud_run_v2_job_iam_member" "job_runner" {
+  for_each = {
+    synthesize = google_service_account.synthesize.member
+    batch      = google_service_account.batch.member
+    scheduler  = google_service_account.scheduler.member
+  }
+  name     = google_cloud_run_v2_job.worker.name
+  location = google_cloud_run_v2_job.worker.location
+  role     = "roles/run.invoker"
+  member   = each.value
+}
+
+resource "google_cloud_run_v2_job_iam_member" "job_watcher" {
+  for_each = {
+    synthesize = google_service_account.synthesize.member
+    batch      = google_service_account.batch.member
+  }
+  name     = google_cloud_run_v2_job.worker.name
+  location = google_cloud_run_v2_job.worker.location
+  role     = "roles/run.viewer"
+  member   = each.value
+}
+
+# --- Function builds --------------------------------------------------------
+# Cloud Functions gen2 builds each function with Cloud Build as this account
+# (reads the source archive, pushes the image, writes build logs).
+resource "google_project_iam_member" "function_build" {
+  project = var.project_id
+  role    = "roles/cloudbuild.builds.builder"
+  member  = google_service_account.function_build.member
+}

@@ -1,0 +1,388 @@
+# --- Project -----------------------------------------------------------------
+
+variable "project_id" {
+  description = "Google Cloud project to deploy into (an empty project with billing enabled)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a Google Cloud project id (6-30 lowercase letters, digits, hyphens)."
+  }
+}
+
+variable "region" {
+  description = "Region for every regional resource. It must offer Cloud Run GPUs (NVIDIA L4), e.g. us-central1, europe-west1, europe-west4, asia-southeast1."
+  type        = string
+  default     = "us-central1"
+}
+
+variable "firestore_location" {
+  description = "Firestore location (a region or a multi-region such as nam5). Null uses var.region. Cannot change after creation."
+  type        = string
+  default     = null
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name; lets two deployments share a project. Short, because service account ids are limited to 30 characters."
+  type        = string
+  default     = "chorus"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,11}$", var.name_prefix))
+    error_message = "name_prefix must be 2-12 characters: a lowercase letter, then lowercase letters, digits or hyphens."
+  }
+}
+
+variable "labels" {
+  description = "Extra labels put on every resource that supports labels (app = chorus is always set)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "deletion_protection" {
+  description = "Protect the Firestore database, the worker job and the web service from deletion, and refuse to destroy non-empty audio and source buckets. Set false for throw-away environments."
+  type        = bool
+  default     = true
+}
+
+# --- Artifacts (set by Cloud Build) --------------------------------------------
+
+variable "worker_image" {
+  description = "synth-job container image, preferably pinned by digest (REGION-docker.pkg.dev/PROJECT/chorus/synth-job@sha256:...)."
+  type        = string
+}
+
+variable "web_image" {
+  description = "Web app container image, preferably pinned by digest (REGION-docker.pkg.dev/PROJECT/chorus/web@sha256:...)."
+  type        = string
+}
+
+variable "function_source_object" {
+  description = "Object name, in the sources bucket, of the function source archive made by scripts/package-functions.sh (functions-SHA256.zip). A new name redeploys the functions."
+  type        = string
+
+  validation {
+    condition     = endswith(var.function_source_object, ".zip")
+    error_message = "function_source_object must name a .zip archive."
+  }
+}
+
+variable "images_to_keep" {
+  description = "Artifact Registry cleanup keeps at least this many most recent versions of each image."
+  type        = number
+  default     = 10
+}
+
+variable "image_retention_days" {
+  description = "Artifact Registry cleanup deletes image versions older than this, except the images_to_keep most recent."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.image_retention_days >= 1
+    error_message = "image_retention_days must be at least 1."
+  }
+}
+
+# --- Storage -------------------------------------------------------------------
+
+variable "audio_retention_days" {
+  description = "Synthesised audio is deleted this many days after it was written."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.audio_retention_days >= 1 && floor(var.audio_retention_days) == var.audio_retention_days
+    error_message = "audio_retention_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "source_retention_days" {
+  description = "Function source archives are deleted this many days after upload (only builds read them)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.source_retention_days >= 1
+    error_message = "source_retention_days must be at least 1."
+  }
+}
+
+# --- Queue ---------------------------------------------------------------------
+
+variable "max_delivery_attempts" {
+  description = "Deliveries of one request before Pub/Sub moves it to the dead-letter topic (5-100). The worker gets the same value as CHORUS_MAX_ATTEMPTS."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
+    error_message = "max_delivery_attempts must be between 5 and 100 (Pub/Sub's limits)."
+  }
+}
+
+variable "ack_deadline_seconds" {
+  description = "Initial ack deadline of the worker subscription (10-600 s); the client extends it while a synthesis runs."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.ack_deadline_seconds >= 10 && var.ack_deadline_seconds <= 600
+    error_message = "ack_deadline_seconds must be between 10 and 600."
+  }
+}
+
+variable "request_retention_seconds" {
+  description = "How long the worker subscription keeps an unacknowledged request (600 s to 7 days). Older requests are stale for a listener."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.request_retention_seconds >= 600 && var.request_retention_seconds <= 604800
+    error_message = "request_retention_seconds must be between 600 and 604800."
+  }
+}
+
+variable "retry_min_backoff_seconds" {
+  description = "Shortest wait before a nacked request is redelivered (0-600 s)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.retry_min_backoff_seconds >= 0 && var.retry_min_backoff_seconds <= 600
+    error_message = "retry_min_backoff_seconds must be between 0 and 600."
+  }
+}
+
+variable "retry_max_backoff_seconds" {
+  description = "Longest wait before a nacked request is redelivered (0-600 s, at least the minimum)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.retry_max_backoff_seconds >= var.retry_min_backoff_seconds && var.retry_max_backoff_seconds <= 600
+    error_message = "retry_max_backoff_seconds must be between retry_min_backoff_seconds and 600."
+  }
+}
+
+# --- Functions -----------------------------------------------------------------
+
+variable "function_runtime" {
+  description = "Cloud Functions Go runtime; must be at or above the go line of go.mod."
+  type        = string
+  default     = "go126"
+}
+
+variable "function_settings" {
+  description = "Per-function resources and scaling. Concurrency above 1 needs cpu of at least 1."
+  type = map(object({
+    memory          = optional(string, "256Mi")
+    cpu             = optional(string, "1")
+    timeout_seconds = optional(number, 30)
+    min_instances   = optional(number, 0)
+    max_instances   = optional(number, 10)
+    concurrency     = optional(number, 40)
+  }))
+  default = {
+    profiles   = { timeout_seconds = 10, max_instances = 10, concurrency = 80 }
+    synthesize = { timeout_seconds = 30, max_instances = 20, concurrency = 40 }
+    batch      = { memory = "512Mi", timeout_seconds = 60, max_instances = 5, concurrency = 10 }
+    status     = { timeout_seconds = 10, max_instances = 20, concurrency = 80 }
+  }
+
+  validation {
+    condition     = length(setsubtract(["profiles", "synthesize", "batch", "status"], keys(var.function_settings))) == 0 && length(var.function_settings) == 4
+    error_message = "function_settings must have exactly the keys profiles, synthesize, batch and status."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.function_settings) : s.min_instances >= 0 && s.max_instances >= max(1, s.min_instances) && s.timeout_seconds >= 1 && s.timeout_seconds <= 3600 && s.concurrency >= 1])
+    error_message = "Each function needs 0 <= min_instances <= max_instances, max_instances >= 1, timeout_seconds in 1..3600 and concurrency >= 1."
+  }
+}
+
+variable "public_functions" {
+  description = "Functions anyone on the internet may invoke (the browser calls them directly). The others accept only authenticated callers with run.invoker."
+  type        = set(string)
+  default     = ["profiles", "synthesize", "batch", "status"]
+
+  validation {
+    condition     = length(setsubtract(var.public_functions, ["profiles", "synthesize", "batch", "status"])) == 0
+    error_message = "public_functions may only name profiles, synthesize, batch and status."
+  }
+}
+
+variable "extra_allowed_origins" {
+  description = "Browser origins allowed by CORS besides the web app's own run.app URL (e.g. a custom domain, https://chorus.example.com)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for o in var.extra_allowed_origins : can(regex("^https?://[^/]+$", o))])
+    error_message = "Each origin must look like https://host[:port], without a path."
+  }
+}
+
+variable "signed_url_ttl_seconds" {
+  description = "Validity of the signed audio URLs status returns (1 s to 7 days)."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.signed_url_ttl_seconds >= 1 && var.signed_url_ttl_seconds <= 604800
+    error_message = "signed_url_ttl_seconds must be between 1 and 604800 (V4 signed URLs last at most 7 days)."
+  }
+}
+
+variable "max_text_chars" {
+  description = "Longest text of one request, in characters; functions and worker get the same value."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.max_text_chars >= 1 && var.max_text_chars <= 10000
+    error_message = "max_text_chars must be between 1 and 10000."
+  }
+}
+
+variable "max_batch_items" {
+  description = "Most items one batch request may hold."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.max_batch_items >= 1 && var.max_batch_items <= 1000
+    error_message = "max_batch_items must be between 1 and 1000."
+  }
+}
+
+variable "rate_per_minute" {
+  description = "Enqueue requests each client may make per minute, per function instance (0 disables the limit)."
+  type        = number
+  default     = 60
+}
+
+variable "rate_burst" {
+  description = "Burst of enqueue requests each client may make above the per-minute rate."
+  type        = number
+  default     = 20
+}
+
+# --- Worker job ----------------------------------------------------------------
+
+variable "worker_cpu" {
+  description = "CPU per worker task; a GPU task needs at least 4 (allowed: 4, 6, 8)."
+  type        = string
+  default     = "4"
+
+  validation {
+    condition     = contains(["4", "6", "8"], var.worker_cpu)
+    error_message = "worker_cpu must be 4, 6 or 8 (Cloud Run GPU tasks need at least 4 CPU)."
+  }
+}
+
+variable "worker_memory" {
+  description = "Memory per worker task; a GPU task needs at least 16Gi."
+  type        = string
+  default     = "16Gi"
+
+  validation {
+    condition     = can(regex("^[0-9]+Gi$", var.worker_memory)) && tonumber(trimsuffix(var.worker_memory, "Gi")) >= 16 && tonumber(trimsuffix(var.worker_memory, "Gi")) <= 32
+    error_message = "worker_memory must be between 16Gi and 32Gi, written like 16Gi."
+  }
+}
+
+variable "worker_task_timeout_seconds" {
+  description = "Task timeout of the worker; Cloud Run caps GPU tasks at 1 hour. A drain ends long before when the queue goes idle."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.worker_task_timeout_seconds >= 60 && var.worker_task_timeout_seconds <= 3600
+    error_message = "worker_task_timeout_seconds must be between 60 and 3600 (GPU task limit)."
+  }
+}
+
+variable "worker_max_retries" {
+  description = "Retries of a failed worker task (0-10). Requests survive a crash anyway (unacked messages are redelivered), so few are needed."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.worker_max_retries >= 0 && var.worker_max_retries <= 10
+    error_message = "worker_max_retries must be between 0 and 10."
+  }
+}
+
+variable "worker_task_count" {
+  description = "Tasks per execution; each task is one GPU instance draining the same subscription."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.worker_task_count >= 1 && var.worker_task_count <= 100
+    error_message = "worker_task_count must be between 1 and 100."
+  }
+}
+
+variable "worker_parallelism" {
+  description = "Tasks of one execution that run at once (at most worker_task_count; bounded by GPU quota)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.worker_parallelism >= 1 && var.worker_parallelism <= var.worker_task_count
+    error_message = "worker_parallelism must be between 1 and worker_task_count."
+  }
+}
+
+variable "worker_idle_timeout_seconds" {
+  description = "A draining worker exits after the queue stayed empty this long."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.worker_idle_timeout_seconds >= 5
+    error_message = "worker_idle_timeout_seconds must be at least 5."
+  }
+}
+
+variable "worker_ort_library" {
+  description = "Path of the ONNX Runtime GPU library inside the worker image (synth-job/Dockerfile installs it there)."
+  type        = string
+  default     = "/opt/onnxruntime/lib/libonnxruntime.so"
+}
+
+variable "worker_extra_env" {
+  description = "Extra worker settings (e.g. CHORUS_CONCURRENCY, CHORUS_BATCH_SIZE). Variables Terraform already sets cannot be overridden here."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition = length(setintersection(keys(var.worker_extra_env), [
+      "GOOGLE_CLOUD_PROJECT", "CHORUS_SUBSCRIPTION", "CHORUS_DEAD_LETTER_SUBSCRIPTION", "CHORUS_AUDIO_BUCKET",
+      "CHORUS_MODELS_BUCKET", "CHORUS_ORT_LIBRARY", "CHORUS_EXECUTION_PROVIDER", "CHORUS_MAX_ATTEMPTS",
+      "CHORUS_MAX_TEXT_CHARS", "CHORUS_IDLE_TIMEOUT",
+    ])) == 0
+    error_message = "worker_extra_env must not set a variable Terraform manages (use the dedicated variable instead)."
+  }
+}
+
+variable "backstop_interval_minutes" {
+  description = "Cloud Scheduler runs the worker job every this many minutes so redelivered requests are picked up after a drain ended (1-59; 0 turns the backstop off). Each run costs a GPU start plus the idle timeout."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.backstop_interval_minutes >= 0 && var.backstop_interval_minutes <= 59 && floor(var.backstop_interval_minutes) == var.backstop_interval_minutes
+    error_message = "backstop_interval_minutes must be a whole number between 0 and 59."
+  }
+}
+
+# --- Web app -------------------------------------------------------------------
+
+variable "web_max_instances" {
+  description = "Most instances of the web app service."
+  type        = number
+  default     = 3
+}

@@ -1,0 +1,63 @@
+# The web app: the static Vite bundle served by nginx on Cloud Run
+# (web/Dockerfile). The container writes config.json from these variables
+# at start, so one image serves any deployment.
+
+resource "google_cloud_run_v2_service" "web" {
+  name                = "${local.prefix}-web"
+  location            = var.region
+  ingress             = "INGRESS_TRAFFIC_ALL"
+  deletion_protection = var.deletion_protection
+
+  template {
+    service_account                  = google_service_account.web.email
+    max_instance_request_concurrency = 200
+
+    scaling {
+      min_instance_count = 0
+      max_instance_count = var.web_max_instances
+    }
+
+    containers {
+      image = var.web_image
+
+      ports {
+        container_port = 8080
+      }
+
+      resources {
+        limits = {
+          cpu    = "1"
+          memory = "256Mi"
+        }
+        cpu_idle = true
+      }
+
+      env {
+        name  = "CHORUS_PROFILES_URL"
+        value = google_cloudfunctions2_function.profiles.url
+      }
+      env {
+        name  = "CHORUS_SYNTHESIZE_URL"
+        value = google_cloudfunctions2_function.synthesize.url
+      }
+      env {
+        name  = "CHORUS_BATCH_URL"
+        value = google_cloudfunctions2_function.batch.url
+      }
+      env {
+        name  = "CHORUS_STATUS_URL"
+        value = google_cloudfunctions2_function.status.url
+      }
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# The web app is public: anyone may load the page.
+resource "google_cloud_run_v2_service_iam_member" "web_public" {
+  location = google_cloud_run_v2_service.web.location
+  name     = google_cloud_run_v2_service.web.name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}

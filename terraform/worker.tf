@@ -1,0 +1,104 @@
+# The synthesis worker: a Cloud Run job on one NVIDIA L4 that drains the
+# subscription (`synth-job --drain`) and exits when the queue stays empty.
+#
+# Executions start when work arrives, not once per message: the enqueue
+# functions start one only when none is running (CHORUS_WORKER_JOB), and a
+# Cloud Scheduler backstop starts one every var.backstop_interval_minutes
+# so that redeliveries published after a drain ended are still picked up.
+
+resource "google_cloud_run_v2_job" "worker" {
+  name                = "${local.prefix}-synth-job"
+  location            = var.region
+  deletion_protection = var.deletion_protection
+
+  template {
+    task_count  = var.worker_task_count
+    parallelism = var.worker_parallelism
+
+    template {
+      service_account = google_service_account.worker.email
+      timeout         = "${var.worker_task_timeout_seconds}s"
+      max_retries     = var.worker_max_retries
+
+      # L4 is the only GPU Cloud Run offers; without zonal redundancy the
+      # GPU quota needed is lower and the task starts where capacity is.
+      node_selector {
+        accelerator = "nvidia-l4"
+      }
+      gpu_zonal_redundancy_disabled = true
+
+      containers {
+        image = var.worker_image
+        args  = ["--drain"]
+
+        resources {
+          # A GPU task needs at least 4 CPU and 16 GiB.
+          limits = {
+            cpu              = var.worker_cpu
+            memory           = var.worker_memory
+            "nvidia.com/gpu" = "1"
+          }
+        }
+
+        dynamic "env" {
+          for_each = merge({
+            GOOGLE_CLOUD_PROJECT            = var.project_id
+            CHORUS_SUBSCRIPTION             = google_pubsub_subscription.worker.name
+            CHORUS_DEAD_LETTER_SUBSCRIPTION = google_pubsub_subscription.dead_letter["sweep"].name
+            CHORUS_AUDIO_BUCKET             = google_storage_bucket.audio.name
+            CHORUS_MODELS_BUCKET            = google_storage_bucket.models.name
+            CHORUS_ORT_LIBRARY              = var.worker_ort_library
+            # Fail instead of silently synthesising on CPU in the cloud.
+            CHORUS_EXECUTION_PROVIDER = "cuda"
+            # Must equal the subscription's max_delivery_attempts.
+            CHORUS_MAX_ATTEMPTS   = tostring(var.max_delivery_attempts)
+            CHORUS_MAX_TEXT_CHARS = tostring(var.max_text_chars)
+            CHORUS_IDLE_TIMEOUT   = "${var.worker_idle_timeout_seconds}s"
+          }, var.worker_extra_env)
+          content {
+            name  = env.key
+            value = env.value
+          }
+        }
+      }
+    }
+  }
+
+  depends_on = [
+    google_project_service.apis,
+    google_project_iam_member.firestore_writer,
+    google_pubsub_subscription_iam_member.worker_subscriber,
+    google_storage_bucket_iam_member.worker_audio,
+    google_storage_bucket_iam_member.worker_models,
+  ]
+}
+
+# Backstop: run the job every N minutes (0 turns it off). An execution that
+# finds the queue empty exits after CHORUS_IDLE_TIMEOUT, so each tick costs
+# about one GPU instance start plus the idle timeout.
+resource "google_cloud_scheduler_job" "worker_backstop" {
+  count = var.backstop_interval_minutes > 0 ? 1 : 0
+
+  name             = "${local.prefix}-synth-job-backstop"
+  region           = var.region
+  description      = "Runs ${google_cloud_run_v2_job.worker.name} so redelivered requests are not stranded."
+  schedule         = "*/${var.backstop_interval_minutes} * * * *"
+  time_zone        = "Etc/UTC"
+  attempt_deadline = "60s"
+
+  retry_config {
+    retry_count = 1
+  }
+
+  http_target {
+    http_method = "POST"
+    uri         = "https://run.googleapis.com/v2/${local.worker_job_name}:run"
+
+    oauth_token {
+      service_account_email = google_service_account.scheduler.email
+      scope                 = "https://www.googleapis.com/auth/cloud-platform"
+    }
+  }
+
+  depends_on = [google_cloud_run_v2_job_iam_member.job_runner]
+}
