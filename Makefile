@@ -1,0 +1,62 @@
+# Chorus — the two commands a newcomer needs are `make dev` and `make test`.
+# Both install what is missing (idempotently, cached under $(CHORUS_CACHE)).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export CHORUS_CACHE ?= $(HOME)/.cache/chorus
+# The ONNX Runtime shared library (CPU build from npm, verified by sha256).
+ORT_LIB = $(shell scripts/setup-ort.sh)
+GO_TEST_FLAGS ?= -race -count=1 -timeout 20m
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+.PHONY: setup
+setup: ## install missing system packages, ONNX Runtime and web dependencies
+	scripts/setup-system.sh
+	scripts/setup-ort.sh >/dev/null
+	scripts/setup-web.sh
+
+.PHONY: dev
+dev: setup ## run the whole system locally (emulators, functions, worker, web) at http://127.0.0.1:8080
+	cd web && npm run build --silent
+	CHORUS_ORT_LIBRARY=$(ORT_LIB) go run ./scripts/devstack
+
+.PHONY: test
+test: setup test-go test-build test-terraform test-web test-e2e ## every check CI runs
+	@echo "make test: all checks passed"
+
+.PHONY: test-go
+test-go: ## Go vet and tests (unit + integration against the emulators)
+	go vet ./...
+	CHORUS_ORT_LIBRARY=$(ORT_LIB) go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-build
+test-build: ## the builds the deploys make: functions without cgo, the worker binary
+	CGO_ENABLED=0 go build -o /dev/null ./functions/... .
+	CGO_ENABLED=0 go vet ./functions/... .
+	go build -o build/synth-job ./synth-job
+
+.PHONY: test-terraform
+test-terraform: ## fmt, init/validate with the real provider, tflint, terraform test, policy tests
+	scripts/test-terraform.sh
+
+.PHONY: test-web
+test-web: ## web unit tests (Vitest) and production build
+	scripts/test-web.sh
+
+.PHONY: test-e2e
+test-e2e: ## browser end-to-end test in headless Chromium against the full local stack
+	CHORUS_ORT_LIBRARY=$(ORT_LIB) scripts/e2e.sh
+
+.PHONY: bench
+bench: setup ## engine and load benchmarks; prints ratios measured in one run
+	CHORUS_ORT_LIBRARY=$(ORT_LIB) go run ./synth-job/cmd/enginebench
+	CHORUS_ORT_LIBRARY=$(ORT_LIB) scripts/load.sh
+
+.PHONY: clean
+clean: ## remove build outputs (keeps the download cache)
+	rm -rf build web/dist
