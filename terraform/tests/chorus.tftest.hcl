@@ -1,0 +1,263 @@
+# Plan-and-apply assertions against a mock google provider: nothing is
+# created and no credentials are needed (`terraform test`, offline).
+# Apply (not plan) so computed values such as service account emails get
+# mock values and can be compared.
+
+mock_provider "google" {
+  mock_data "google_project" {
+    defaults = {
+      number = "123456789012"
+    }
+  }
+}
+
+# Provider validation rejects random IAM members, so each service account
+# gets a realistic, distinct identity.
+override_resource {
+  target = google_service_account.profiles
+  values = {
+    email  = "chorus-profiles@chorus-test-1.iam.gserviceaccount.com"
+    member = "serviceAccount:chorus-profiles@chorus-test-1.iam.gserviceaccount.com"
+    name   = "projects/chorus-test-1/serviceAccounts/chorus-profiles@chorus-test-1.iam.gserviceaccount.com"
+    id     = "projects/chorus-test-1/serviceAccounts/chorus-profiles@chorus-test-1.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.synthesize
+  values = {
+    email  = "chorus-synthesize@chorus-test-1.iam.gserviceaccount.com"
+    member = "serviceAccount:chorus-synthesize@chorus-test-1.iam.gserviceaccount.com"
+    name   = "projects/chorus-test-1/serviceAccounts/chorus-synthesize@chorus-test-1.iam.gserviceaccount.com"
+    id     = "projects/chorus-test-1/serviceAccounts/chorus-synthesize@chorus-test-1.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.batch
+  values = {
+    email  = "chorus-batch@chorus-test-1.iam.gserviceaccount.com"
+    member = "serviceAccount:chorus-batch@chorus-test-1.iam.gserviceaccount.com"
+    name   = "projects/chorus-test-1/serviceAccounts/chorus-batch@chorus-test-1.iam.gserviceaccount.com"
+    id     = "projects/chorus-test-1/serviceAccounts/chorus-batch@chorus-test-1.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.status
+  values = {
+    email  = "chorus-status@chorus-test-1.iam.gserviceaccount.com"
+    member = "serviceAccount:chorus-status@chorus-test-1.iam.gserviceaccount.com"
+    name   = "projects/chorus-test-1/serviceAccounts/chorus-status@chorus-test-1.iam.gserviceaccount.com"
+    id     = "projects/chorus-test-1/serviceAccounts/chorus-status@chorus-test-1.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.worker
+  values = {
+    email  = "chorus-worker@chorus-test-1.iam.gserviceaccount.com"
+    member = "serviceAccount:chorus-worker@chorus-test-1.iam.gserviceaccount.com"
+    name   = "projects/chorus-test-1/serviceAccounts/chorus-worker@chorus-test-1.iam.gserviceaccount.com"
+    id     = "projects/chorus-test-1/serviceAccounts/chorus-worker@chorus-test-1.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.scheduler
+  values = {
+    email  = "chorus-scheduler@chorus-test-1.iam.gserviceaccount.com"
+    member = "serviceAccount:chorus-scheduler@chorus-test-1.iam.gserviceaccount.com"
+    name   = "projects/chorus-test-1/serviceAccounts/chorus-scheduler@chorus-test-1.iam.gserviceaccount.com"
+    id     = "projects/chorus-test-1/serviceAccounts/chorus-scheduler@chorus-test-1.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.web
+  values = {
+    email  = "chorus-web@chorus-test-1.iam.gserviceaccount.com"
+    member = "serviceAccount:chorus-web@chorus-test-1.iam.gserviceaccount.com"
+    name   = "projects/chorus-test-1/serviceAccounts/chorus-web@chorus-test-1.iam.gserviceaccount.com"
+    id     = "projects/chorus-test-1/serviceAccounts/chorus-web@chorus-test-1.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.function_build
+  values = {
+    email  = "chorus-fn-build@chorus-test-1.iam.gserviceaccount.com"
+    member = "serviceAccount:chorus-fn-build@chorus-test-1.iam.gserviceaccount.com"
+    name   = "projects/chorus-test-1/serviceAccounts/chorus-fn-build@chorus-test-1.iam.gserviceaccount.com"
+    id     = "projects/chorus-test-1/serviceAccounts/chorus-fn-build@chorus-test-1.iam.gserviceaccount.com"
+  }
+}
+
+variables {
+  project_id             = "chorus-test-1"
+  worker_image           = "us-central1-docker.pkg.dev/chorus-test-1/chorus/synth-job@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  web_image              = "us-central1-docker.pkg.dev/chorus-test-1/chorus/web@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  function_source_object = "functions-0000.zip"
+}
+
+run "worker_job_requests_one_l4_gpu" {
+  command = apply
+
+  assert {
+    condition     = google_cloud_run_v2_job.worker.template[0].template[0].node_selector[0].accelerator == "nvidia-l4"
+    error_message = "the worker job must run on an NVIDIA L4"
+  }
+  assert {
+    condition     = google_cloud_run_v2_job.worker.template[0].template[0].containers[0].resources[0].limits["nvidia.com/gpu"] == "1"
+    error_message = "the worker container must request exactly one GPU"
+  }
+  assert {
+    condition     = tonumber(google_cloud_run_v2_job.worker.template[0].template[0].containers[0].resources[0].limits["cpu"]) >= 4
+    error_message = "a GPU task needs at least 4 CPU"
+  }
+  assert {
+    condition     = tonumber(trimsuffix(google_cloud_run_v2_job.worker.template[0].template[0].containers[0].resources[0].limits["memory"], "Gi")) >= 16
+    error_message = "a GPU task needs at least 16Gi of memory"
+  }
+  assert {
+    condition     = tonumber(trimsuffix(google_cloud_run_v2_job.worker.template[0].template[0].timeout, "s")) <= 3600
+    error_message = "a GPU task's timeout is capped at one hour"
+  }
+  assert {
+    condition     = google_cloud_run_v2_job.worker.template[0].template[0].containers[0].args == tolist(["--drain"])
+    error_message = "the job must run synth-job --drain"
+  }
+  assert {
+    condition     = one([for e in google_cloud_run_v2_job.worker.template[0].template[0].containers[0].env : e.value if e.name == "CHORUS_EXECUTION_PROVIDER"]) == "cuda"
+    error_message = "the cloud worker must insist on CUDA instead of falling back to CPU silently"
+  }
+  assert {
+    condition     = google_cloud_run_v2_job.worker.template[0].template[0].service_account == google_service_account.worker.email
+    error_message = "the job must run as its own service account"
+  }
+}
+
+run "dead_letter_attempts_match_worker" {
+  command = apply
+
+  variables {
+    max_delivery_attempts = 7
+  }
+
+  assert {
+    condition     = google_pubsub_subscription.worker.dead_letter_policy[0].max_delivery_attempts == 7
+    error_message = "max_delivery_attempts must come from the variable"
+  }
+  assert {
+    condition     = google_pubsub_subscription.worker.dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.dead_letter.id
+    error_message = "requests must dead-letter to the dead-letter topic"
+  }
+  assert {
+    condition     = one([for e in google_cloud_run_v2_job.worker.template[0].template[0].containers[0].env : e.value if e.name == "CHORUS_MAX_ATTEMPTS"]) == "7"
+    error_message = "the worker's CHORUS_MAX_ATTEMPTS must equal the subscription's max_delivery_attempts"
+  }
+  assert {
+    condition     = one([for e in google_cloud_run_v2_job.worker.template[0].template[0].containers[0].env : e.value if e.name == "CHORUS_DEAD_LETTER_SUBSCRIPTION"]) == google_pubsub_subscription.dead_letter["sweep"].name
+    error_message = "the worker must sweep its own dead-letter subscription"
+  }
+  assert {
+    condition     = google_pubsub_subscription.dead_letter["kept"].topic == google_pubsub_topic.dead_letter.id && google_pubsub_subscription.dead_letter["kept"].message_retention_duration == "604800s"
+    error_message = "a second dead-letter subscription must keep dead letters for 7 days"
+  }
+  assert {
+    condition     = google_pubsub_topic_iam_member.dead_letter_agent_publisher.member == "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com" && google_pubsub_topic_iam_member.dead_letter_agent_publisher.role == "roles/pubsub.publisher"
+    error_message = "the Pub/Sub service agent must be able to publish to the dead-letter topic"
+  }
+  assert {
+    condition     = google_pubsub_subscription_iam_member.dead_letter_agent_subscriber.subscription == google_pubsub_subscription.worker.id && google_pubsub_subscription_iam_member.dead_letter_agent_subscriber.role == "roles/pubsub.subscriber"
+    error_message = "the Pub/Sub service agent must be able to acknowledge forwarded messages on the source subscription"
+  }
+  assert {
+    condition     = google_pubsub_topic.requests.schema_settings[0].encoding == "JSON" && google_pubsub_topic.requests.schema_settings[0].schema == google_pubsub_schema.requests.id
+    error_message = "requests must be validated against the JSON-encoded schema at publish"
+  }
+}
+
+run "status_can_sign_urls" {
+  command = apply
+
+  assert {
+    condition     = contains(keys(google_project_service.apis), "iamcredentials.googleapis.com")
+    error_message = "signBlob needs the IAM Credentials API"
+  }
+  assert {
+    condition = (
+      google_service_account_iam_member.status_signs_as_itself.service_account_id == google_service_account.status.name &&
+      google_service_account_iam_member.status_signs_as_itself.member == google_service_account.status.member &&
+      google_service_account_iam_member.status_signs_as_itself.role == "roles/iam.serviceAccountTokenCreator"
+    )
+    error_message = "the status service account must hold token creator on itself"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.status.service_config[0].environment_variables["CHORUS_SIGNER_EMAIL"] == google_service_account.status.email
+    error_message = "status must sign as its own service account"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.status.service_config[0].service_account_email == google_service_account.status.email
+    error_message = "status must run as the account that signs"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.status.service_config[0].environment_variables["CHORUS_SIGNED_URL_TTL"] == "900s"
+    error_message = "signed URLs must default to 15 minutes"
+  }
+  assert {
+    condition     = google_storage_bucket_iam_member.status_audio.bucket == google_storage_bucket.audio.name && google_storage_bucket_iam_member.status_audio.member == google_service_account.status.member && google_storage_bucket_iam_member.status_audio.role == "roles/storage.objectViewer"
+    error_message = "a signed URL carries its signer's rights: status must read the audio bucket"
+  }
+}
+
+run "enqueue_functions_start_the_job" {
+  command = apply
+
+  assert {
+    condition = alltrue([for f in [google_cloudfunctions2_function.synthesize, google_cloudfunctions2_function.batch] :
+    f.service_config[0].environment_variables["CHORUS_WORKER_JOB"] == "projects/chorus-test-1/locations/us-central1/jobs/${google_cloud_run_v2_job.worker.name}"])
+    error_message = "the enqueue functions must know the worker job's full name"
+  }
+  assert {
+    condition     = toset([for k, m in google_cloud_run_v2_job_iam_member.job_runner : k]) == toset(["synthesize", "batch", "scheduler"])
+    error_message = "only the enqueue functions and the scheduler may run the job"
+  }
+  assert {
+    condition     = google_cloud_scheduler_job.worker_backstop[0].schedule == "*/10 * * * *"
+    error_message = "the backstop must run every 10 minutes by default"
+  }
+}
+
+run "backstop_can_be_turned_off" {
+  command = plan
+
+  variables {
+    backstop_interval_minutes = 0
+  }
+
+  assert {
+    condition     = length(google_cloud_scheduler_job.worker_backstop) == 0
+    error_message = "backstop_interval_minutes = 0 must remove the scheduler"
+  }
+}
+
+run "rejects_too_few_delivery_attempts" {
+  command = plan
+
+  variables {
+    max_delivery_attempts = 3
+  }
+
+  expect_failures = [var.max_delivery_attempts]
+}
+
+run "rejects_a_gpu_task_longer_than_an_hour" {
+  command = plan
+
+  variables {
+    worker_task_timeout_seconds = 7200
+  }
+
+  expect_failures = [var.worker_task_timeout_seconds]
+}
