@@ -1,0 +1,182 @@
+package voice
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+const goodConfig = `{
+  "audio": {"sample_rate": 22050, "quality": "medium"},
+  "espeak": {"voice": "en-us"},
+  "phoneme_type": "espeak",
+  "phoneme_id_map": {"_": [0], "^": [1], "$": [2], " ": [3], "a": [4], "b": [5, 6]},
+  "num_symbols": 10,
+  "num_speakers": 2,
+  "speaker_id_map": {"x": 0, "y": 1},
+  "inference": {"noise_scale": 0.5, "length_scale": 1.1, "noise_w": 0.7},
+  "dataset": "ignored extra field"
+}`
+
+func TestParseConfigGood(t *testing.T) {
+	c, err := ParseConfig([]byte(goodConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Audio.SampleRate != 22050 || c.NumSpeakers != 2 || !c.MultiSpeaker() || c.Inference.LengthScale != 1.1 {
+		t.Errorf("parsed %+v", c)
+	}
+	if !c.HasSpeaker(1) || c.HasSpeaker(2) || c.HasSpeaker(-1) {
+		t.Error("HasSpeaker wrong")
+	}
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	c, err := ParseConfig([]byte(`{"audio":{"sample_rate":16000},"espeak":{"voice":"ko"},
+		"phoneme_id_map":{"_":[0],"^":[1],"$":[2],"a":[7]},"num_speakers":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PhonemeType != PhonemeEspeak || c.NumSymbols != 8 || c.Inference.NoiseScale != DefaultNoiseScale ||
+		c.Inference.LengthScale != DefaultLengthScale || c.Inference.NoiseW != DefaultNoiseW {
+		t.Errorf("defaults not applied: %+v", c)
+	}
+}
+
+func TestParseConfigRejects(t *testing.T) {
+	tests := []struct{ name, edit, want string }{
+		{"json", `{`, "not valid JSON"},
+		{"rate", `"sample_rate": 22050` + "→" + `"sample_rate": 1000`, "sample_rate"},
+		{"phoneme type", `"phoneme_type": "espeak"` + "→" + `"phoneme_type": "pinyin"`, "phoneme_type"},
+		{"espeak voice", `"voice": "en-us"` + "→" + `"voice": "en us; rm"`, "espeak.voice"},
+		{"no pad", `"_": [0], ` + "→", `lacks "_"`},
+		{"no bos", `"^": [1], ` + "→", `lacks "^"`},
+		{"no eos", `"$": [2], ` + "→", `lacks "$"`},
+		{"negative id", `"a": [4]` + "→" + `"a": [-4]`, "negative id"},
+		{"empty ids", `"a": [4]` + "→" + `"a": []`, "has no ids"},
+		{"num_symbols", `"num_symbols": 10` + "→" + `"num_symbols": 5`, "num_symbols"},
+		{"speakers", `"num_speakers": 2` + "→" + `"num_speakers": 0`, "num_speakers"},
+		{"speaker id", `"y": 1` + "→" + `"y": 2`, "outside"},
+		{"speaker dup", `"y": 1` + "→" + `"y": 0`, "both"},
+		{"length_scale", `"length_scale": 1.1` + "→" + `"length_scale": 0`, "length_scale"},
+		{"noise", `"noise_scale": 0.5` + "→" + `"noise_scale": -1`, "noise_scale"},
+		{"empty map", `"phoneme_id_map": {"_": [0], "^": [1], "$": [2], " ": [3], "a": [4], "b": [5, 6]}` + "→" + `"phoneme_id_map": {}`, "empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := tt.edit
+			if from, to, ok := strings.Cut(tt.edit, "→"); ok {
+				if !strings.Contains(goodConfig, from) {
+					t.Fatalf("test edit %q does not apply", from)
+				}
+				data = strings.Replace(goodConfig, from, to, 1)
+			}
+			_, err := ParseConfig([]byte(data))
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(goodConfig))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseConfig(b)
+		if err == nil && (c.NumSpeakers < 1 || len(c.PhonemeIDMap["_"]) == 0) {
+			t.Fatalf("accepted invalid config %s", b)
+		}
+	})
+}
+
+func tensor(name string, typ ort.TensorElementDataType, dims ...int64) ort.InputOutputInfo {
+	return ort.InputOutputInfo{Name: name, OrtValueType: ort.ONNXTypeTensor, DataType: typ, Dimensions: ort.NewShape(dims...)}
+}
+
+func piperIO(withSID bool) ([]ort.InputOutputInfo, []ort.InputOutputInfo) {
+	ins := []ort.InputOutputInfo{
+		tensor(InputIDs, ort.TensorElementDataTypeInt64, 1, -1),
+		tensor(InputLengths, ort.TensorElementDataTypeInt64, 1),
+		tensor(InputScales, ort.TensorElementDataTypeFloat, 3),
+	}
+	if withSID {
+		ins = append(ins, tensor(InputSID, ort.TensorElementDataTypeInt64, 1))
+	}
+	return ins, []ort.InputOutputInfo{tensor("output", ort.TensorElementDataTypeFloat, 1, 1, -1)}
+}
+
+func TestCheckModel(t *testing.T) {
+	multi, _ := ParseConfig([]byte(goodConfig))
+	single, _ := ParseConfig([]byte(strings.Replace(strings.Replace(goodConfig, `"num_speakers": 2`, `"num_speakers": 1`, 1), `, "y": 1`, ``, 1)))
+	if single == nil {
+		t.Fatal("single-speaker test config invalid")
+	}
+
+	ins, outs := piperIO(true)
+	if err := CheckModel(multi, ins, outs); err != nil {
+		t.Errorf("multi-speaker: %v", err)
+	}
+	ins, outs = piperIO(false)
+	if err := CheckModel(single, ins, outs); err != nil {
+		t.Errorf("single-speaker: %v", err)
+	}
+	rank4 := []ort.InputOutputInfo{tensor("output", ort.TensorElementDataTypeFloat, 1, 1, 1, -1), tensor("durations", ort.TensorElementDataTypeFloat, 1, -1)}
+	if err := CheckModel(single, ins, rank4); err != nil {
+		t.Errorf("rank 4 output with an extra output: %v", err)
+	}
+
+	bad := []struct {
+		name      string
+		cfg       *Config
+		ins, outs []ort.InputOutputInfo
+		want      string
+	}{
+		{"sid missing", multi, ins, outs, `no "sid" input`},
+		{"sid extra", single, func() []ort.InputOutputInfo { i, _ := piperIO(true); return i }(), outs, `takes "sid"`},
+		{"input int32", single, []ort.InputOutputInfo{tensor(InputIDs, ort.TensorElementDataTypeInt32, 1, -1), ins[1], ins[2]}, outs, `input "input"`},
+		{"input rank", single, []ort.InputOutputInfo{tensor(InputIDs, ort.TensorElementDataTypeInt64, -1), ins[1], ins[2]}, outs, `rank 2`},
+		{"scales 2", single, []ort.InputOutputInfo{ins[0], ins[1], tensor(InputScales, ort.TensorElementDataTypeFloat, 2)}, outs, `want 3`},
+		{"lengths missing", single, []ort.InputOutputInfo{ins[0], ins[2]}, outs, `lacks input "input_lengths"`},
+		{"unexpected", single, append(append([]ort.InputOutputInfo{}, ins...), tensor("pitch", ort.TensorElementDataTypeFloat, 1)), outs, `unexpected input "pitch"`},
+		{"no output", single, ins, nil, "no output"},
+		{"output rank 2", single, ins, []ort.InputOutputInfo{tensor("output", ort.TensorElementDataTypeFloat, 1, -1)}, "want a float tensor"},
+		{"output int", single, ins, []ort.InputOutputInfo{tensor("output", ort.TensorElementDataTypeInt16, 1, 1, -1)}, "want a float tensor"},
+	}
+	for _, tt := range bad {
+		err := CheckModel(tt.cfg, tt.ins, tt.outs)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want ErrInvalid mentioning %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestOpen(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "x.onnx")
+	if err := os.WriteFile(model, []byte("not checked here"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(model, ""); err == nil {
+		t.Fatal("want error without x.onnx.json")
+	}
+	if err := os.WriteFile(model+".json", []byte(goodConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v, err := Open(model, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Name != "x" || !filepath.IsAbs(v.ModelPath) || v.Config.NumSpeakers != 2 {
+		t.Errorf("voice %+v", v)
+	}
+	if _, err := Open(dir, model+".json"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("directory as model: %v, want ErrInvalid", err)
+	}
+}
