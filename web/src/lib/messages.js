@@ -13,8 +13,8 @@ export function friendlyMessage(err, ctx = {}) {
       return `Type something for ${who} to say.`;
     case 'text_too_long':
       return ctx.maxTextChars
-        ? `That's a bit long. Keep it to ${ctx.maxTextChars.toLocaleString('en')} characters or fewer.`
-        : "That's a bit long. Try a shorter text.";
+        ? `That's too long. Keep it to ${ctx.maxTextChars.toLocaleString('en')} characters or fewer.`
+        : "That's too long. Try a shorter text.";
     case 'invalid_utf8':
       return "Some characters couldn't be read. Try retyping or pasting the text again.";
     case 'speed_out_of_range':

@@ -1,0 +1,273 @@
+#!/usr/bin/env node
+// A realistic stand-in for the Chorus local stack, for developing and
+// running the browser test without the Go functions and worker. It serves
+// dist/ (the built app), the HTTP API of DESIGN.md, and real 16-bit PCM WAVs
+// behind expiring "signed" URLs. It is only ever used when asked for
+// (CHORUS_E2E_MOCK=1 in scripts/e2e-web.sh); it is never a fallback.
+//
+//   node e2e/mock-server.mjs [--port N] [--url-file PATH]
+// Env: MOCK_URL_TTL_S (signed URL lifetime, default 900),
+//      MOCK_MAX_TEXT_CHARS (default 1000), MOCK_JOB_MS (time to finish a job, default 1200).
+
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeWav } from '../src/lib/wav.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const DIST = resolve(here, '..', 'dist');
+const args = process.argv.slice(2);
+const arg = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : def;
+};
+const PORT = Number(arg('--port', process.env.PORT || 0));
+const URL_FILE = arg('--url-file', '');
+const TTL_S = Number(process.env.MOCK_URL_TTL_S || 900);
+const MAX_TEXT = Number(process.env.MOCK_MAX_TEXT_CHARS || 1000);
+const JOB_MS = Number(process.env.MOCK_JOB_MS || 1200);
+const MAX_BODY = 64 * 1024;
+const SAMPLE_RATE = 22050;
+const SECRET = randomBytes(16);
+
+const voices = {
+  'lumina-demo': { id: 'lumina-demo', label: 'LUMINA demo voice', language: 'ko', demo: true },
+  'jun-v1': { id: 'jun-v1', label: "Jun's voice", language: 'en-us', demo: false },
+};
+const members = [
+  { id: 'hana', name: 'Hana', bio: 'Leader and main vocal. Loves rainy mornings and strawberry milk.', image_url: '', voice_id: 'lumina-demo', sample_text: '안녕하세요, 하나예요! Thank you for always being with us.', order: 1 },
+  { id: 'jun', name: 'Jun', bio: 'Main dancer, part-time poet, full-time cat person.', image_url: '/mock-assets/jun.svg', voice_id: 'jun-v1', sample_text: 'See you at the concert tonight!', order: 2 },
+  { id: 'seoyeon', name: '서연', bio: 'Lead rapper who writes half of our lyrics at 3 a.m.', image_url: '', voice_id: 'lumina-demo', sample_text: '오늘도 화이팅! 🎤', order: 3 },
+  { id: 'mika', name: 'Mika', bio: 'Sub-vocal and piano. Collects tiny houseplants.', image_url: '', voice_id: 'lumina-demo', sample_text: 'Good morning, sunshine!', order: 4 },
+  { id: 'rio', name: 'Rio', bio: 'The maknae. Laughs first, practises longest.', image_url: '', voice_id: 'lumina-demo', sample_text: 'Did you eat well today?', order: 5 },
+  { id: 'dae-hyun', name: 'Dae-hyun', bio: 'Vocal and guitar; our unofficial chef.', image_url: '', voice_id: 'lumina-demo', sample_text: 'Happy birthday! Make a wish.', order: 6 },
+].map((m) => ({ ...m, group: 'LUMINA', voice: voices[m.voice_id], active: true }));
+members.push({ id: 'yuna', name: 'Yuna', group: 'LUMINA', bio: 'On hiatus.', image_url: '', voice_id: 'lumina-demo', sample_text: '', order: 9, voice: voices['lumina-demo'], active: false });
+
+const jobs = new Map();
+const byRequest = new Map();
+const batches = new Map();
+
+const newId = () => randomBytes(16).toString('base64url');
+const runes = (s) => [...s].length;
+
+function send(res, status, body, headers = {}) {
+  const data = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': typeof body === 'object' && !Buffer.isBuffer(body) ? 'application/json; charset=utf-8' : 'text/plain',
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
+  res.end(data);
+}
+const fail = (res, status, code, message, field, headers) =>
+  send(res, status, { error: field ? { code, message, field } : { code, message } }, headers);
+
+class HttpError extends Error {
+  constructor(status, code, message, field) {
+    super(message);
+    Object.assign(this, { status, code, field });
+  }
+}
+
+async function readJson(req) {
+  const ct = (req.headers['content-type'] || '').split(';')[0].trim().toLowerCase();
+  if (ct !== 'application/json') throw new HttpError(415, 'unsupported_media_type', 'Send JSON (Content-Type: application/json).');
+  const chunks = [];
+  let size = 0;
+  for await (const c of req) {
+    size += c.length;
+    if (size > MAX_BODY) throw new HttpError(413, 'body_too_large', 'The request body is too large.');
+    chunks.push(c);
+  }
+  const buf = Buffer.concat(chunks);
+  let text;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    throw new HttpError(400, 'invalid_utf8', 'Text is not valid UTF-8.', 'text');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'invalid_json', 'The request body is not valid JSON.');
+  }
+}
+
+function validateItem(it, prefix = '') {
+  if (!it || typeof it !== 'object') throw new HttpError(400, 'invalid_json', 'Each item must be an object.', prefix.replace(/\.$/, ''));
+  const member = members.find((m) => m.id === it.member_id);
+  if (!member) throw new HttpError(404, 'member_not_found', 'No such member.', `${prefix}member_id`);
+  if (!member.active) throw new HttpError(400, 'member_inactive', 'This member is not available.', `${prefix}member_id`);
+  if (typeof it.text !== 'string' || it.text.trim() === '') throw new HttpError(400, 'text_required', 'Text is required.', `${prefix}text`);
+  if (runes(it.text) > MAX_TEXT) throw new HttpError(400, 'text_too_long', `Text is longer than ${MAX_TEXT} characters.`, `${prefix}text`);
+  if (it.speed !== undefined && (typeof it.speed !== 'number' || it.speed < 0.5 || it.speed > 2)) {
+    throw new HttpError(400, 'speed_out_of_range', 'Speed must be between 0.5 and 2.0.', `${prefix}speed`);
+  }
+  return member;
+}
+
+function createJob(it, member, origin, batchId) {
+  if (it.request_id && byRequest.has(it.request_id)) return jobs.get(byRequest.get(it.request_id));
+  const job = {
+    job_id: newId(), member_id: member.id, text: it.text, speed: it.speed ?? 1,
+    created: Date.now(), attempts: 0, batch_id: batchId, origin,
+  };
+  jobs.set(job.job_id, job);
+  if (it.request_id) byRequest.set(it.request_id, job.job_id);
+  return job;
+}
+
+function sign(object, exp) {
+  return createHmac('sha256', SECRET).update(`${object}\n${exp}`).digest('hex');
+}
+
+function audioSeconds(job) {
+  return Math.min(20, Math.max(0.6, 0.3 + 0.075 * runes(job.text))) / job.speed;
+}
+
+function view(job) {
+  const age = Date.now() - job.created;
+  const status = age < JOB_MS / 3 ? 'queued' : age < JOB_MS ? 'running' : 'succeeded';
+  const out = {
+    job_id: job.job_id, status, member_id: job.member_id, text: job.text, speed: job.speed,
+    created_at: new Date(job.created).toISOString(), attempts: status === 'queued' ? 0 : 1,
+  };
+  if (job.batch_id) out.batch_id = job.batch_id;
+  if (status !== 'queued') out.started_at = new Date(job.created + JOB_MS / 3).toISOString();
+  if (status === 'succeeded') {
+    const exp = Date.now() + TTL_S * 1000;
+    const object = `${job.job_id}.wav`;
+    out.finished_at = new Date(job.created + JOB_MS).toISOString();
+    out.audio_url = `${job.origin}/mock-gcs/chorus-audio/${object}?exp=${exp}&sig=${sign(object, exp)}`;
+    out.expires_at = new Date(exp).toISOString();
+    out.duration_seconds = Math.round(audioSeconds(job) * SAMPLE_RATE) / SAMPLE_RATE;
+    out.sample_rate = SAMPLE_RATE;
+  }
+  return out;
+}
+
+/** speechLike makes a voice-ish signal: one syllable per character, pitch from the character. */
+function speechLike(job) {
+  const n = Math.round(audioSeconds(job) * SAMPLE_RATE);
+  const chars = [...job.text];
+  const out = new Float32Array(n);
+  const per = n / Math.max(1, chars.length);
+  let phase = 0;
+  for (let i = 0; i < n; i++) {
+    const k = Math.min(chars.length - 1, Math.floor(i / per));
+    const ch = chars[k] || ' ';
+    const quiet = /\s|[.,!?]/.test(ch);
+    const f0 = 140 + (ch.codePointAt(0) % 90) + 25 * Math.sin((2 * Math.PI * i) / (SAMPLE_RATE * 0.9));
+    phase += (2 * Math.PI * f0) / SAMPLE_RATE;
+    const t = (i - k * per) / per;
+    const env = quiet ? 0.04 : Math.sin(Math.PI * t) ** 1.5;
+    out[i] = 0.55 * env * (Math.sin(phase) + 0.45 * Math.sin(2 * phase) + 0.2 * Math.sin(3 * phase)) / 1.65;
+  }
+  return out;
+}
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.wav': 'audio/wav' };
+
+async function serveStatic(res, pathname) {
+  const rel = normalize(decodeURIComponent(pathname)).replace(/^[/\\]+/, '');
+  let file = join(DIST, rel);
+  if (!file.startsWith(DIST + sep) && file !== DIST) return fail(res, 404, 'not_found', 'Not found.');
+  try {
+    if (!(await stat(file)).isFile()) throw new Error('dir');
+  } catch {
+    if (extname(rel)) return fail(res, 404, 'not_found', 'Not found.');
+    file = join(DIST, 'index.html'); // app routes
+  }
+  try {
+    const body = await readFile(file);
+    send(res, 200, body, { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream', 'Cache-Control': file.endsWith('index.html') || file.endsWith('config.json') ? 'no-cache' : 'public, max-age=3600' });
+  } catch {
+    fail(res, 404, 'not_found', `Not found (is dist/ built?)`);
+  }
+}
+
+const JUN_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 200"><defs><linearGradient id="b" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#0ea5e9"/><stop offset="1" stop-color="#6366f1"/></linearGradient></defs><rect width="200" height="200" fill="url(#b)"/><circle cx="100" cy="82" r="38" fill="#fde2c8"/><path d="M58 78c2-30 22-44 44-44s40 14 42 42c-10-10-24-16-42-16s-34 6-44 18z" fill="#1f2937"/><path d="M30 200c6-44 36-66 70-66s64 22 70 66z" fill="#f8fafc"/><circle cx="86" cy="86" r="4" fill="#1f2937"/><circle cx="114" cy="86" r="4" fill="#1f2937"/><path d="M88 102q12 9 24 0" stroke="#be185d" stroke-width="4" fill="none" stroke-linecap="round"/></svg>`;
+
+async function handle(req, res) {
+  const origin = `http://${req.headers.host}`;
+  const url = new URL(req.url, origin);
+  const p = url.pathname;
+  try {
+    if (p === '/api/profiles' || p.startsWith('/api/profiles/')) {
+      if (req.method !== 'GET') throw new HttpError(405, 'method_not_allowed', 'Use GET.');
+      const id = p.length > '/api/profiles/'.length ? decodeURIComponent(p.slice('/api/profiles/'.length)) : url.searchParams.get('id');
+      const pub = ({ active, ...m }) => m;
+      if (id) {
+        const m = members.find((x) => x.id === id);
+        if (!m) throw new HttpError(404, 'member_not_found', 'No such member.');
+        return send(res, 200, pub(m));
+      }
+      return send(res, 200, { members: members.filter((m) => m.active).map(pub) });
+    }
+    if (p === '/api/synthesize') {
+      if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'Use POST.');
+      const body = await readJson(req);
+      const member = validateItem(body);
+      const job = createJob(body, member, origin);
+      return send(res, 202, { job_id: job.job_id, status: 'queued', status_url: `${origin}/api/status?id=${job.job_id}` });
+    }
+    if (p === '/api/batch') {
+      if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'Use POST.');
+      const body = await readJson(req);
+      if (!Array.isArray(body.items) || body.items.length === 0) throw new HttpError(400, 'no_items', 'Add at least one item.', 'items');
+      if (body.items.length > 100) throw new HttpError(400, 'too_many_items', 'At most 100 items.', 'items');
+      const checked = body.items.map((it, i) => validateItem(it, `items[${i}].`));
+      const batchId = newId();
+      const list = body.items.map((it, i) => createJob(it, checked[i], origin, batchId));
+      batches.set(batchId, list.map((j) => j.job_id));
+      return send(res, 202, { batch_id: batchId, jobs: list.map((j) => ({ job_id: j.job_id, status_url: `${origin}/api/status?id=${j.job_id}` })) });
+    }
+    if (p === '/api/status') {
+      if (req.method !== 'GET') throw new HttpError(405, 'method_not_allowed', 'Use GET.');
+      const b = url.searchParams.get('batch');
+      if (b) {
+        const ids = batches.get(b);
+        if (!ids) throw new HttpError(404, 'batch_not_found', 'No such batch.');
+        return send(res, 200, { batch_id: b, jobs: ids.map((id) => view(jobs.get(id))) });
+      }
+      const job = jobs.get(url.searchParams.get('id') || '');
+      if (!job) throw new HttpError(404, 'job_not_found', 'No such job.');
+      return send(res, 200, view(job));
+    }
+    if (p.startsWith('/mock-gcs/chorus-audio/')) {
+      const object = p.slice('/mock-gcs/chorus-audio/'.length);
+      const exp = Number(url.searchParams.get('exp'));
+      if (url.searchParams.get('sig') !== sign(object, exp)) return send(res, 403, '<Error><Code>SignatureDoesNotMatch</Code></Error>', { 'Content-Type': 'application/xml' });
+      if (!(exp > Date.now())) return send(res, 400, '<Error><Code>ExpiredToken</Code><Message>Invalid argument.</Message></Error>', { 'Content-Type': 'application/xml' });
+      const job = jobs.get(object.replace(/\.wav$/, ''));
+      if (!job) return send(res, 404, '<Error><Code>NoSuchKey</Code></Error>', { 'Content-Type': 'application/xml' });
+      return send(res, 200, Buffer.from(encodeWav(speechLike(job), SAMPLE_RATE)), { 'Content-Type': 'audio/wav' });
+    }
+    if (p === '/mock-assets/jun.svg') return send(res, 200, JUN_SVG, { 'Content-Type': 'image/svg+xml' });
+    if (p.startsWith('/api/')) throw new HttpError(404, 'not_found', 'Not found.');
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', 'Use GET.');
+    return serveStatic(res, p);
+  } catch (err) {
+    if (err instanceof HttpError) return fail(res, err.status, err.code, err.message, err.field);
+    console.error('mock: internal error', err);
+    return fail(res, 500, 'internal', 'Something went wrong on our side. Please try again.');
+  }
+}
+
+const server = createServer((req, res) => {
+  handle(req, res).catch((err) => {
+    console.error('mock: unhandled', err);
+    if (!res.headersSent) fail(res, 500, 'internal', 'Something went wrong.');
+  });
+});
+server.listen(PORT, '127.0.0.1', async () => {
+  const u = `http://127.0.0.1:${server.address().port}`;
+  if (URL_FILE) await writeFile(URL_FILE, u + '\n');
+  console.log(`mock: Chorus mock API and app at ${u}/`);
+});
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => server.close(() => process.exit(0)));
+}

@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+// End-to-end test of the Chorus web app in real headless Chromium (Debian
+// chromium driven by playwright-core). It runs against whatever serves the
+// app and API at CHORUS_URL: the full local stack (make dev) or, when the
+// caller asks for it, the mock server. Screenshots go to CHORUS_E2E_OUT.
+//
+// Env: CHORUS_URL (required), CHORUS_E2E_OUT (default <repo>/build/e2e),
+//      CHROMIUM (default /usr/bin/chromium),
+//      CHORUS_E2E_JOB_TIMEOUT_MS (how long a synthesis may take, default 180000).
+
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const BASE = (process.env.CHORUS_URL || '').replace(/\/+$/, '');
+const OUT = resolve(process.env.CHORUS_E2E_OUT || join(here, '..', '..', 'build', 'e2e'));
+const EXE = process.env.CHROMIUM || '/usr/bin/chromium';
+const JOB_TIMEOUT = Number(process.env.CHORUS_E2E_JOB_TIMEOUT_MS || 180_000);
+
+if (!BASE) {
+  console.error('e2e: set CHORUS_URL to the app address (e.g. http://127.0.0.1:8080)');
+  process.exit(2);
+}
+
+const problems = [];
+let step = '';
+const log = (s) => console.log(`e2e: ${s}`);
+function begin(s) {
+  step = s;
+  log(`▶ ${s}`);
+}
+function check(cond, what) {
+  if (!cond) throw new Error(`${step}: ${what}`);
+}
+
+/** inkedPixels counts pixels the page painted on the waveform canvas. */
+const countInk = () => {
+  const c = document.querySelector('[data-testid="result"] canvas.waveform');
+  if (!c || c.width === 0 || c.height === 0) return -1;
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+  return n;
+};
+
+async function main() {
+  await mkdir(OUT, { recursive: true });
+  const profile = await mkdtemp(join(tmpdir(), 'chorus-e2e-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: EXE,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required'],
+    viewport: { width: 1280, height: 860 },
+    deviceScaleFactor: 1,
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(20_000);
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => {
+    // Aborted polls on navigation are expected; anything else is not.
+    if (!/ERR_ABORTED/.test(r.failure()?.errorText || '')) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
+
+  try {
+    begin('open the members page');
+    const resp = await page.goto(`${BASE}/`, { waitUntil: 'load' });
+    check(resp && resp.ok(), `GET / answered ${resp?.status()}`);
+    const cfg = await page.evaluate(async () => (await fetch('config.json', { cache: 'no-store' })).json());
+    check(Number.isInteger(cfg.maxTextChars) && cfg.maxTextChars > 0, 'config.json has maxTextChars');
+    await page.getByTestId('member-card').first().waitFor();
+    const cards = await page.getByTestId('member-card').count();
+    check(cards > 0, 'no member cards');
+    await page.evaluate(() => document.fonts?.ready);
+    await page.screenshot({ path: join(OUT, 'members.png'), fullPage: true });
+    log(`  ${cards} members`);
+
+    begin('open a member');
+    const card = page.getByTestId('member-card').first();
+    const name = (await card.locator('.member-name').innerText()).trim();
+    await card.click();
+    await page.locator('h1', { hasText: name }).waitFor();
+    check(/#\/members\//.test(page.url()), `URL is a member page: ${page.url()}`);
+    const focused = await page.evaluate(() => document.activeElement?.tagName);
+    check(focused === 'H1', `focus moves to the page title after navigation (got ${focused})`);
+
+    begin('type a sentence and synthesise');
+    const sentence = '안녕하세요! Thank you for coming tonight 🎤';
+    const box = page.getByLabel(/What should .* say\?/);
+    await box.fill(sentence);
+    const count = await page.getByTestId('char-count').innerText();
+    check(count.startsWith(`${[...sentence].length} /`), `live character count shows code points: "${count}"`);
+    await page.getByRole('button', { name: /say it/i }).click();
+    await page.getByTestId('progress').waitFor({ timeout: 10_000 }).catch(() => {}); // may finish before we look
+
+    begin('wait for the player');
+    await page.getByTestId('result').waitFor({ timeout: JOB_TIMEOUT });
+    await page.waitForFunction(() => {
+      const a = document.querySelector('[data-testid="result"] audio');
+      return a && Number.isFinite(a.duration) && a.duration > 0;
+    }, null, { timeout: 30_000 });
+    const duration = await page.evaluate(() => document.querySelector('[data-testid="result"] audio').duration);
+    check(duration > 0, `audio duration ${duration}`);
+    await page.waitForSelector('[data-testid="result"] canvas.waveform[data-drawn="true"]', { timeout: 10_000 });
+    const ink = await page.evaluate(countInk);
+    check(ink > 500, `waveform canvas has drawn pixels (${ink})`);
+    const shown = await page.getByTestId('duration').innerText();
+    check(/\d/.test(shown), `duration shown: "${shown}"`);
+    const dl = page.getByRole('link', { name: /download/i });
+    check((await dl.getAttribute('download'))?.endsWith('.wav'), 'download link names a .wav file');
+    check(Boolean(await dl.getAttribute('href')), 'download link has an address');
+    const playable = await page.evaluate(async () => {
+      const a = document.querySelector('[data-testid="result"] audio');
+      a.muted = true;
+      await a.play();
+      await new Promise((r) => setTimeout(r, 300));
+      const t = a.currentTime;
+      a.pause();
+      return t;
+    });
+    check(playable > 0, `audio plays (currentTime ${playable})`);
+    log(`  audio ${duration.toFixed(2)} s, waveform ${ink} px, shown "${shown}"`);
+    await page.screenshot({ path: join(OUT, 'result.png'), fullPage: true });
+
+    begin('submit an over-long text and see the error');
+    const long = 'あ'.repeat(cfg.maxTextChars + 1);
+    await box.fill(long);
+    const over = await page.getByTestId('char-count').innerText();
+    check(/too many/.test(over), `count warns when over the limit: "${over}"`);
+    await page.getByRole('button', { name: /say it/i }).click();
+    const err = page.getByTestId('text-error');
+    await err.waitFor();
+    const errText = await err.innerText();
+    check(/too long/i.test(errText), `error says the text is too long: "${errText}"`);
+    check((await box.getAttribute('aria-invalid')) === 'true', 'textarea is marked invalid');
+    const described = (await box.getAttribute('aria-describedby')) || '';
+    check(described.split(' ').includes(await err.getAttribute('id')), 'error is tied to the textarea (aria-describedby)');
+    await page.screenshot({ path: join(OUT, 'error.png'), fullPage: false });
+
+    begin('the API itself refuses an over-long text with a field error');
+    const apiErr = await fetch(new URL(cfg.synthesizeUrl, `${BASE}/`), {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ member_id: page.url().split('/').pop(), text: long }),
+    });
+    const apiBody = await apiErr.json().catch(() => ({}));
+    check(apiErr.status === 400 && apiBody.error?.code === 'text_too_long' && apiBody.error?.field === 'text',
+      `POST synthesize with ${cfg.maxTextChars + 1} characters answered ${apiErr.status} ${JSON.stringify(apiBody)}`);
+
+    begin('the result is kept in Recent and replays');
+    await page.getByRole('link', { name: /^Recent/ }).click();
+    await page.getByTestId('recent-item').first().waitFor();
+    await page.getByTestId('recent-item').first().getByRole('button', { name: 'Play' }).click();
+    await page.waitForFunction(() => {
+      const a = document.querySelector('[data-testid="recent-item"] audio');
+      return a && a.duration > 0;
+    }, null, { timeout: 30_000 });
+
+    begin('batch: several lines, one job per line');
+    await page.getByRole('link', { name: 'Batch' }).click();
+    await page.getByLabel(/Lines, one clip per line/).fill('Good morning!\n\n오늘도 화이팅!\nSee you soon 💜');
+    await page.getByRole('button', { name: /Make 3 clips/ }).click();
+    await page.getByTestId('batch-row').first().waitFor();
+    check((await page.getByTestId('batch-row').count()) === 3, 'three rows for three lines');
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="batch-row"]')].every((r) => r.dataset.status === 'succeeded'),
+      null, { timeout: JOB_TIMEOUT });
+    await page.screenshot({ path: join(OUT, 'batch.png'), fullPage: true });
+
+    begin('phone width');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${BASE}/#/`);
+    await page.getByTestId('member-card').first().waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 0, `members page fits a phone (overflows by ${overflow}px)`);
+    await page.screenshot({ path: join(OUT, 'members-phone.png'), fullPage: true });
+    await page.getByTestId('member-card').first().click();
+    await page.getByLabel(/What should .* say\?/).fill('Hi from my phone! 📱');
+    await page.getByRole('button', { name: /say it/i }).click();
+    await page.waitForSelector('[data-testid="result"] canvas.waveform[data-drawn="true"]', { timeout: JOB_TIMEOUT });
+    const overflow2 = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow2 <= 0, `result page fits a phone (overflows by ${overflow2}px)`);
+    await page.screenshot({ path: join(OUT, 'result-phone.png'), fullPage: true });
+
+    check(problems.length === 0, `browser reported problems:\n  ${problems.join('\n  ')}`);
+    log(`✔ all steps passed; screenshots in ${OUT}`);
+  } catch (err) {
+    await page.screenshot({ path: join(OUT, 'failure.png'), fullPage: true }).catch(() => {});
+    if (problems.length) console.error(`e2e: browser problems:\n  ${problems.join('\n  ')}`);
+    throw err;
+  } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(`e2e: FAILED: ${err.message}`);
+  process.exit(1);
+});
