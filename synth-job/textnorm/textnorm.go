@@ -1,0 +1,212 @@
+// Package textnorm prepares what users type for phonemisation.
+//
+// espeak-ng reads plain numbers well in every language, so numbers are left
+// to it. What it reads badly is what users actually write: "$49.95" becomes
+// "dollar forty nine point nine five", "%" and "&" are read literally or
+// skipped, and "Mr." ends a sentence. Normalize rewrites those for the
+// voice's language; Split cuts long text into pieces of bounded length so
+// that no single model run gets an unbounded input.
+//
+// Every function accepts any string (invalid UTF-8 included) without
+// panicking.
+package textnorm
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Normalize cleans text and expands symbols and abbreviations for the
+// language of an espeak-ng voice or language code ("en-us", "en_US", "ko").
+// Languages without rules only get the whitespace and Unicode clean-up.
+func Normalize(text, lang string) string {
+	text = Clean(text)
+	switch langOf(lang) {
+	case "en":
+		text = english(text)
+	case "ko":
+		text = korean(text)
+	}
+	return collapseSpaces(text)
+}
+
+// Clean makes text valid NFC UTF-8, turns control characters and every kind
+// of whitespace into single spaces, and trims the ends.
+func Clean(text string) string {
+	if !utf8.ValidString(text) {
+		text = strings.ToValidUTF8(text, " ")
+	}
+	text = norm.NFC.String(text)
+	text = strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsSpace(r), unicode.IsControl(r):
+			return ' '
+		case r == '\u200b', r == '\ufeff', r == '\u00ad': // zero-width space, BOM, soft hyphen
+			return -1
+		}
+		return r
+	}, text)
+	return collapseSpaces(text)
+}
+
+func collapseSpaces(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func langOf(lang string) string {
+	lang = strings.ToLower(lang)
+	if i := strings.IndexAny(lang, "-_"); i >= 0 {
+		lang = lang[:i]
+	}
+	return lang
+}
+
+// A rule rewrites every match of re with the result of repl.
+type rule struct {
+	re   *regexp.Regexp
+	repl func(m []string) string
+}
+
+func apply(text string, rules []rule) string {
+	for _, r := range rules {
+		text = r.re.ReplaceAllStringFunc(text, func(s string) string {
+			return r.repl(r.re.FindStringSubmatch(s))
+		})
+	}
+	return text
+}
+
+// currency describes how one currency symbol is read in English.
+type currency struct{ one, many, subOne, subMany string }
+
+var englishCurrencies = map[string]currency{
+	"$": {"dollar", "dollars", "cent", "cents"},
+	"€": {"euro", "euros", "cent", "cents"},
+	"£": {"pound", "pounds", "penny", "pence"},
+	"¥": {"yen", "yen", "", ""},
+	"₩": {"won", "won", "", ""},
+}
+
+// Amounts like "$49.95", "$1,200", "€3.5", "$2.5 million" (optionally with
+// a leading minus).
+var moneyRe = regexp.MustCompile(`(-)?([$€£¥₩])\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(\s+(?:thousand|million|billion|trillion)\b)?`)
+
+func englishMoney(m []string) string {
+	minus, sym, whole, frac, scale := m[1], m[2], strings.ReplaceAll(m[3], ",", ""), m[4], m[5]
+	c := englishCurrencies[sym]
+	var b strings.Builder
+	if minus != "" {
+		b.WriteString("minus ")
+	}
+	if scale != "" {
+		// "$2.5 million" → "2.5 million dollars": the fraction is of the scale.
+		b.WriteString(whole)
+		if frac != "" {
+			b.WriteString("." + frac)
+		}
+		b.WriteString(scale + " " + c.many)
+		return b.String()
+	}
+	cents := ""
+	if frac != "" && c.subMany != "" && len(frac) <= 2 {
+		if len(frac) == 1 {
+			frac += "0"
+		}
+		cents = strings.TrimLeft(frac, "0")
+	} else if frac != "" {
+		// Currencies without a minor unit, or more than two decimals: read
+		// the amount as a decimal number.
+		b.WriteString(whole + "." + frac + " " + c.many)
+		return b.String()
+	}
+	w := strings.TrimLeft(whole, "0")
+	switch {
+	case w == "" && cents != "":
+		// "$0.50" → "50 cents"
+	case w == "1":
+		b.WriteString("1 " + c.one)
+	case w == "":
+		b.WriteString("0 " + c.many)
+	default:
+		b.WriteString(w + " " + c.many)
+	}
+	if cents != "" {
+		if b.Len() > 0 && !strings.HasSuffix(b.String(), " ") {
+			b.WriteString(" ")
+		}
+		if cents == "1" {
+			b.WriteString("1 " + c.subOne)
+		} else {
+			b.WriteString(cents + " " + c.subMany)
+		}
+	}
+	return b.String()
+}
+
+// englishAbbrev are expanded only before a following word, so a sentence
+// that really ends in "Dr." is still read as the abbreviation.
+var englishAbbrev = []struct{ abbr, full string }{
+	{"Mr", "Mister"}, {"Mrs", "Missus"}, {"Ms", "Miz"}, {"Dr", "Doctor"}, {"Prof", "Professor"},
+	{"Jr", "Junior"}, {"Sr", "Senior"}, {"St", "Saint"}, {"Mt", "Mount"}, {"Capt", "Captain"},
+	{"Gen", "General"}, {"Sgt", "Sergeant"}, {"Lt", "Lieutenant"}, {"Col", "Colonel"},
+	{"Gov", "Governor"}, {"Rep", "Representative"}, {"Sen", "Senator"}, {"Rev", "Reverend"},
+	{"vs", "versus"}, {"approx", "approximately"}, {"dept", "department"}, {"est", "established"},
+	{"Inc", "Incorporated"}, {"Ltd", "Limited"}, {"Corp", "Corporation"}, {"Ave", "Avenue"},
+	{"Blvd", "Boulevard"}, {"Rd", "Road"}, {"Jan", "January"}, {"Feb", "February"},
+	{"Aug", "August"}, {"Sept", "September"}, {"Oct", "October"}, {"Nov", "November"}, {"Dec", "December"},
+}
+
+var englishRules = func() []rule {
+	rules := []rule{
+		{moneyRe, englishMoney},
+		{regexp.MustCompile(`(\d)\s?%`), func(m []string) string { return m[1] + " percent" }},
+		{regexp.MustCompile(`\s*&\s*`), func([]string) string { return " and " }},
+		{regexp.MustCompile(`(^|\s)#\s?(\d)`), func(m []string) string { return m[1] + "number " + m[2] }},
+		{regexp.MustCompile(`\b[Nn]o\.\s?(\d)`), func(m []string) string { return "number " + m[1] }},
+		{regexp.MustCompile(`(\w)\s?@\s?(\w)`), func(m []string) string { return m[1] + " at " + m[2] }},
+		{regexp.MustCompile(`\be\.g\.(\s|,|$)`), func(m []string) string { return "for example" + m[1] }},
+		{regexp.MustCompile(`\bi\.e\.(\s|,|$)`), func(m []string) string { return "that is" + m[1] }},
+		{regexp.MustCompile(`\betc\.(\s+[a-z])`), func(m []string) string { return "et cetera" + m[1] }},
+		{regexp.MustCompile(`\betc\.`), func([]string) string { return "et cetera." }},
+		{regexp.MustCompile(`(\d)\s?(°C|℃)`), func(m []string) string { return m[1] + " degrees Celsius" }},
+		{regexp.MustCompile(`(\d)\s?(°F|℉)`), func(m []string) string { return m[1] + " degrees Fahrenheit" }},
+		{regexp.MustCompile(`(\d)\s?°`), func(m []string) string { return m[1] + " degrees" }},
+	}
+	for _, a := range englishAbbrev {
+		a := a
+		rules = append(rules, rule{
+			regexp.MustCompile(`\b` + a.abbr + `\.(\s+)`),
+			func(m []string) string { return a.full + m[1] },
+		})
+	}
+	return rules
+}()
+
+func english(text string) string { return apply(text, englishRules) }
+
+var koreanRules = []rule{
+	{regexp.MustCompile(`(-)?\$\s?(\d[\d,]*(?:\.\d+)?)`), func(m []string) string {
+		return minusKo(m[1]) + strings.ReplaceAll(m[2], ",", "") + " 달러"
+	}},
+	{regexp.MustCompile(`(-)?€\s?(\d[\d,]*(?:\.\d+)?)`), func(m []string) string {
+		return minusKo(m[1]) + strings.ReplaceAll(m[2], ",", "") + " 유로"
+	}},
+	{regexp.MustCompile(`(-)?₩\s?(\d[\d,]*)`), func(m []string) string {
+		return minusKo(m[1]) + strings.ReplaceAll(m[2], ",", "") + "원"
+	}},
+	{regexp.MustCompile(`(\d)\s?%`), func(m []string) string { return m[1] + " 퍼센트" }},
+	{regexp.MustCompile(`\s*&\s*`), func([]string) string { return " 앤드 " }},
+}
+
+func minusKo(m string) string {
+	if m != "" {
+		return "마이너스 "
+	}
+	return ""
+}
+
+func korean(text string) string { return apply(text, koreanRules) }
