@@ -97,7 +97,7 @@ func FuzzNormalizeSplit(f *testing.F) {
 	f.Add("가격은 $1,000 입니다。", 3)
 	f.Add("\xff$.%&#@°", 1)
 	f.Fuzz(func(t *testing.T, s string, n int) {
-		n = n%500 + 1
+		n = int(uint(n)%500) + 1
 		for _, lang := range []string{"en-us", "ko", "de"} {
 			out := Normalize(s, lang)
 			if !utf8.ValidString(out) {
