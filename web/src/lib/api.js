@@ -135,6 +135,11 @@ export function createClient(config, { fetchImpl = (...a) => globalThis.fetch(..
   const client = {
     config,
 
+    /** fetchRaw fetches a non-API address (a signed audio URL) with the client's fetch. */
+    fetchRaw(url, init) {
+      return fetchImpl(url, init);
+    },
+
     /** listMembers returns the members, ordered for display. */
     async listMembers({ signal } = {}) {
       const data = await call(config.profilesUrl, { signal });

@@ -101,12 +101,12 @@ export async function freshEntry(entry, client, { signal, now = Date.now() } = {
  * error it refreshes once through status and tries again. It returns the
  * bytes and the entry that worked (possibly refreshed).
  */
-export async function fetchAudio(entry, client, { signal, fetchImpl = (...a) => globalThis.fetch(...a), now = Date.now() } = {}) {
+export async function fetchAudio(entry, client, { signal, now = Date.now() } = {}) {
   let current = await freshEntry(entry, client, { signal, now });
   for (let attempt = 0; ; attempt++) {
     let res;
     try {
-      res = await fetchImpl(current.audioUrl, { signal });
+      res = await client.fetchRaw(current.audioUrl, { signal });
     } catch (err) {
       if (err?.name === 'AbortError' || signal?.aborted) throw err;
       throw new ApiError({ code: 'audio_unavailable', message: err?.message || 'could not download audio' });

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { createClient } from './api.js';
+import { MAX_RECENT, STORAGE_KEY, addRecent, fetchAudio, freshEntry, fromJob, isExpired, loadRecent, removeRecent, saveRecent } from './recent.js';
+import { CONFIG, MEMBERS, fakeApi, noSleep, wavBytes } from '../test/fakeApi.js';
+
+const NOW = Date.parse('2026-11-25T12:00:00Z');
+const entry = (over = {}) => ({
+  jobId: 'job1', memberId: 'mina', memberName: 'Mina', text: 'hi', speed: 1, durationSeconds: 0.5,
+  createdAt: '2026-11-25T11:00:00Z', audioUrl: 'http://gcs.test/audio/job1.wav?v=0', expiresAt: '2026-11-25T12:10:00Z', ...over,
+});
+
+function memoryStorage(init = {}) {
+  const m = new Map(Object.entries(init));
+  return { getItem: (k) => (m.has(k) ? m.get(k) : null), setItem: (k, v) => m.set(k, String(v)), map: m };
+}
+
+describe('recent list', () => {
+  it('adds newest first, replaces the same job and keeps at most MAX_RECENT', () => {
+    let l = [];
+    for (let i = 0; i < MAX_RECENT + 5; i++) l = addRecent(l, entry({ jobId: `j${i}` }));
+    expect(l).toHaveLength(MAX_RECENT);
+    expect(l[0].jobId).toBe(`j${MAX_RECENT + 4}`);
+    l = addRecent(l, entry({ jobId: 'j10', text: 'again' }));
+    expect(l[0]).toMatchObject({ jobId: 'j10', text: 'again' });
+    expect(l.filter((e) => e.jobId === 'j10')).toHaveLength(1);
+    expect(removeRecent(l, 'j10').some((e) => e.jobId === 'j10')).toBe(false);
+  });
+
+  it('survives corrupt or foreign storage', () => {
+    expect(loadRecent(memoryStorage({ [STORAGE_KEY]: '{not json' }))).toEqual([]);
+    expect(loadRecent(memoryStorage({ [STORAGE_KEY]: '{"a":1}' }))).toEqual([]);
+    expect(loadRecent(memoryStorage({ [STORAGE_KEY]: JSON.stringify([entry(), { bogus: true }, null]) }))).toHaveLength(1);
+    const full = { getItem: () => null, setItem: () => { throw new DOMException('full', 'QuotaExceededError'); } };
+    expect(saveRecent([entry()], full)).toBe(false);
+  });
+
+  it('round-trips through storage', () => {
+    const s = memoryStorage();
+    saveRecent([entry()], s);
+    expect(loadRecent(s)).toEqual([entry()]);
+  });
+
+  it('makes an entry from a succeeded job', () => {
+    const e = fromJob({ job_id: 'j', member_id: 'mina', text: 't', speed: 1.2, audio_url: 'u', expires_at: 'x', duration_seconds: 2, created_at: 'c' }, MEMBERS[0]);
+    expect(e).toEqual({ jobId: 'j', memberId: 'mina', memberName: 'Mina', demo: true, text: 't', speed: 1.2, durationSeconds: 2, createdAt: 'c', audioUrl: 'u', expiresAt: 'x' });
+  });
+});
+
+describe('expiry', () => {
+  it('treats past, near and unreadable expiry as expired', () => {
+    expect(isExpired(entry(), NOW)).toBe(false);
+    expect(isExpired(entry({ expiresAt: '2026-11-25T11:59:00Z' }), NOW)).toBe(true);
+    expect(isExpired(entry({ expiresAt: '2026-11-25T12:00:20Z' }), NOW)).toBe(true); // inside the 30 s margin
+    expect(isExpired(entry({ expiresAt: 'soon' }), NOW)).toBe(true);
+    expect(isExpired(entry({ audioUrl: '' }), NOW)).toBe(true);
+  });
+
+  it('does not call status while the URL is valid', async () => {
+    const api = fakeApi();
+    const e = entry();
+    expect(await freshEntry(e, createClient(CONFIG, { fetchImpl: api.fetch }), { now: NOW })).toBe(e);
+    expect(api.calls).toHaveLength(0);
+  });
+
+  it('refreshes an expired URL through status', async () => {
+    const api = fakeApi();
+    api.seedJob('job1', { member_id: 'mina', text: 'hi', polls: 5 });
+    const c = createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: noSleep });
+    const e = await freshEntry(entry({ expiresAt: '2026-11-25T11:00:00Z' }), c, { now: NOW });
+    expect(api.calls.map((x) => x.path)).toEqual(['/api/status']);
+    expect(e.audioUrl).toBe('http://gcs.test/audio/job1.wav?v=1');
+    expect(Date.parse(e.expiresAt)).toBeGreaterThan(Date.now());
+  });
+
+  it('refreshes once when the storage refuses a URL before its stated expiry', async () => {
+    const api = fakeApi({ audio: (u) => (u.searchParams.get('v') === '0' ? new Response('<Error><Code>ExpiredToken</Code></Error>', { status: 400 }) : null) });
+    api.seedJob('job1', { member_id: 'mina', text: 'hi', polls: 5 });
+    const c = createClient(CONFIG, { fetchImpl: api.fetch });
+    const { entry: used, bytes } = await fetchAudio(entry(), c, { now: NOW });
+    expect(used.audioUrl).toMatch(/v=1$/);
+    expect(bytes.byteLength).toBe(wavBytes().byteLength);
+    expect(api.calls.map((x) => x.path)).toEqual(['/audio/job1.wav', '/api/status', '/audio/job1.wav']);
+  });
+
+  it('gives up after one refresh', async () => {
+    const api = fakeApi({ audio: () => new Response('denied', { status: 403 }) });
+    api.seedJob('job1', { member_id: 'mina', text: 'hi', polls: 5 });
+    const err = await fetchAudio(entry(), createClient(CONFIG, { fetchImpl: api.fetch }), { now: NOW }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'audio_unavailable', status: 403 });
+  });
+
+  it('reports a job that no longer exists as job_not_found', async () => {
+    const api = fakeApi();
+    const err = await fetchAudio(entry({ jobId: 'gone', expiresAt: '2000-01-01T00:00:00Z' }), createClient(CONFIG, { fetchImpl: api.fetch }), { now: NOW }).catch((e) => e);
+    expect(err.code).toBe('job_not_found');
+  });
+});

@@ -1,0 +1,122 @@
+// An in-memory Chorus API behind a fetch function, for tests that drive the
+// real client and components. Behaviour is scripted per test.
+import { encodeWav } from '../lib/wav.js';
+
+export const CONFIG = Object.freeze({
+  profilesUrl: 'http://chorus.test/api/profiles',
+  synthesizeUrl: 'http://chorus.test/api/synthesize',
+  batchUrl: 'http://chorus.test/api/batch',
+  statusUrl: 'http://chorus.test/api/status',
+  maxTextChars: 20,
+});
+
+export const MEMBERS = [
+  { id: 'mina', name: 'Mina', group: 'STELLA', bio: 'Main vocal who loves rainy days.', image_url: '', voice_id: 'demo-1', sample_text: '안녕하세요!', order: 2, voice: { id: 'demo-1', label: 'Demo voice 1', language: 'ko', demo: true } },
+  { id: 'joon', name: 'Joon', group: 'STELLA', bio: 'Dancer.', image_url: '', voice_id: 'joon-v1', sample_text: 'Hello there', order: 1, voice: { id: 'joon-v1', label: "Joon's voice", language: 'en', demo: false } },
+];
+
+export function json(status, body, headers = {}) {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
+}
+
+export function wavBytes(seconds = 0.5, rate = 8000) {
+  const s = new Float32Array(Math.round(seconds * rate));
+  for (let i = 0; i < s.length; i++) s[i] = 0.6 * Math.sin(i / 5) * Math.sin((Math.PI * i) / s.length);
+  return encodeWav(s, rate);
+}
+
+/**
+ * fakeApi returns {fetch, calls, jobs}. Jobs go queued → running →
+ * succeeded over `steps` status calls unless `script.job(id, n)` says else.
+ * script.synthesize(body) may return a Response to answer instead.
+ */
+export function fakeApi(script = {}) {
+  const calls = [];
+  const jobs = new Map();
+  const batches = new Map();
+  let next = 0;
+  const steps = script.steps ?? 2;
+  let urlVersion = 0;
+
+  function jobView(id) {
+    const j = jobs.get(id);
+    j.polls++;
+    if (script.job) {
+      const v = script.job(j, j.polls);
+      if (v) return v;
+    }
+    const status = j.polls < steps ? (j.polls === 1 ? 'queued' : 'running') : 'succeeded';
+    const out = { job_id: id, status, member_id: j.member_id, text: j.text, speed: j.speed ?? 1, created_at: '2026-11-25T10:00:00Z', attempts: 1 };
+    if (status === 'succeeded') {
+      urlVersion++;
+      out.audio_url = `http://gcs.test/audio/${id}.wav?v=${urlVersion}`;
+      out.expires_at = script.expiresAt ?? new Date(Date.now() + 15 * 60_000).toISOString();
+      out.duration_seconds = 0.5;
+      out.sample_rate = 8000;
+    }
+    return out;
+  }
+
+  async function fetchImpl(input, init = {}) {
+    const url = new URL(typeof input === 'string' ? input : input.url);
+    const method = init.method || 'GET';
+    const body = init.body ? JSON.parse(init.body) : undefined;
+    calls.push({ method, url: url.href, path: url.pathname, search: url.search, body, signal: init.signal, headers: init.headers });
+    if (init.signal?.aborted) throw new DOMException('Aborted', 'AbortError');
+    if (url.host === 'gcs.test') {
+      if (script.audio) {
+        const r = script.audio(url);
+        if (r) return r;
+      }
+      return new Response(wavBytes(), { status: 200, headers: { 'Content-Type': 'audio/wav' } });
+    }
+    switch (url.pathname) {
+      case '/api/profiles': {
+        if (script.profiles) return script.profiles(url);
+        const id = url.searchParams.get('id');
+        if (id) {
+          const m = MEMBERS.find((x) => x.id === id);
+          return m ? json(200, m) : json(404, { error: { code: 'member_not_found', message: 'no such member' } });
+        }
+        return json(200, { members: MEMBERS });
+      }
+      case '/api/synthesize': {
+        if (script.synthesize) {
+          const r = script.synthesize(body);
+          if (r) return r;
+        }
+        const id = `job${++next}`;
+        jobs.set(id, { ...body, polls: 0 });
+        return json(202, { job_id: id, status: 'queued', status_url: `${CONFIG.statusUrl}?id=${id}` });
+      }
+      case '/api/batch': {
+        if (script.batch) {
+          const r = script.batch(body);
+          if (r) return r;
+        }
+        const bid = `batch${++next}`;
+        const ids = body.items.map((it) => {
+          const id = `job${++next}`;
+          jobs.set(id, { ...it, polls: 0 });
+          return id;
+        });
+        batches.set(bid, ids);
+        return json(202, { batch_id: bid, jobs: ids.map((id) => ({ job_id: id, status_url: '' })) });
+      }
+      case '/api/status': {
+        const b = url.searchParams.get('batch');
+        if (b) return json(200, { batch_id: b, jobs: batches.get(b).map(jobView) });
+        const id = url.searchParams.get('id');
+        if (!jobs.has(id)) return json(404, { error: { code: 'job_not_found', message: 'no such job' } });
+        return json(200, jobView(id));
+      }
+      default:
+        return json(404, { error: { code: 'not_found', message: 'not found' } });
+    }
+  }
+  return { fetch: fetchImpl, calls, jobs, seedJob: (id, j) => jobs.set(id, { polls: 0, ...j }) };
+}
+
+/** noSleep resolves at once (still honouring abort), so polling tests run instantly. */
+export const noSleep = (ms, signal) =>
+  signal?.aborted ? Promise.reject(new DOMException('Aborted', 'AbortError')) : Promise.resolve();
