@@ -105,6 +105,11 @@ type Worker struct {
 	// DeadLetterSubscription, when set, is a subscription on the dead-letter
 	// topic that the worker drains to mark dead-lettered jobs failed.
 	DeadLetterSubscription string `env:"CHORUS_DEAD_LETTER_SUBSCRIPTION"`
+	// DeadLetterTopic, when set, receives messages that can never succeed
+	// (malformed, unknown member or voice, text the voice cannot say) at
+	// once, after their job was marked failed, instead of after the
+	// subscription's last delivery attempt.
+	DeadLetterTopic string `env:"CHORUS_DEAD_LETTER_TOPIC"`
 	// AudioBucket receives the WAV files.
 	AudioBucket string `env:"CHORUS_AUDIO_BUCKET, required"`
 	// ModelsBucket holds the voices (.onnx and .onnx.json).

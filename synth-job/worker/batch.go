@@ -1,0 +1,241 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/chorus-voice/chorus/shared/blob"
+	"github.com/chorus-voice/chorus/shared/job"
+	"github.com/chorus-voice/chorus/shared/store"
+)
+
+type task struct {
+	job *job.Job
+	res chan result
+}
+
+type result struct {
+	out     job.Output
+	err     error
+	elapsed time.Duration
+}
+
+// batcher groups claimed jobs by voice, up to size jobs or wait time,
+// and runs the groups on conc goroutines: one model run serves many jobs,
+// which is where a GPU earns its keep.
+type batcher struct {
+	w    *Worker
+	size int
+	wait time.Duration
+	conc int
+
+	in   chan *task
+	runs chan []*task
+	wg   sync.WaitGroup
+}
+
+func newBatcher(w *Worker, size int, wait time.Duration, conc int) *batcher {
+	return &batcher{w: w, size: size, wait: wait, conc: conc, in: make(chan *task), runs: make(chan []*task)}
+}
+
+// start launches the dispatcher and the pool; they stop when stop is
+// called (after the last submit) or ctx is cancelled.
+func (b *batcher) start(ctx context.Context) {
+	b.wg.Add(1 + b.conc)
+	go func() {
+		defer b.wg.Done()
+		b.dispatch(ctx)
+	}()
+	for i := 0; i < b.conc; i++ {
+		go func() {
+			defer b.wg.Done()
+			for tasks := range b.runs {
+				b.run(ctx, tasks)
+			}
+		}()
+	}
+}
+
+// stop waits for queued batches to finish. No submit may follow it.
+func (b *batcher) stop() {
+	close(b.in)
+	b.wg.Wait()
+}
+
+// submit queues a claimed job and waits for its result.
+func (b *batcher) submit(ctx context.Context, j *job.Job) result {
+	t := &task{job: j, res: make(chan result, 1)}
+	select {
+	case b.in <- t:
+	case <-ctx.Done():
+		return result{err: fmt.Errorf("not started: %w", ctx.Err())}
+	}
+	return <-t.res // every queued task gets exactly one result
+}
+
+func (b *batcher) dispatch(ctx context.Context) {
+	defer close(b.runs)
+	pending := map[string][]*task{}
+	due := map[string]time.Time{}
+	flush := func(voice string) {
+		tasks := pending[voice]
+		delete(pending, voice)
+		delete(due, voice)
+		select {
+		case b.runs <- tasks:
+		case <-ctx.Done():
+			for _, t := range tasks {
+				t.res <- result{err: fmt.Errorf("not started: %w", ctx.Err())}
+			}
+		}
+	}
+	for {
+		var timer <-chan time.Time
+		if len(due) > 0 {
+			next := time.Time{}
+			for _, d := range due {
+				if next.IsZero() || d.Before(next) {
+					next = d
+				}
+			}
+			timer = time.After(time.Until(next))
+		}
+		select {
+		case t, ok := <-b.in:
+			if !ok {
+				for v := range pending {
+					flush(v)
+				}
+				return
+			}
+			v := t.job.VoiceID
+			if len(pending[v]) == 0 {
+				due[v] = time.Now().Add(b.wait)
+			}
+			pending[v] = append(pending[v], t)
+			if len(pending[v]) >= b.size {
+				flush(v)
+			}
+		case <-timer:
+			now := time.Now()
+			for v, d := range due {
+				if !d.After(now) {
+					flush(v)
+				}
+			}
+		}
+	}
+}
+
+// run synthesises one voice's batch, uploads each WAV and records each job.
+func (b *batcher) run(ctx context.Context, tasks []*task) {
+	start := time.Now()
+	results := make([]result, len(tasks))
+	defer func() {
+		for i, t := range tasks {
+			results[i].elapsed = time.Since(start)
+			t.res <- results[i]
+		}
+	}()
+	setAll := func(err error) {
+		for i := range results {
+			if results[i].err == nil {
+				results[i].err = err
+			}
+		}
+	}
+	w := b.w
+	if err := ctx.Err(); err != nil {
+		setAll(fmt.Errorf("not started: %w", err))
+		return
+	}
+	stopRenew := b.renewLeases(ctx, tasks)
+	defer stopRenew()
+
+	voiceID := tasks[0].job.VoiceID
+	v, err := w.store.GetVoice(ctx, voiceID)
+	if errors.Is(err, store.ErrNotFound) {
+		setAll(Permanent("voice_not_found", "This member's voice is not available.", err))
+		return
+	}
+	if err != nil {
+		setAll(fmt.Errorf("read voice %s: %w", voiceID, err))
+		return
+	}
+	// Items the voice cannot serve fail alone; the rest go to the engine.
+	var items []Item
+	var idx []int
+	for i, t := range tasks {
+		if t.job.SpeakerID >= v.NumSpeakers {
+			results[i].err = Permanent("speaker_not_found", "This member's voice is not available.",
+				fmt.Errorf("speaker %d of voice %s with %d speakers", t.job.SpeakerID, v.ID, v.NumSpeakers))
+			continue
+		}
+		items = append(items, Item{JobID: t.job.ID, Text: t.job.Text, SpeakerID: t.job.SpeakerID, Speed: t.job.Speed})
+		idx = append(idx, i)
+	}
+	if len(items) == 0 {
+		return
+	}
+	audio, err := w.synth.Synthesize(ctx, v, items)
+	if err != nil {
+		setAll(err)
+		return
+	}
+	if len(audio) != len(items) {
+		setAll(fmt.Errorf("synth returned %d results for %d items", len(audio), len(items)))
+		return
+	}
+	for k, i := range idx {
+		if audio[k].Err != nil {
+			results[i].err = audio[k].Err
+			continue
+		}
+		results[i].out, results[i].err = w.finish(ctx, tasks[i].job, audio[k])
+	}
+}
+
+// finish uploads a job's audio under its deterministic name and marks it
+// succeeded.
+func (w *Worker) finish(ctx context.Context, j *job.Job, a Audio) (job.Output, error) {
+	name := j.ObjectName()
+	size, err := blob.Put(ctx, w.audio, name, a.WAV, "audio/wav")
+	if err != nil {
+		return job.Output{}, err
+	}
+	out := job.Output{Bucket: w.cfg.AudioBucket, Object: name, Bytes: size,
+		DurationSeconds: a.Duration.Seconds(), SampleRate: a.SampleRate}
+	if err := w.store.Succeed(ctx, j.ID, w.id, out, w.synth.Provider()); err != nil {
+		return job.Output{}, fmt.Errorf("record success: %w", err)
+	}
+	return out, nil
+}
+
+// renewLeases keeps the batch's leases alive while it runs longer than a
+// third of the lease. The returned func stops it.
+func (b *batcher) renewLeases(ctx context.Context, tasks []*task) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(b.w.cfg.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				for _, task := range tasks {
+					if err := b.w.store.Renew(ctx, task.job.ID, b.w.id, b.w.cfg.Lease); err != nil && ctx.Err() == nil {
+						b.w.log.Warn("lease renewal failed", "job_id", task.job.ID, "error", err)
+					}
+				}
+			}
+		}
+	}()
+	return func() { cancel(); wg.Wait() }
+}
