@@ -322,6 +322,7 @@ func (s *Stack) startService(ctx context.Context, o Options, svc service) (*proc
 		}
 		err = s.waitReady(ctx, p, svc.probePath)
 		if err == nil {
+			p.ready.Store(true)
 			return p, nil
 		}
 		if stopErr := p.stop(context.Background(), s.grace); stopErr != nil {

@@ -36,6 +36,7 @@ type process struct {
 
 	done     chan struct{} // closed when the wrapper has exited and been reaped
 	waitErr  error         // the wrapper's exit status; read after done
+	ready    atomic.Bool // answered its probe: an exit from now on is unexpected
 	stopping atomic.Bool
 }
 
@@ -76,7 +77,7 @@ func (p *process) run(cmd *exec.Cmd, started chan<- error) {
 	started <- nil
 	p.waitErr = cmd.Wait()
 	close(p.done)
-	if !p.stopping.Load() {
+	if p.ready.Load() && !p.stopping.Load() {
 		p.logger.Error("emulator exited unexpectedly", "emulator", p.name, "port", p.port,
 			"status", fmt.Sprint(p.waitErr), "log", p.logPath)
 	}
