@@ -72,7 +72,10 @@ export function fakeApi(script = {}) {
     }
     switch (url.pathname) {
       case '/api/profiles': {
-        if (script.profiles) return script.profiles(url);
+        if (script.profiles) {
+          const r = script.profiles(url);
+          if (r) return r;
+        }
         const id = url.searchParams.get('id');
         if (id) {
           const m = MEMBERS.find((x) => x.id === id);

@@ -1,0 +1,256 @@
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import { App } from '../App.jsx';
+import { ChorusProvider } from '../context.jsx';
+import { createClient } from '../lib/api.js';
+import { STORAGE_KEY } from '../lib/recent.js';
+import { CONFIG, fakeApi, json, noSleep } from '../test/fakeApi.js';
+import { BatchPage } from './BatchPage.jsx';
+import { Composer } from './Composer.jsx';
+import { MemberPage, MembersPage, RecentPage } from './pages.jsx';
+
+function setup(ui, script) {
+  const api = fakeApi(script);
+  const client = createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: noSleep });
+  const r = render(<ChorusProvider client={client}>{ui}</ChorusProvider>);
+  return { api, client, ...r };
+}
+
+const statusCalls = (api) => api.calls.filter((c) => c.path === '/api/status');
+
+describe('members page', () => {
+  it('shows a card per member with avatar, name, a line of bio and a demo label', async () => {
+    setup(<MembersPage />);
+    const cards = await screen.findAllByTestId('member-card');
+    expect(cards.map((c) => within(c).getByText(/^(Mina|Joon)$/).textContent)).toEqual(['Joon', 'Mina']);
+    expect(cards[1].getAttribute('href')).toBe('#/members/mina');
+    expect(within(cards[1]).getByText('Main vocal who loves rainy days.')).toBeTruthy();
+    expect(within(cards[1]).getByTestId('generated-avatar').textContent).toBe('M');
+    expect(within(cards[1]).getByText('Demo voice')).toBeTruthy();
+    expect(within(cards[0]).queryByText('Demo voice')).toBeNull();
+    expect(screen.getByRole('heading', { level: 1 }).textContent).toMatch(/STELLA/);
+  });
+
+  it('explains a failure and retries', async () => {
+    let fail = true;
+    setup(<MembersPage />, { profiles: () => (fail ? json(503, { error: { code: 'unavailable', message: 'x' } }) : null) });
+    expect((await screen.findByRole('alert')).textContent).toMatch(/short break/);
+    fail = false;
+    fireEvent.click(screen.getByRole('button', { name: 'Try again' }));
+    expect(await screen.findAllByTestId('member-card')).toHaveLength(2);
+  });
+});
+
+describe('member page', () => {
+  it('shows the profile, labels a demo voice and fills the sample sentence', async () => {
+    setup(<MemberPage id="mina" />);
+    expect(await screen.findByRole('heading', { level: 1, name: 'Mina' })).toBeTruthy();
+    expect(screen.getAllByText('Demo voice').length).toBeGreaterThan(0);
+    expect(screen.getByText(/not Mina's real voice/)).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Use this sentence' }));
+    expect(screen.getByLabelText('What should Mina say?').value).toBe('안녕하세요!');
+  });
+
+  it('says so when the member does not exist', async () => {
+    setup(<MemberPage id="ghost" />);
+    expect(await screen.findByRole('heading', { name: 'Member not found' })).toBeTruthy();
+    expect(screen.getByRole('alert').textContent).toMatch(/couldn't find this member/);
+  });
+});
+
+describe('composer', () => {
+  async function composer(script) {
+    const s = setup(<Composer initialMemberId="mina" />, script);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('mina'));
+    return s;
+  }
+  const box = () => screen.getByLabelText('What should Mina say?');
+  const submit = () => fireEvent.click(screen.getByRole('button', { name: /say it/ }));
+
+  it('counts characters live, Korean and emoji included', async () => {
+    await composer();
+    fireEvent.change(box(), { target: { value: '안녕 🎤' } });
+    expect(screen.getByTestId('char-count').textContent).toBe('4 / 20 characters');
+    fireEvent.change(box(), { target: { value: '가'.repeat(23) } });
+    expect(screen.getByTestId('char-count').textContent).toMatch(/23 \/ 20 characters · 3 too many/);
+    expect(box().getAttribute('aria-invalid')).toBe('true');
+  });
+
+  it('shows an over-long text error next to the text without calling the API', async () => {
+    const { api } = await composer();
+    fireEvent.change(box(), { target: { value: 'x'.repeat(21) } });
+    submit();
+    const err = screen.getByTestId('text-error');
+    expect(err.textContent).toMatch(/too long.*20 characters/);
+    expect(box().getAttribute('aria-describedby')).toContain(err.id);
+    expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(0);
+  });
+
+  it('asks for text when it is empty', async () => {
+    await composer();
+    fireEvent.change(box(), { target: { value: '   ' } });
+    submit();
+    expect(screen.getByTestId('text-error').textContent).toMatch(/Type something for Mina/);
+  });
+
+  it("puts the API's errors next to the field they concern", async () => {
+    await composer({ synthesize: () => json(400, { error: { code: 'member_inactive', message: 'inactive', field: 'member_id' } }) });
+    fireEvent.change(box(), { target: { value: 'hello' } });
+    submit();
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toMatch(/Mina is taking a break/);
+    expect(screen.getByLabelText('Member').getAttribute('aria-describedby')).toBe(alert.id);
+  });
+
+  it('says how long to wait when rate limited', async () => {
+    await composer({ synthesize: () => json(429, { error: { code: 'rate_limited', message: 'x' } }, { 'Retry-After': '30' }) });
+    fireEvent.change(box(), { target: { value: 'hello' } });
+    submit();
+    expect((await screen.findByRole('alert')).textContent).toMatch(/try again in 30 seconds/);
+  });
+
+  it('synthesises, shows progress, then the player with waveform, duration and download; keeps it in recent', async () => {
+    const { api } = await composer({ steps: 3 });
+    fireEvent.change(box(), { target: { value: '안녕 🎤' } });
+    fireEvent.change(screen.getByRole('slider', { name: /Speed/ }), { target: { value: '1.3' } });
+    submit();
+    expect(screen.getByTestId('progress')).toBeTruthy();
+    const result = await screen.findByTestId('result');
+    const post = api.calls.find((c) => c.method === 'POST');
+    expect(post.body).toMatchObject({ member_id: 'mina', text: '안녕 🎤', speed: 1.3 });
+    expect(post.body.request_id).toMatch(/\S{8,}/);
+    const audio = await waitFor(() => {
+      const a = result.querySelector('audio');
+      expect(a).toBeTruthy();
+      return a;
+    });
+    expect(audio.getAttribute('src')).toMatch(/^blob:/);
+    const canvas = result.querySelector('canvas.waveform');
+    await waitFor(() => expect(canvas.dataset.drawn).toBe('true'));
+    const bars = canvas.getContext('2d').ops.filter((o) => o[0] === 'fillRect');
+    expect(bars.length).toBeGreaterThanOrEqual(160);
+    expect(new Set(bars.map((b) => b[5])).size).toBeGreaterThan(5); // heights follow the sound
+    expect(within(result).getByTestId('duration').textContent).toMatch(/0\.5 s/);
+    const dl = within(result).getByRole('link', { name: /Download WAV/ });
+    expect(dl.getAttribute('download')).toMatch(/^mina-.*\.wav$/);
+    expect(dl.getAttribute('href')).toBe(audio.getAttribute('src'));
+    expect(screen.queryByTestId('progress')).toBeNull();
+    const stored = JSON.parse(localStorage.getItem(STORAGE_KEY));
+    expect(stored[0]).toMatchObject({ memberId: 'mina', memberName: 'Mina', text: '안녕 🎤', demo: true });
+  });
+
+  it('explains a failed job', async () => {
+    await composer({ job: (j) => ({ job_id: 'job1', status: 'failed', error: { code: 'internal', message: 'boom' } }) });
+    fireEvent.change(box(), { target: { value: 'hello' } });
+    submit();
+    expect((await screen.findByRole('alert')).textContent).toMatch(/went wrong on our side/);
+    expect(screen.queryByTestId('result')).toBeNull();
+  });
+
+  it('stops polling when it goes away', async () => {
+    const api = fakeApi({ steps: 1e9 });
+    let resolveSleep;
+    const client = createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: (ms, signal) => new Promise((res, rej) => {
+      resolveSleep = res;
+      signal.addEventListener('abort', () => rej(signal.reason), { once: true });
+    }) });
+    const { unmount } = render(<ChorusProvider client={client}><Composer initialMemberId="mina" /></ChorusProvider>);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('mina'));
+    fireEvent.change(box(), { target: { value: 'hello' } });
+    submit();
+    await waitFor(() => expect(statusCalls(api)).toHaveLength(1));
+    const { signal } = statusCalls(api)[0];
+    unmount();
+    expect(signal.aborted).toBe(true);
+    await act(async () => resolveSleep?.());
+    expect(statusCalls(api)).toHaveLength(1);
+  });
+});
+
+describe('recent results', () => {
+  const saved = (over) => [{ jobId: 'job9', memberId: 'mina', memberName: 'Mina', demo: true, text: 'old clip', speed: 1,
+    durationSeconds: 0.5, createdAt: '2026-11-20T10:00:00Z', audioUrl: 'http://gcs.test/audio/job9.wav?v=0', expiresAt: '2026-11-20T10:15:00Z', ...over }];
+
+  it('refreshes an expired signed URL through status when replayed', async () => {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify(saved()));
+    const { api } = setup(<RecentPage />);
+    api.seedJob('job9', { member_id: 'mina', text: 'old clip', polls: 5 });
+    expect(screen.getByText('old clip')).toBeTruthy();
+    expect(statusCalls(api)).toHaveLength(0); // nothing is fetched until the fan asks
+    fireEvent.click(screen.getByRole('button', { name: 'Play' }));
+    const result = await screen.findByTestId('result');
+    await waitFor(() => expect(result.querySelector('audio')).toBeTruthy());
+    expect(statusCalls(api)).toHaveLength(1);
+    expect(api.calls.filter((c) => c.url.startsWith('http://gcs.test/')).map((c) => c.search)).toEqual(['?v=1']);
+    const stored = JSON.parse(localStorage.getItem(STORAGE_KEY))[0];
+    expect(stored.audioUrl).toBe('http://gcs.test/audio/job9.wav?v=1');
+    expect(Date.parse(stored.expiresAt)).toBeGreaterThan(Date.now());
+  });
+
+  it('says a clip is gone when its job no longer exists', async () => {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify(saved({ jobId: 'vanished' })));
+    setup(<RecentPage />);
+    fireEvent.click(screen.getByRole('button', { name: 'Play' }));
+    expect((await screen.findByRole('alert')).textContent).toMatch(/expired and is no longer available/);
+  });
+
+  it('removes a clip', () => {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify(saved()));
+    setup(<RecentPage />);
+    fireEvent.click(screen.getByRole('button', { name: /Remove clip of Mina/ }));
+    expect(screen.queryByText('old clip')).toBeNull();
+    expect(JSON.parse(localStorage.getItem(STORAGE_KEY))).toEqual([]);
+  });
+});
+
+describe('batch', () => {
+  it('makes one job per non-empty line and shows them complete', async () => {
+    const { api } = setup(<BatchPage memberId="joon" />, { steps: 2 });
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    fireEvent.change(screen.getByLabelText(/Lines, one clip per line/), { target: { value: 'one\n\n  two  \nthree 🎤\n' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Make 3 clips' }));
+    await screen.findByText(/3 of 3 done/);
+    const post = api.calls.find((c) => c.path === '/api/batch');
+    expect(post.body.items.map((i) => i.text)).toEqual(['one', 'two', 'three 🎤']);
+    expect(post.body.items.every((i) => i.member_id === 'joon' && i.request_id)).toBe(true);
+    const rows = screen.getAllByTestId('batch-row');
+    expect(rows.map((r) => r.dataset.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(rows[0].querySelector('audio').getAttribute('src')).toMatch(/^http:\/\/gcs\.test\//);
+    expect(JSON.parse(localStorage.getItem(STORAGE_KEY))).toHaveLength(3);
+  });
+
+  it('points at the line the API refused', async () => {
+    setup(<BatchPage memberId="joon" />, { batch: () => json(400, { error: { code: 'text_too_long', message: 'x', field: 'items[1].text' } }) });
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'one\ntwo' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips' }));
+    expect((await screen.findByRole('alert')).textContent).toMatch(/^Line 2: That's too long/);
+  });
+
+  it('checks line count and length before sending', async () => {
+    const { api } = setup(<BatchPage memberId="joon" />);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'fine\n' + 'x'.repeat(21) } });
+    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips' }));
+    expect(screen.getByRole('alert').textContent).toMatch(/Line 2 is too long/);
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: Array.from({ length: 101 }, (_, i) => `l${i}`).join('\n') } });
+    fireEvent.click(screen.getByRole('button', { name: 'Make 101 clips' }));
+    expect(screen.getByRole('alert').textContent).toMatch(/more than 100 lines/);
+    expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(0);
+  });
+});
+
+describe('app', () => {
+  it('routes by hash and moves focus to the new page title', async () => {
+    const api = fakeApi();
+    render(<App client={createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: noSleep })} />);
+    const cards = await screen.findAllByTestId('member-card');
+    expect(screen.getByRole('link', { name: 'Members' }).getAttribute('aria-current')).toBe('page');
+    await act(async () => {
+      window.location.hash = cards[1].getAttribute('href');
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    });
+    const h1 = await screen.findByRole('heading', { level: 1, name: 'Mina' });
+    await waitFor(() => expect(document.activeElement).toBe(h1));
+  });
+});
