@@ -96,12 +96,15 @@ func readKey(path string) ([]byte, error) {
 // Sign returns a URL that reads object until the returned expiry.
 func (s *Signer) Sign(object string, now time.Time) (string, time.Time, error) {
 	opts := s.template
-	opts.Expires = now.Add(s.ttl)
+	// The library stamps X-Goog-Date with the clock truncated to the second
+	// and X-Goog-Expires with whole seconds left until Expires: half a
+	// second of slack keeps X-Goog-Expires exactly the TTL.
+	opts.Expires = now.Add(s.ttl + 500*time.Millisecond)
 	u, err := s.bucket.SignedURL(object, &opts)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("blob: sign %s: %w", object, err)
 	}
-	return u, opts.Expires, nil
+	return u, now.UTC().Truncate(time.Second).Add(s.ttl), nil
 }
 
 // TTL is how long signed URLs stay valid.
