@@ -32,10 +32,12 @@ tfrc=$cache/terraformrc
 log() { printf 'test-terraform: %s\n' "$*" >&2; }
 
 # go_build MODULE@VERSION DEST builds one binary into DEST unless DEST was
-# already built from exactly that module version (recorded beside it).
+# already built from exactly that module version (recorded in a stamp file
+# outside the mirror, which must hold nothing but the provider).
 go_build() {
   local module=$1 dest=$2
-  if [[ -x $dest && "$(cat "$dest.module" 2>/dev/null)" == "$module" ]]; then
+  local stamp=$cache/stamps/$(basename "$dest")
+  if [[ -x $dest && "$(cat "$stamp" 2>/dev/null)" == "$module" ]]; then
     return
   fi
   log "building $module (one-off, cached in $cache)"
@@ -46,7 +48,8 @@ go_build() {
     go install -trimpath -ldflags='-s -w' "$module")
   mkdir -p "$(dirname "$dest")"
   mv "$gobin"/* "$dest"
-  echo "$module" >"$dest.module"
+  mkdir -p "$cache/stamps"
+  echo "$module" >"$stamp"
   rm -rf "$gobin"
   log "built $(basename "$dest") in $((SECONDS - start)) s"
 }
@@ -112,6 +115,6 @@ terraform test -no-color
 
 cd "$root"
 log "go test ./terraform/..."
-go test -count=1 ./terraform/...
+go test ./terraform/...
 
 log "all Terraform checks passed in $((SECONDS - start)) s (after tools)"

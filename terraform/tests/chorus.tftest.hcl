@@ -108,7 +108,7 @@ run "worker_job_requests_one_l4_gpu" {
     error_message = "the worker job must run on an NVIDIA L4"
   }
   assert {
-    condition     = google_cloud_run_v2_job.worker.template[0].template[0].containers[0].resources[0].limits["nvidia.com/gpu"] == "1"
+    condition     = lookup(google_cloud_run_v2_job.worker.template[0].template[0].containers[0].resources[0].limits, "nvidia.com/gpu", "0") == "1"
     error_message = "the worker container must request exactly one GPU"
   }
   assert {
