@@ -210,3 +210,10 @@ func minusKo(m string) string {
 }
 
 func korean(text string) string { return apply(text, koreanRules) }
+
+// Speakable reports whether text has a letter or a digit. Text without any
+// is punctuation or symbols only, which espeak-ng would read out by name
+// ("!?" → "exclamation"): callers treat it as nothing to speak.
+func Speakable(text string) bool {
+	return strings.IndexFunc(text, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }) >= 0
+}

@@ -111,3 +111,11 @@ func FuzzNormalizeSplit(f *testing.F) {
 		}
 	})
 }
+
+func TestSpeakable(t *testing.T) {
+	for s, want := range map[string]bool{"... !?": false, "": false, "- & -": false, "a": true, "7": true, "안": true, "!Hi": true} {
+		if got := Speakable(s); got != want {
+			t.Errorf("Speakable(%q) = %v", s, got)
+		}
+	}
+}

@@ -1,0 +1,398 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/chorus-voice/chorus/synth-job/phonemize"
+	"github.com/chorus-voice/chorus/synth-job/textnorm"
+	"github.com/chorus-voice/chorus/synth-job/voice"
+	"github.com/chorus-voice/chorus/synth-job/wav"
+)
+
+// Request is one text to speak.
+type Request struct {
+	Text string
+	// SpeakerID selects the speaker of a multi-speaker voice (0 otherwise).
+	SpeakerID int
+	// Speed is the user-facing rate: 1 is the voice's own pace, 2 twice as
+	// fast. 0 means 1.
+	Speed float64
+}
+
+// Result is the outcome of one Request: a WAV file, or Err (permanent, see
+// IsPermanent) when this request alone cannot be synthesised.
+type Result struct {
+	WAV        []byte
+	Samples    int
+	SampleRate int
+	Duration   time.Duration
+	// Sentences is how many model items the text became.
+	Sentences int
+	// MissingPhonemes counts phonemes the voice's map lacks (skipped).
+	MissingPhonemes int
+	Err             error
+}
+
+// item is one sentence of one request: the unit a model run batches.
+type item struct {
+	req         int
+	seq         int // sentence index within the request
+	ids         []int64
+	sid         int64
+	lengthScale float32
+	audio       []float32
+}
+
+// Stats are cumulative timings of the engine's stages, for benchmarks: the
+// time outside Run is the engine's own overhead.
+type Stats struct {
+	Phonemize time.Duration // text normalisation, espeak-ng, ids
+	Tensors   time.Duration // building input tensors, copying output
+	Run       time.Duration // ONNX Runtime session Run
+	Post      time.Duration // trimming, joining, WAV encoding
+	Runs      int64
+	Items     int64
+}
+
+type stats struct {
+	phonemize, tensors, run, post, runs, items atomic.Int64
+}
+
+// Stats returns the cumulative stage timings since the engine started.
+func (e *Engine) Stats() Stats {
+	return Stats{
+		Phonemize: time.Duration(e.stats.phonemize.Load()),
+		Tensors:   time.Duration(e.stats.tensors.Load()),
+		Run:       time.Duration(e.stats.run.Load()),
+		Post:      time.Duration(e.stats.post.Load()),
+		Runs:      e.stats.runs.Load(),
+		Items:     e.stats.items.Load(),
+	}
+}
+
+// Synthesize speaks every request with voice v and returns one Result per
+// request, in order. Sentences of all requests are batched into model runs
+// (up to MaxBatch items of the same length_scale each). A request that
+// cannot be spoken gets its own permanent Err; the returned error is for
+// the whole call: an invalid voice (permanent, ErrInvalidVoice) or a
+// failure of ONNX Runtime or of ctx (transient).
+func (e *Engine) Synthesize(ctx context.Context, v *voice.Voice, reqs []Request) ([]Result, error) {
+	if v == nil || v.Config == nil {
+		return nil, fmt.Errorf("%w: no voice", ErrInvalidVoice)
+	}
+	cfg := v.Config
+	results := make([]Result, len(reqs))
+	t0 := time.Now()
+	var items []*item
+	for i, r := range reqs {
+		its, missing, err := e.prepare(cfg, i, r)
+		results[i].MissingPhonemes = missing
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		results[i].Sentences = len(its)
+		items = append(items, its...)
+	}
+	e.stats.phonemize.Add(int64(time.Since(t0)))
+	if len(items) == 0 {
+		return results, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	s, err := e.cache.acquire(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	defer e.cache.release(s)
+
+	// Same length_scale per run (scales is one tensor per run); similar
+	// lengths together keep padding small.
+	order := slices.Clone(items)
+	slices.SortStableFunc(order, func(a, b *item) int {
+		return cmp.Or(cmp.Compare(a.lengthScale, b.lengthScale), cmp.Compare(len(a.ids), len(b.ids)))
+	})
+	for start := 0; start < len(order); {
+		end := start + 1
+		for end < len(order) && end-start < e.opts.MaxBatch && order[end].lengthScale == order[start].lengthScale {
+			end++
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := e.run(s, cfg, order[start:end]); err != nil {
+			return nil, fmt.Errorf("synthesise with voice %s: %w", v.Name, err)
+		}
+		start = end
+	}
+
+	t1 := time.Now()
+	e.assemble(cfg, items, results)
+	e.stats.post.Add(int64(time.Since(t1)))
+	return results, nil
+}
+
+// prepare validates one request and turns its text into items.
+func (e *Engine) prepare(cfg *voice.Config, idx int, r Request) ([]*item, int, error) {
+	if !cfg.HasSpeaker(r.SpeakerID) {
+		return nil, 0, fmt.Errorf("%w: speaker %d, voice has %d", ErrSpeaker, r.SpeakerID, cfg.NumSpeakers)
+	}
+	speed := r.Speed
+	if speed == 0 {
+		speed = 1
+	}
+	if math.IsNaN(speed) || speed < MinSpeed || speed > MaxSpeed {
+		return nil, 0, fmt.Errorf("%w: %v not in [%v, %v]", ErrSpeed, r.Speed, MinSpeed, MaxSpeed)
+	}
+	ls := float32(cfg.Inference.LengthScale / speed)
+
+	lang := cfg.Espeak.Voice
+	if cfg.PhonemeType == voice.PhonemeText && cfg.Language != nil {
+		lang = cfg.Language.Code
+	}
+	text := textnorm.Normalize(r.Text, lang)
+	if !textnorm.Speakable(text) {
+		return nil, 0, fmt.Errorf("%w: %q has no letters or digits", ErrNoPhonemes, truncate(r.Text, 80))
+	}
+	var (
+		items   []*item
+		missing int
+	)
+	for _, piece := range textnorm.Split(text, e.opts.MaxTextRunes) {
+		var sents []phonemize.Sentence
+		if cfg.PhonemeType == voice.PhonemeText {
+			sents = phonemize.Text(piece)
+		} else {
+			var err error
+			sents, err = phonemize.Espeak(cfg.Espeak.Voice, piece)
+			if err != nil {
+				// espeak-ng rejecting the voice name is a broken voice.
+				return nil, missing, fmt.Errorf("%w: %v", ErrInvalidVoice, err)
+			}
+		}
+		for _, sent := range sents {
+			for _, part := range splitSentence(sent, e.opts.MaxPhonemes) {
+				ids, miss := phonemize.IDs(part, cfg.PhonemeIDMap)
+				for _, n := range miss {
+					missing += n
+				}
+				if len(ids) <= len(cfg.PhonemeIDMap["^"])+len(cfg.PhonemeIDMap["_"])+len(cfg.PhonemeIDMap["$"]) {
+					continue // nothing but BOS, pad, EOS
+				}
+				items = append(items, &item{req: idx, seq: len(items), ids: ids, sid: int64(r.SpeakerID), lengthScale: ls})
+			}
+		}
+	}
+	if missing > 0 {
+		e.log.Warn("phonemes missing from the voice's map were skipped", "request", idx, "count", missing)
+	}
+	if len(items) == 0 {
+		return nil, missing, fmt.Errorf("%w: %q", ErrNoPhonemes, truncate(r.Text, 80))
+	}
+	return items, missing, nil
+}
+
+// splitSentence cuts a sentence longer than limit phonemes at word spaces
+// (or hard at limit when a word is longer).
+func splitSentence(s phonemize.Sentence, limit int) []phonemize.Sentence {
+	var out []phonemize.Sentence
+	for len(s) > limit {
+		cut := limit
+		for i := limit; i > limit/2; i-- {
+			if s[i] == ' ' {
+				cut = i
+				break
+			}
+		}
+		out = append(out, s[:cut])
+		s = s[cut:]
+		for len(s) > 0 && s[0] == ' ' {
+			s = s[1:]
+		}
+	}
+	if len(s) > 0 {
+		out = append(out, s)
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+// run synthesises one batch of items (same length_scale) and stores each
+// item's trimmed audio.
+func (e *Engine) run(s *session, cfg *voice.Config, batch []*item) error {
+	t0 := time.Now()
+	b := len(batch)
+	n := 0
+	for _, it := range batch {
+		n = max(n, len(it.ids))
+	}
+	pad := cfg.PhonemeIDMap["_"][0]
+	ids := make([]int64, b*n)
+	lengths := make([]int64, b)
+	sids := make([]int64, b)
+	for i, it := range batch {
+		row := ids[i*n : (i+1)*n]
+		copy(row, it.ids)
+		for j := len(it.ids); j < n; j++ {
+			row[j] = pad
+		}
+		lengths[i] = int64(len(it.ids))
+		sids[i] = it.sid
+	}
+	scales := []float32{float32(cfg.Inference.NoiseScale), batch[0].lengthScale, float32(cfg.Inference.NoiseW)}
+
+	// Input tensors alias these Go slices: they stay referenced until Run
+	// returns (the deferred Destroy calls keep them alive).
+	var inputs []ort.Value
+	defer func() {
+		for _, v := range inputs {
+			v.Destroy()
+		}
+	}()
+	add := func(v ort.Value, err error) error {
+		if err != nil {
+			return fmt.Errorf("input tensor: %w", err)
+		}
+		inputs = append(inputs, v)
+		return nil
+	}
+	if err := add(newTensor(ort.NewShape(int64(b), int64(n)), ids)); err != nil {
+		return err
+	}
+	if err := add(newTensor(ort.NewShape(int64(b)), lengths)); err != nil {
+		return err
+	}
+	if err := add(newTensor(ort.NewShape(3), scales)); err != nil {
+		return err
+	}
+	if len(s.inputs) == 4 {
+		if err := add(newTensor(ort.NewShape(int64(b)), sids)); err != nil {
+			return err
+		}
+	}
+	t1 := time.Now()
+	outputs := []ort.Value{nil} // variable length: let ONNX Runtime allocate
+	err := s.sess.Run(inputs, outputs)
+	t2 := time.Now()
+	e.stats.run.Add(int64(t2.Sub(t1)))
+	e.stats.runs.Add(1)
+	e.stats.items.Add(int64(b))
+	if err != nil {
+		return fmt.Errorf("run %d items of up to %d ids: %w", b, n, err)
+	}
+	out := outputs[0]
+	defer out.Destroy()
+	t, ok := out.(*ort.Tensor[float32])
+	if !ok {
+		return fmt.Errorf("output is %T, want a float32 tensor", out)
+	}
+	shape := t.GetShape()
+	if len(shape) < 2 || shape[0] != int64(b) {
+		return fmt.Errorf("output shape %v for a batch of %d", shape, b)
+	}
+	// GetData points into C memory that Destroy frees: copy each item out.
+	data := t.GetData()
+	per := len(data) / b
+	if per == 0 {
+		return errEmptyOutput
+	}
+	sampleRate := cfg.Audio.SampleRate
+	for i, it := range batch {
+		it.audio = trim(slices.Clone(data[i*per:(i+1)*per]), sampleRate)
+	}
+	e.stats.tensors.Add(int64(t1.Sub(t0) + time.Since(t2)))
+	return nil
+}
+
+func newTensor[T ort.TensorData](shape ort.Shape, data []T) (ort.Value, error) {
+	t, err := ort.NewTensor(shape, data)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// trim applies the trimming rule of the package comment.
+func trim(x []float32, sampleRate int) []float32 {
+	peak := peakOf(x)
+	if peak == 0 {
+		return x[:0]
+	}
+	thr := TrimRatio * peak
+	last := len(x) - 1
+	for last >= 0 && float32(math.Abs(float64(x[last]))) < thr {
+		last--
+	}
+	end := min(len(x), last+1+int(TrimTail.Seconds()*float64(sampleRate)))
+	return x[:end]
+}
+
+func peakOf(x []float32) float32 {
+	var p float32
+	for _, v := range x {
+		if v != v { // NaN
+			continue
+		}
+		p = max(p, float32(math.Abs(float64(v))))
+	}
+	return p
+}
+
+// assemble joins each request's sentences with silence, normalises each
+// sentence's peak and encodes the WAV files.
+func (e *Engine) assemble(cfg *voice.Config, items []*item, results []Result) {
+	rate := cfg.Audio.SampleRate
+	gap := int(e.opts.SentenceSilence.Seconds() * float64(rate))
+	byReq := make(map[int][]*item)
+	for _, it := range items {
+		byReq[it.req] = append(byReq[it.req], it)
+	}
+	for req, its := range byReq {
+		slices.SortFunc(its, func(a, b *item) int { return cmp.Compare(a.seq, b.seq) })
+		total := 0
+		for i, it := range its {
+			if i > 0 {
+				total += gap
+			}
+			total += len(it.audio)
+		}
+		pcm := make([]float32, 0, total)
+		for i, it := range its {
+			if i > 0 {
+				pcm = append(pcm, make([]float32, gap)...)
+			}
+			scale := PeakLevel / max(peakOf(it.audio), 0.01)
+			for _, v := range it.audio {
+				pcm = append(pcm, v*scale)
+			}
+			it.audio = nil
+		}
+		res := &results[req]
+		b, err := wav.Encode(pcm, rate)
+		if err != nil {
+			res.Err = fmt.Errorf("encode WAV: %w", err)
+			continue
+		}
+		res.WAV = b
+		res.Samples = len(pcm)
+		res.SampleRate = rate
+		res.Duration = time.Duration(float64(len(pcm)) / float64(rate) * float64(time.Second))
+	}
+}
