@@ -59,6 +59,10 @@ const (
 // start theirs at the same time on two shared cores.
 const DefaultStartTimeout = 2 * time.Minute
 
+// cleanupTimeout bounds the stop of emulators that failed to start, after
+// their grace period.
+const cleanupTimeout = 30 * time.Second
+
 // ErrNotDemoProject is returned for project ids that do not start with "demo-".
 var ErrNotDemoProject = errors.New(`emulators: project id must start with "demo-"`)
 
@@ -247,7 +251,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if len(errs) > 0 {
 		// Keep the logs of a failed start: the error names them.
 		s.keepLogs = true
-		if err := s.Stop(context.Background()); err != nil {
+		stopCtx, cancel := context.WithTimeout(context.Background(), s.grace+cleanupTimeout)
+		defer cancel()
+		if err := s.Stop(stopCtx); err != nil {
 			errs = append(errs, err)
 		}
 		return nil, errors.Join(errs...)
@@ -325,9 +331,11 @@ func (s *Stack) startService(ctx context.Context, o Options, svc service) (*proc
 			p.ready.Store(true)
 			return p, nil
 		}
-		if stopErr := p.stop(context.Background(), s.grace); stopErr != nil {
+		stopCtx, cancel := context.WithTimeout(context.Background(), s.grace+cleanupTimeout)
+		if stopErr := p.stop(stopCtx, s.grace); stopErr != nil {
 			err = errors.Join(err, stopErr)
 		}
+		cancel()
 		errs = append(errs, fmt.Errorf("emulators: %s on port %d: %w", svc.name, port, err))
 		var retry retryableError
 		if !errors.As(err, &retry) || ctx.Err() != nil {

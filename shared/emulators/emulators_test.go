@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -457,5 +458,35 @@ func TestPortOwner(t *testing.T) {
 	l.Close()
 	if got, err := portOwner(port, ownGroup); err != nil || got != ownerNone {
 		t.Errorf("portOwner(closed port) = %v, %v; want ownerNone", got, err)
+	}
+}
+
+// BenchmarkStartStop measures how long each emulator takes from launch to
+// its first 200 and back to no process left (make bench).
+func BenchmarkStartStop(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		o    Options
+	}{
+		{"firestore", Options{Firestore: true}},
+		{"pubsub", Options{PubSub: true}},
+		{"gcs", Options{GCS: true}},
+		{"all", Options{Firestore: true, PubSub: true, GCS: true}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			Require(b)
+			o := bc.o
+			o.ProjectID = "demo-chorus-bench"
+			o.Logger = slog.New(slog.DiscardHandler)
+			for b.Loop() {
+				st, err := Start(b.Context(), o)
+				if err != nil {
+					b.Fatalf("Start: %v", err)
+				}
+				if err := st.Stop(b.Context()); err != nil {
+					b.Fatalf("Stop: %v", err)
+				}
+			}
+		})
 	}
 }
