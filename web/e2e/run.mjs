@@ -46,8 +46,15 @@ const countInk = () => {
   return n;
 };
 
+/** shot saves a full-page screenshot from the top (sticky header in place). */
+async function shot(page, name, fullPage = true) {
+  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(OUT, name), fullPage });
+}
+
 async function main() {
   await mkdir(OUT, { recursive: true });
+  await rm(join(OUT, 'failure.png'), { force: true });
   const profile = await mkdtemp(join(tmpdir(), 'chorus-e2e-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: EXE,
@@ -79,7 +86,7 @@ async function main() {
     const cards = await page.getByTestId('member-card').count();
     check(cards > 0, 'no member cards');
     await page.evaluate(() => document.fonts?.ready);
-    await page.screenshot({ path: join(OUT, 'members.png'), fullPage: true });
+    await shot(page, 'members.png');
     log(`  ${cards} members`);
 
     begin('open a member');
@@ -127,7 +134,7 @@ async function main() {
     });
     check(playable > 0, `audio plays (currentTime ${playable})`);
     log(`  audio ${duration.toFixed(2)} s, waveform ${ink} px, shown "${shown}"`);
-    await page.screenshot({ path: join(OUT, 'result.png'), fullPage: true });
+    await shot(page, 'result.png');
 
     begin('submit an over-long text and see the error');
     const long = 'あ'.repeat(cfg.maxTextChars + 1);
@@ -142,7 +149,7 @@ async function main() {
     check((await box.getAttribute('aria-invalid')) === 'true', 'textarea is marked invalid');
     const described = (await box.getAttribute('aria-describedby')) || '';
     check(described.split(' ').includes(await err.getAttribute('id')), 'error is tied to the textarea (aria-describedby)');
-    await page.screenshot({ path: join(OUT, 'error.png'), fullPage: false });
+    await shot(page, 'error.png', false);
 
     begin('the API itself refuses an over-long text with a field error');
     const apiErr = await fetch(new URL(cfg.synthesizeUrl, `${BASE}/`), {
@@ -170,7 +177,7 @@ async function main() {
     check((await page.getByTestId('batch-row').count()) === 3, 'three rows for three lines');
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="batch-row"]')].every((r) => r.dataset.status === 'succeeded'),
       null, { timeout: JOB_TIMEOUT });
-    await page.screenshot({ path: join(OUT, 'batch.png'), fullPage: true });
+    await shot(page, 'batch.png');
 
     begin('phone width');
     await page.setViewportSize({ width: 390, height: 844 });
@@ -178,14 +185,14 @@ async function main() {
     await page.getByTestId('member-card').first().waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 0, `members page fits a phone (overflows by ${overflow}px)`);
-    await page.screenshot({ path: join(OUT, 'members-phone.png'), fullPage: true });
+    await shot(page, 'members-phone.png');
     await page.getByTestId('member-card').first().click();
     await page.getByLabel(/What should .* say\?/).fill('Hi from my phone! 📱');
     await page.getByRole('button', { name: /say it/i }).click();
     await page.waitForSelector('[data-testid="result"] canvas.waveform[data-drawn="true"]', { timeout: JOB_TIMEOUT });
     const overflow2 = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow2 <= 0, `result page fits a phone (overflows by ${overflow2}px)`);
-    await page.screenshot({ path: join(OUT, 'result-phone.png'), fullPage: true });
+    await shot(page, 'result-phone.png');
 
     check(problems.length === 0, `browser reported problems:\n  ${problems.join('\n  ')}`);
     log(`✔ all steps passed; screenshots in ${OUT}`);
