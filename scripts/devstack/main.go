@@ -1,0 +1,363 @@
+// Command devstack runs all of Chorus on one machine: the Firestore and
+// Pub/Sub emulators and the GCS fake on 127.0.0.1, the queue topology and
+// buckets, the seed members with generated demo voices, the HTTP functions
+// and the web app on one origin, and one or more synth-job workers. Ctrl-C
+// or SIGTERM stops every child cleanly.
+//
+//	CHORUS_ORT_LIBRARY=$(scripts/setup-ort.sh) go run ./scripts/devstack
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/storage"
+
+	"github.com/chorus-voice/chorus/functions/app"
+	"github.com/chorus-voice/chorus/shared/config"
+	"github.com/chorus-voice/chorus/shared/emulators"
+	"github.com/chorus-voice/chorus/shared/queue"
+	"github.com/chorus-voice/chorus/shared/store"
+	"github.com/chorus-voice/chorus/synth-job/voiceimport"
+)
+
+// Names of the local resources (Terraform names the cloud ones).
+const (
+	project         = "demo-chorus"
+	topic           = "synthesis-requests"
+	subscription    = "synth-job"
+	deadLetterTopic = "synthesis-dead-letter"
+	deadLetterSweep = "synthesis-dead-letter-sweep"
+	deadLetterKeep  = "synthesis-dead-letter-keep"
+	audioBucket     = "chorus-audio"
+	modelsBucket    = "chorus-models"
+)
+
+type options struct {
+	addr, dir, web, seed, workerBin, readyFile string
+	workers                                    int
+	workerEnv                                  string
+	ackDeadline                                time.Duration
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.addr, "addr", envOr("CHORUS_HTTP_ADDR", "127.0.0.1:8080"), "where the API and the web app listen")
+	flag.StringVar(&o.dir, "dir", ".dev", "state directory (logs, signing key, voice cache, worker binary)")
+	flag.StringVar(&o.web, "web", "web/dist", "the built web app")
+	flag.StringVar(&o.seed, "seed", "scripts/seed/seed.json", "members and voices to load")
+	flag.IntVar(&o.workers, "workers", 1, "number of synth-job worker processes")
+	flag.StringVar(&o.workerBin, "worker-bin", "", "synth-job binary (default: build it into -dir)")
+	flag.StringVar(&o.workerEnv, "worker-env", "", "extra NAME=value,… for the workers (e.g. CHORUS_LEASE=20s)")
+	flag.DurationVar(&o.ackDeadline, "ack-deadline", 30*time.Second, "subscription ack deadline")
+	flag.StringVar(&o.readyFile, "ready-file", "", "write the base URL here once everything answers")
+	flag.Parse()
+
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, log); err != nil {
+		log.Error("devstack failed", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(ctx context.Context, o options, log *slog.Logger) (err error) {
+	began := time.Now()
+	ortLib := os.Getenv("CHORUS_ORT_LIBRARY")
+	if ortLib == "" {
+		return errors.New("CHORUS_ORT_LIBRARY is not set (make dev sets it from scripts/setup-ort.sh)")
+	}
+	if err := os.MkdirAll(filepath.Join(o.dir, "logs"), 0o755); err != nil {
+		return err
+	}
+	// Claim the port first: a second `make dev` should fail fast and clearly.
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (is another stack running?): %w", o.addr, err)
+	}
+	defer ln.Close()
+
+	workerBin := o.workerBin
+	buildDone := make(chan error, 1)
+	if workerBin == "" {
+		workerBin = filepath.Join(o.dir, "bin", "synth-job")
+		go func() { buildDone <- build(ctx, workerBin) }()
+	} else {
+		buildDone <- nil
+	}
+
+	stack, err := emulators.Start(ctx, emulators.Options{ProjectID: project, Firestore: true, PubSub: true, GCS: true,
+		LogDir: filepath.Join(o.dir, "logs"), Logger: log})
+	if err != nil {
+		return fmt.Errorf("start emulators: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		err = errors.Join(err, stack.Stop(sctx))
+	}()
+	if err := stack.Setenv(); err != nil {
+		return err
+	}
+
+	key, err := signingKey(filepath.Join(o.dir, "signing-key.pem"))
+	if err != nil {
+		return err
+	}
+	if err := provision(ctx, stack, o, ortLib); err != nil {
+		return err
+	}
+
+	setDefault := func(k, v string) {
+		if os.Getenv(k) == "" {
+			os.Setenv(k, v)
+		}
+	}
+	base := "http://" + ln.Addr().String()
+	setDefault("CHORUS_TOPIC", topic)
+	setDefault("CHORUS_AUDIO_BUCKET", audioBucket)
+	setDefault("CHORUS_SIGNING_KEY_FILE", key)
+	setDefault("CHORUS_PUBLIC_STORAGE_URL", "http://"+stack.GCSHost)
+	setDefault("CHORUS_ALLOWED_ORIGINS", strings.Join([]string{base, "http://localhost:5173", "http://127.0.0.1:5173"}, ","))
+	cfg, err := config.Load[config.Functions](ctx)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	if err := <-buildDone; err != nil {
+		return err
+	}
+	workers, err := startWorkers(o, workerBin, stack, ortLib, log)
+	if err != nil {
+		return err
+	}
+	defer workers.stop(log)
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/", a.Server.Mux())
+	mux.Handle("/", webHandler(o.web))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	if err := waitHTTP(ctx, base+"/api/profiles"); err != nil {
+		return err
+	}
+	if o.readyFile != "" {
+		if err := os.WriteFile(o.readyFile, []byte(base+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "\n  Chorus is up in %.1fs: %s\n  API: %s/api/profiles · logs: %s · Ctrl-C stops everything\n\n",
+		time.Since(began).Seconds(), base+"/", base, filepath.Join(o.dir, "logs"))
+
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+	case err := <-serveErr:
+		return fmt.Errorf("http server: %w", err)
+	case err := <-workers.died:
+		return fmt.Errorf("a worker exited: %w", err)
+	case <-stack.Done():
+		return errors.New("an emulator exited")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+func build(ctx context.Context, out string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./synth-job")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build synth-job: %w", err)
+	}
+	return nil
+}
+
+// provision creates the topology Terraform creates in the cloud, and seeds.
+func provision(ctx context.Context, stack *emulators.Stack, o options, ortLib string) error {
+	ps, err := pubsub.NewClient(ctx, project)
+	if err != nil {
+		return err
+	}
+	defer ps.Close()
+	if err := queue.Ensure(ctx, ps, queue.Topology{ProjectID: project, Topic: topic, Subscription: subscription,
+		DeadLetterTopic: deadLetterTopic, DeadLetterSubscriptions: []string{deadLetterSweep, deadLetterKeep},
+		MaxDeliveryAttempts: 5, AckDeadline: o.ackDeadline, MinBackoff: time.Second, MaxBackoff: 10 * time.Second}); err != nil {
+		return err
+	}
+	gcs, err := storage.NewClient(ctx)
+	if err != nil {
+		return err
+	}
+	defer gcs.Close()
+	for _, b := range []string{audioBucket, modelsBucket} {
+		if err := gcs.Bucket(b).Create(ctx, project, nil); err != nil && !strings.Contains(err.Error(), "409") {
+			return fmt.Errorf("create bucket %s: %w", b, err)
+		}
+	}
+	st, err := store.Open(ctx, project)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	seed, err := voiceimport.ReadSeed(o.seed)
+	if err != nil {
+		return err
+	}
+	im := &voiceimport.Importer{Store: st, Models: gcs.Bucket(modelsBucket), ORTLibrary: ortLib}
+	return im.Seed(ctx, seed)
+}
+
+// signingKey makes (once) the RSA key that signs local audio URLs.
+func signingKey(path string) (string, error) {
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", err
+	}
+	b := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: must(x509.MarshalPKCS8PrivateKey(k))})
+	return path, os.WriteFile(path, b, 0o600)
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+type workerSet struct {
+	cmds []*exec.Cmd
+	died chan error
+	wg   sync.WaitGroup
+}
+
+func startWorkers(o options, bin string, stack *emulators.Stack, ortLib string, log *slog.Logger) (*workerSet, error) {
+	env := os.Environ()
+	for k, v := range stack.Env() {
+		env = append(env, k+"="+v)
+	}
+	env = append(env,
+		"CHORUS_SUBSCRIPTION="+subscription,
+		"CHORUS_DEAD_LETTER_SUBSCRIPTION="+deadLetterSweep,
+		"CHORUS_DEAD_LETTER_TOPIC="+deadLetterTopic,
+		"CHORUS_AUDIO_BUCKET="+audioBucket,
+		"CHORUS_MODELS_BUCKET="+modelsBucket,
+		"CHORUS_ORT_LIBRARY="+ortLib,
+		"CHORUS_VOICE_CACHE_DIR="+filepath.Join(o.dir, "voices"),
+		"CHORUS_LEASE=30s",
+	)
+	if o.workerEnv != "" {
+		env = append(env, strings.Split(o.workerEnv, ",")...)
+	}
+	ws := &workerSet{died: make(chan error, o.workers)}
+	for i := 0; i < o.workers; i++ {
+		cmd := exec.Command(bin, "--serve")
+		cmd.Env = env
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+		if err := cmd.Start(); err != nil {
+			ws.stop(log)
+			return nil, fmt.Errorf("start worker: %w", err)
+		}
+		ws.cmds = append(ws.cmds, cmd)
+		ws.wg.Add(1)
+		go func() {
+			defer ws.wg.Done()
+			ws.died <- cmd.Wait()
+		}()
+	}
+	return ws, nil
+}
+
+// stop sends SIGTERM, waits for the workers' graceful exit, then kills.
+func (ws *workerSet) stop(log *slog.Logger) {
+	for _, c := range ws.cmds {
+		_ = c.Process.Signal(syscall.SIGTERM)
+	}
+	done := make(chan struct{})
+	go func() { ws.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		log.Warn("workers did not stop in time; killing")
+		for _, c := range ws.cmds {
+			_ = c.Process.Kill()
+		}
+		<-done
+	}
+}
+
+func waitHTTP(ctx context.Context, url string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("%s did not answer 200: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// webHandler serves the built app; unknown paths get index.html so that
+// client-side routes survive a reload.
+func webHandler(dir string) http.Handler {
+	files := http.FileServer(http.Dir(dir))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		index := filepath.Join(dir, "index.html")
+		if _, err := os.Stat(index); err != nil {
+			http.Error(w, "The web app is not built: run `cd web && npm run build` (make dev does).", http.StatusServiceUnavailable)
+			return
+		}
+		p := filepath.Join(dir, filepath.Clean("/"+r.URL.Path))
+		if st, err := os.Stat(p); err != nil || st.IsDir() && r.URL.Path != "/" {
+			http.ServeFile(w, r, index)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+}

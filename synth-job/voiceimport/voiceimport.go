@@ -1,0 +1,130 @@
+// Package voiceimport registers voices: it validates a Piper voice pair
+// (config and model, the model's inputs and outputs checked by ONNX
+// Runtime), uploads it to the models bucket and records it in Firestore.
+// It also loads the seed file of members and demo voices.
+package voiceimport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"net/http"
+
+	"cloud.google.com/go/storage"
+	ort "github.com/yalue/onnxruntime_go"
+	"google.golang.org/api/googleapi"
+
+	"github.com/chorus-voice/chorus/shared/store"
+	"github.com/chorus-voice/chorus/synth-job/engine"
+	"github.com/chorus-voice/chorus/synth-job/voice"
+)
+
+// MaxModelBytes bounds an imported model (Piper's largest voices are ~120 MB).
+const MaxModelBytes = 512 << 20
+
+// Voice is a voice pair to import.
+type Voice struct {
+	ID, Label    string
+	Model        []byte
+	Config       []byte
+	ModelObject  string // default voices/ID.onnx
+	ConfigObject string // default voices/ID.onnx.json
+}
+
+// Importer validates, uploads and registers voices.
+type Importer struct {
+	Store  *store.Store
+	Models *storage.BucketHandle
+	// ORTLibrary is the ONNX Runtime library used to check models.
+	ORTLibrary string
+}
+
+// Validate checks the pair against the Piper contract without uploading.
+func (im *Importer) Validate(v *Voice) (*voice.Config, error) {
+	if len(v.Model) == 0 || len(v.Model) > MaxModelBytes {
+		return nil, fmt.Errorf("%w: model is %d bytes (1 … %d)", voice.ErrInvalid, len(v.Model), MaxModelBytes)
+	}
+	cfg, err := voice.ParseConfig(v.Config)
+	if err != nil {
+		return nil, err
+	}
+	if err := engine.InitRuntime(im.ORTLibrary); err != nil {
+		return nil, err
+	}
+	ins, outs, err := ort.GetInputOutputInfoWithONNXData(v.Model)
+	if err != nil {
+		return nil, fmt.Errorf("%w: model is not a readable ONNX file: %v", voice.ErrInvalid, err)
+	}
+	if err := voice.CheckModel(cfg, ins, outs); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Import validates v, uploads it (unchanged objects are not rewritten) and
+// records it. Importing the same pair again changes nothing.
+func (im *Importer) Import(ctx context.Context, v *Voice) (*store.Voice, error) {
+	cfg, err := im.Validate(v)
+	if err != nil {
+		return nil, fmt.Errorf("voice %s: %w", v.ID, err)
+	}
+	rec := &store.Voice{
+		ID: v.ID, Label: v.Label, ModelObject: v.ModelObject, ConfigObject: v.ConfigObject,
+		SampleRate: cfg.Audio.SampleRate, Language: cfg.Espeak.Voice, NumSpeakers: cfg.NumSpeakers,
+		Demo: cfg.Chorus != nil && cfg.Chorus.Demo,
+	}
+	if rec.ModelObject == "" {
+		rec.ModelObject = "voices/" + v.ID + ".onnx"
+	}
+	if rec.ConfigObject == "" {
+		rec.ConfigObject = rec.ModelObject + ".json"
+	}
+	if rec.Label == "" && cfg.Chorus != nil {
+		rec.Label = cfg.Chorus.Label
+	}
+	if err := rec.Validate(); err != nil {
+		return nil, err
+	}
+	if err := put(ctx, im.Models, rec.ModelObject, v.Model, "application/octet-stream"); err != nil {
+		return nil, err
+	}
+	if err := put(ctx, im.Models, rec.ConfigObject, v.Config, "application/json"); err != nil {
+		return nil, err
+	}
+	if err := im.Store.PutVoice(ctx, rec); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// put uploads data unless the object already holds the same bytes. The
+// CRC32C travels with the upload so Cloud Storage rejects a corrupted one.
+func put(ctx context.Context, b *storage.BucketHandle, name string, data []byte, contentType string) error {
+	sum := crc32.Checksum(data, castagnoli)
+	attrs, err := b.Object(name).Attrs(ctx)
+	switch {
+	case err == nil && attrs.Size == int64(len(data)) && attrs.CRC32C == sum:
+		return nil
+	case err != nil && !errors.Is(err, storage.ErrObjectNotExist):
+		var gerr *googleapi.Error
+		if !(errors.As(err, &gerr) && gerr.Code == http.StatusNotFound) {
+			return fmt.Errorf("voiceimport: stat %s: %w", name, err)
+		}
+	}
+	w := b.Object(name).NewWriter(ctx)
+	w.ContentType = contentType
+	w.CRC32C, w.SendCRC32C = sum, true
+	if _, err := io.Copy(w, bytes.NewReader(data)); err != nil {
+		_ = w.Close()
+		return fmt.Errorf("voiceimport: upload %s: %w", name, err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("voiceimport: upload %s: %w", name, err)
+	}
+	return nil
+}
