@@ -18,31 +18,15 @@ import (
 	"github.com/chorus-voice/chorus/functions/app"
 	"github.com/chorus-voice/chorus/shared/apierr"
 	"github.com/chorus-voice/chorus/shared/config"
+	"github.com/chorus-voice/chorus/shared/logging"
 )
 
 func init() {
-	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{
-		ReplaceAttr: cloudLoggingKeys,
-	})))
+	slog.SetDefault(logging.New(os.Stderr, slog.LevelInfo))
 	functions.HTTP("Profiles", lazy(func(s *api.Server) http.Handler { return s.ProfilesHandler() }))
 	functions.HTTP("Synthesize", lazy(func(s *api.Server) http.Handler { return s.SynthesizeHandler() }))
 	functions.HTTP("Batch", lazy(func(s *api.Server) http.Handler { return s.BatchHandler() }))
 	functions.HTTP("Status", lazy(func(s *api.Server) http.Handler { return s.StatusHandler() }))
-}
-
-// cloudLoggingKeys renames slog's keys to the ones Cloud Logging reads
-// (severity, message) so levels and messages show up properly.
-func cloudLoggingKeys(groups []string, a slog.Attr) slog.Attr {
-	if len(groups) > 0 {
-		return a
-	}
-	switch a.Key {
-	case slog.LevelKey:
-		a.Key = "severity"
-	case slog.MessageKey:
-		a.Key = "message"
-	}
-	return a
 }
 
 var (

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/storage"
+
+	"github.com/chorus-voice/chorus/shared/store"
+	"github.com/chorus-voice/chorus/synth-job/engine"
+	"github.com/chorus-voice/chorus/synth-job/voice"
+	"github.com/chorus-voice/chorus/synth-job/voicecache"
+	"github.com/chorus-voice/chorus/synth-job/worker"
+)
+
+// voiceCheckEvery is how long a resolved voice is used before the cache
+// asks the bucket again whether it changed: one metadata round trip per
+// voice per interval instead of per batch.
+const voiceCheckEvery = time.Minute
+
+// engineSynth serves the worker with the ONNX engine and the voice cache.
+type engineSynth struct {
+	eng    *engine.Engine
+	voices *voicecache.Cache
+
+	mu       sync.Mutex
+	resolved map[string]resolvedVoice
+}
+
+type resolvedVoice struct {
+	v    *voice.Voice
+	key  string // model and config objects it was fetched from
+	when time.Time
+}
+
+func newEngineSynth(eng *engine.Engine, voices *voicecache.Cache) *engineSynth {
+	return &engineSynth{eng: eng, voices: voices, resolved: map[string]resolvedVoice{}}
+}
+
+func (s *engineSynth) Provider() string { return s.eng.Provider() }
+
+func (s *engineSynth) voice(ctx context.Context, rec *store.Voice) (*voice.Voice, error) {
+	key := rec.ModelObject + "\x00" + rec.ConfigObject
+	s.mu.Lock()
+	r, ok := s.resolved[rec.ID]
+	s.mu.Unlock()
+	if ok && r.key == key && time.Since(r.when) < voiceCheckEvery {
+		return r.v, nil
+	}
+	v, err := s.voices.Get(ctx, rec.ID, rec.ModelObject, rec.ConfigObject)
+	switch {
+	case errors.Is(err, voice.ErrInvalid):
+		return nil, worker.Permanent("voice_invalid", "This member's voice is not available.", err)
+	case errors.Is(err, storage.ErrObjectNotExist):
+		return nil, worker.Permanent("voice_unavailable", "This member's voice is not available.", err)
+	case err != nil:
+		return nil, fmt.Errorf("load voice %s: %w", rec.ID, err)
+	}
+	s.mu.Lock()
+	s.resolved[rec.ID] = resolvedVoice{v: v, key: key, when: time.Now()}
+	s.mu.Unlock()
+	return v, nil
+}
+
+// Synthesize implements worker.Synth.
+func (s *engineSynth) Synthesize(ctx context.Context, rec *store.Voice, items []worker.Item) ([]worker.Audio, error) {
+	v, err := s.voice(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	reqs := make([]engine.Request, len(items))
+	for i, it := range items {
+		reqs[i] = engine.Request{Text: it.Text, SpeakerID: it.SpeakerID, Speed: it.Speed}
+	}
+	res, err := s.eng.Synthesize(ctx, v, reqs)
+	if err != nil {
+		if errors.Is(err, engine.ErrInvalidVoice) {
+			return nil, worker.Permanent("voice_invalid", "This member's voice is not available.", err)
+		}
+		return nil, err
+	}
+	out := make([]worker.Audio, len(res))
+	for i, r := range res {
+		out[i] = worker.Audio{WAV: r.WAV, Duration: r.Duration, SampleRate: r.SampleRate, Err: itemError(r.Err)}
+	}
+	return out, nil
+}
+
+// itemError gives the engine's permanent per-item failures their job codes.
+func itemError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, engine.ErrNoPhonemes):
+		return worker.Permanent("text_unsupported", "The voice found nothing it could say in this text.", err)
+	case errors.Is(err, engine.ErrSpeaker):
+		return worker.Permanent("speaker_not_found", "This member's voice is not available.", err)
+	case errors.Is(err, engine.ErrSpeed):
+		return worker.Permanent("speed_out_of_range", "The speed is outside what the voice supports.", err)
+	case errors.Is(err, engine.ErrInvalidVoice):
+		return worker.Permanent("voice_invalid", "This member's voice is not available.", err)
+	}
+	return err
+}
