@@ -69,6 +69,9 @@ func mustStatus(t *testing.T, want int, method, url, contentType, body string) s
 
 func TestEmulatorsAnswer(t *testing.T) {
 	st := Require(t)
+	// Unique names keep the test repeatable (-count) on the shared stack.
+	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
+	topic, bucket := "answer-topic-"+suffix, "answer-bucket-"+suffix
 
 	t.Run("firestore", func(t *testing.T) {
 		mustStatus(t, 200, "GET", "http://"+st.FirestoreHost+"/", "", "")
@@ -76,21 +79,21 @@ func TestEmulatorsAnswer(t *testing.T) {
 
 	t.Run("pubsub", func(t *testing.T) {
 		base := "http://" + st.PubSubHost + "/v1/projects/" + testProject + "/topics"
-		mustStatus(t, 200, "PUT", base+"/answer-topic", "application/json", "{}")
-		if got := mustStatus(t, 200, "GET", base, "", ""); !strings.Contains(got, "projects/"+testProject+"/topics/answer-topic") {
+		mustStatus(t, 200, "PUT", base+"/"+topic, "application/json", "{}")
+		if got := mustStatus(t, 200, "GET", base, "", ""); !strings.Contains(got, "projects/"+testProject+"/topics/"+topic) {
 			t.Fatalf("topic list %s lacks the created topic", got)
 		}
 	})
 
 	t.Run("gcs", func(t *testing.T) {
 		base := "http://" + st.GCSHost
-		mustStatus(t, 200, "POST", base+"/storage/v1/b?project="+testProject, "application/json", `{"name":"answer-bucket"}`)
-		mustStatus(t, 200, "POST", base+"/upload/storage/v1/b/answer-bucket/o?uploadType=media&name=hello.txt", "text/plain", "hello chorus")
+		mustStatus(t, 200, "POST", base+"/storage/v1/b?project="+testProject, "application/json", `{"name":"`+bucket+`"}`)
+		mustStatus(t, 200, "POST", base+"/upload/storage/v1/b/"+bucket+"/o?uploadType=media&name=hello.txt", "text/plain", "hello chorus")
 		// A path-style XML read only works when -public-host is the listening address.
-		if got := mustStatus(t, 200, "GET", base+"/answer-bucket/hello.txt", "", ""); got != "hello chorus" {
+		if got := mustStatus(t, 200, "GET", base+"/"+bucket+"/hello.txt", "", ""); got != "hello chorus" {
 			t.Fatalf("XML-API read = %q, want %q", got, "hello chorus")
 		}
-		if got := mustStatus(t, 200, "GET", base+"/storage/v1/b/answer-bucket/o/hello.txt?alt=media", "", ""); got != "hello chorus" {
+		if got := mustStatus(t, 200, "GET", base+"/storage/v1/b/"+bucket+"/o/hello.txt?alt=media", "", ""); got != "hello chorus" {
 			t.Fatalf("JSON-API read = %q, want %q", got, "hello chorus")
 		}
 	})
