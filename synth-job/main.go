@@ -78,7 +78,7 @@ func realMain(ctx context.Context, drain bool) error {
 	defer ps.Close()
 
 	w := worker.New(worker.Deps{Config: cfg, Store: st, PubSub: ps, Audio: gcs.Bucket(cfg.AudioBucket),
-		Synth: newEngineSynth(eng, voices)})
+		Synth: worker.NewEngineSynth(eng, voices)})
 	err = w.Run(ctx, drain)
 	if errors.Is(err, context.Canceled) {
 		return nil

@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 	"github.com/chorus-voice/chorus/synth-job/engine"
 	"github.com/chorus-voice/chorus/synth-job/voice"
 	"github.com/chorus-voice/chorus/synth-job/voicecache"
-	"github.com/chorus-voice/chorus/synth-job/worker"
 )
 
 // voiceCheckEvery is how long a resolved voice is used before the cache
@@ -21,8 +20,9 @@ import (
 // voice per interval instead of per batch.
 const voiceCheckEvery = time.Minute
 
-// engineSynth serves the worker with the ONNX engine and the voice cache.
-type engineSynth struct {
+// EngineSynth is the production Synth: the ONNX engine over voices kept
+// on local disk by the voice cache.
+type EngineSynth struct {
 	eng    *engine.Engine
 	voices *voicecache.Cache
 
@@ -36,13 +36,15 @@ type resolvedVoice struct {
 	when time.Time
 }
 
-func newEngineSynth(eng *engine.Engine, voices *voicecache.Cache) *engineSynth {
-	return &engineSynth{eng: eng, voices: voices, resolved: map[string]resolvedVoice{}}
+// NewEngineSynth serves voices from cache with eng.
+func NewEngineSynth(eng *engine.Engine, voices *voicecache.Cache) *EngineSynth {
+	return &EngineSynth{eng: eng, voices: voices, resolved: map[string]resolvedVoice{}}
 }
 
-func (s *engineSynth) Provider() string { return s.eng.Provider() }
+// Provider implements Synth.
+func (s *EngineSynth) Provider() string { return s.eng.Provider() }
 
-func (s *engineSynth) voice(ctx context.Context, rec *store.Voice) (*voice.Voice, error) {
+func (s *EngineSynth) voice(ctx context.Context, rec *store.Voice) (*voice.Voice, error) {
 	key := rec.ModelObject + "\x00" + rec.ConfigObject
 	s.mu.Lock()
 	r, ok := s.resolved[rec.ID]
@@ -53,9 +55,9 @@ func (s *engineSynth) voice(ctx context.Context, rec *store.Voice) (*voice.Voice
 	v, err := s.voices.Get(ctx, rec.ID, rec.ModelObject, rec.ConfigObject)
 	switch {
 	case errors.Is(err, voice.ErrInvalid):
-		return nil, worker.Permanent("voice_invalid", "This member's voice is not available.", err)
+		return nil, Permanent("voice_invalid", "This member's voice is not available.", err)
 	case errors.Is(err, storage.ErrObjectNotExist):
-		return nil, worker.Permanent("voice_unavailable", "This member's voice is not available.", err)
+		return nil, Permanent("voice_unavailable", "This member's voice is not available.", err)
 	case err != nil:
 		return nil, fmt.Errorf("load voice %s: %w", rec.ID, err)
 	}
@@ -65,8 +67,8 @@ func (s *engineSynth) voice(ctx context.Context, rec *store.Voice) (*voice.Voice
 	return v, nil
 }
 
-// Synthesize implements worker.Synth.
-func (s *engineSynth) Synthesize(ctx context.Context, rec *store.Voice, items []worker.Item) ([]worker.Audio, error) {
+// Synthesize implements Synth.
+func (s *EngineSynth) Synthesize(ctx context.Context, rec *store.Voice, items []Item) ([]Audio, error) {
 	v, err := s.voice(ctx, rec)
 	if err != nil {
 		return nil, err
@@ -78,13 +80,13 @@ func (s *engineSynth) Synthesize(ctx context.Context, rec *store.Voice, items []
 	res, err := s.eng.Synthesize(ctx, v, reqs)
 	if err != nil {
 		if errors.Is(err, engine.ErrInvalidVoice) {
-			return nil, worker.Permanent("voice_invalid", "This member's voice is not available.", err)
+			return nil, Permanent("voice_invalid", "This member's voice is not available.", err)
 		}
 		return nil, err
 	}
-	out := make([]worker.Audio, len(res))
+	out := make([]Audio, len(res))
 	for i, r := range res {
-		out[i] = worker.Audio{WAV: r.WAV, Duration: r.Duration, SampleRate: r.SampleRate, Err: itemError(r.Err)}
+		out[i] = Audio{WAV: r.WAV, Duration: r.Duration, SampleRate: r.SampleRate, Err: itemError(r.Err)}
 	}
 	return out, nil
 }
@@ -95,13 +97,13 @@ func itemError(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, engine.ErrNoPhonemes):
-		return worker.Permanent("text_unsupported", "The voice found nothing it could say in this text.", err)
+		return Permanent("text_unsupported", "The voice found nothing it could say in this text.", err)
 	case errors.Is(err, engine.ErrSpeaker):
-		return worker.Permanent("speaker_not_found", "This member's voice is not available.", err)
+		return Permanent("speaker_not_found", "This member's voice is not available.", err)
 	case errors.Is(err, engine.ErrSpeed):
-		return worker.Permanent("speed_out_of_range", "The speed is outside what the voice supports.", err)
+		return Permanent("speed_out_of_range", "The speed is outside what the voice supports.", err)
 	case errors.Is(err, engine.ErrInvalidVoice):
-		return worker.Permanent("voice_invalid", "This member's voice is not available.", err)
+		return Permanent("voice_invalid", "This member's voice is not available.", err)
 	}
 	return err
 }
