@@ -3,10 +3,10 @@
 # they are missing. Idempotent: a machine that has them all does nothing.
 #   espeak-ng, libespeak-ng-dev: phonemes for the synthesis engine (cgo)
 #   sox: checks WAV files in tests and by hand
-#   chromium, chromium-driver: the browser end-to-end test
+#   chromium, chromium-driver, fonts-noto-*: the browser end-to-end test (Korean, emoji)
 set -euo pipefail
 
-pkgs=(espeak-ng libespeak-ng-dev sox chromium chromium-driver)
+pkgs=(espeak-ng libespeak-ng-dev sox chromium chromium-driver fonts-noto-cjk fonts-noto-color-emoji)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -34,6 +34,7 @@ import (
 	"github.com/chorus-voice/chorus/functions/app"
 	"github.com/chorus-voice/chorus/shared/config"
 	"github.com/chorus-voice/chorus/shared/emulators"
+	"github.com/chorus-voice/chorus/shared/logging"
 	"github.com/chorus-voice/chorus/shared/queue"
 	"github.com/chorus-voice/chorus/shared/store"
 	"github.com/chorus-voice/chorus/synth-job/voiceimport"
@@ -71,7 +72,7 @@ func main() {
 	flag.StringVar(&o.readyFile, "ready-file", "", "write the base URL here once everything answers")
 	flag.Parse()
 
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	log := logging.New(os.Stderr, slog.LevelInfo)
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
