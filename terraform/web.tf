@@ -48,6 +48,10 @@ resource "google_cloud_run_v2_service" "web" {
         name  = "CHORUS_STATUS_URL"
         value = google_cloudfunctions2_function.status.url
       }
+      env {
+        name  = "CHORUS_MAX_TEXT_CHARS"
+        value = tostring(var.max_text_chars)
+      }
     }
   }
 
