@@ -1,0 +1,195 @@
+package checks
+
+import (
+	"archive/zip"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chorus-voice/chorus/terraform/policy"
+)
+
+// webEnv returns the environment Terraform gives the web container, with a
+// plausible value for each variable it sets.
+func webEnv(t *testing.T) map[string]string {
+	t.Helper()
+	m, err := policy.Load(filepath.Join(repoRoot, "terraform"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := m.Resource("google_cloud_run_v2_service", "web")
+	if web == nil {
+		t.Fatal("terraform declares no google_cloud_run_v2_service.web")
+	}
+	names, err := m.EnvNames(web)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, n := range names {
+		if strings.HasSuffix(n, "_CHARS") {
+			env[n] = "750"
+		} else {
+			env[n] = "https://us-central1-p.cloudfunctions.net/" + strings.ToLower(n)
+		}
+	}
+	return env
+}
+
+// runWebConfig runs the container's start script with only env set and
+// returns config.json (nil when the script failed) and its output.
+func runWebConfig(t *testing.T, env map[string]string) (map[string]any, string) {
+	t.Helper()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cmd := exec.CommandContext(t.Context(), sh, filepath.Join(repoRoot, "web", "deploy", "40-chorus-config.sh"))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "CHORUS_WEB_ROOT=" + dir}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatal(err)
+	}
+	if err != nil {
+		if _, statErr := os.Stat(filepath.Join(dir, "config.json")); statErr == nil {
+			t.Errorf("script failed but left a config.json behind")
+		}
+		return nil, string(out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatalf("config.json is not JSON: %v\n%s", err, b)
+	}
+	return cfg, string(out)
+}
+
+// The web container's start script accepts exactly what Terraform sets and
+// writes the config.json the web app reads.
+func TestWebConfigFromTerraformEnvironment(t *testing.T) {
+	env := webEnv(t)
+	cfg, out := runWebConfig(t, env)
+	if cfg == nil {
+		t.Fatalf("start script rejected the environment Terraform sets (%v):\n%s", env, out)
+	}
+	for key, name := range map[string]string{
+		"profilesUrl": "CHORUS_PROFILES_URL", "synthesizeUrl": "CHORUS_SYNTHESIZE_URL",
+		"batchUrl": "CHORUS_BATCH_URL", "statusUrl": "CHORUS_STATUS_URL",
+	} {
+		if cfg[key] != env[name] {
+			t.Errorf("config.json %s = %v, want %s's value %q", key, cfg[key], name, env[name])
+		}
+	}
+	if cfg["maxTextChars"] != 750.0 {
+		t.Errorf("config.json maxTextChars = %v, want 750", cfg["maxTextChars"])
+	}
+
+	// Every variable Terraform sets is one the script needs or reads.
+	for name := range env {
+		if strings.HasSuffix(name, "_CHARS") {
+			continue // optional, has a default
+		}
+		t.Run("without "+name, func(t *testing.T) {
+			broken := map[string]string{}
+			for k, v := range env {
+				if k != name {
+					broken[k] = v
+				}
+			}
+			if cfg, out := runWebConfig(t, broken); cfg != nil || !strings.Contains(out, name) {
+				t.Errorf("script did not refuse to start without %s:\n%s", name, out)
+			}
+		})
+	}
+}
+
+func TestWebConfigRejectsBadValues(t *testing.T) {
+	for _, tc := range []struct{ name, value string }{
+		{"CHORUS_STATUS_URL", `https://x/"};alert(1)`},
+		{"CHORUS_STATUS_URL", "javascript:alert(1)"},
+		{"CHORUS_STATUS_URL", "https://"},
+		{"CHORUS_BATCH_URL", "https://x/a b"},
+		{"CHORUS_MAX_TEXT_CHARS", "0"},
+		{"CHORUS_MAX_TEXT_CHARS", "10001"},
+		{"CHORUS_MAX_TEXT_CHARS", "12abc"},
+		{"CHORUS_MAX_TEXT_CHARS", "99999999999999999999"},
+		{"CHORUS_MAX_TEXT_CHARS", "-5"},
+	} {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			env := webEnv(t)
+			env[tc.name] = tc.value
+			if cfg, out := runWebConfig(t, env); cfg != nil || !strings.Contains(out, tc.name) {
+				t.Errorf("script accepted %s=%q (config %v):\n%s", tc.name, tc.value, cfg, out)
+			}
+		})
+	}
+}
+
+// The function archive is reproducible, holds the root package, go.mod,
+// go.sum and the Go sources it builds from, and nothing else.
+func TestPackageFunctions(t *testing.T) {
+	if _, err := exec.LookPath("zip"); err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skip("zip is not installed")
+		}
+		t.Fatal("zip is not installed (Debian: apt-get install zip)")
+	}
+	pack := func() string {
+		cmd := exec.CommandContext(t.Context(), filepath.Join(repoRoot, "scripts", "package-functions.sh"), t.TempDir())
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("package-functions.sh: %v\n%s", err, stderr.String())
+		}
+		return strings.TrimSpace(string(out))
+	}
+	first, second := pack(), pack()
+	if filepath.Base(first) != filepath.Base(second) {
+		t.Errorf("two runs on the same sources gave %s and %s: the archive is not reproducible", filepath.Base(first), filepath.Base(second))
+	}
+	if !strings.HasPrefix(filepath.Base(first), "functions-") || !strings.HasSuffix(first, ".zip") {
+		t.Errorf("archive name %s does not match functions-HASH.zip (terraform validates .zip)", first)
+	}
+	r, err := zip.OpenReader(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	have := map[string]bool{}
+	for _, f := range r.File {
+		have[f.Name] = true
+		switch {
+		case strings.HasSuffix(f.Name, "_test.go"):
+			t.Errorf("archive holds test file %s", f.Name)
+		case strings.HasPrefix(f.Name, "synth-job/"), strings.HasPrefix(f.Name, "web/"), strings.HasPrefix(f.Name, "terraform/"):
+			t.Errorf("archive holds %s, which the functions do not build from", f.Name)
+		case !strings.HasSuffix(f.Name, ".go") && f.Name != "go.mod" && f.Name != "go.sum":
+			t.Errorf("archive holds unexpected file %s", f.Name)
+		}
+	}
+	for _, want := range []string{"go.mod", "go.sum"} {
+		if !have[want] {
+			t.Errorf("archive lacks %s", want)
+		}
+	}
+	roots, _ := filepath.Glob(filepath.Join(repoRoot, "*.go"))
+	for _, p := range roots {
+		if name := filepath.Base(p); !strings.HasSuffix(name, "_test.go") && !have[name] {
+			t.Errorf("archive lacks the root package file %s", name)
+		}
+	}
+	if len(roots) == 0 {
+		t.Error("the repository root holds no Go package to deploy")
+	}
+}
