@@ -140,9 +140,10 @@ resource "google_service_account_iam_member" "status_signs_as_itself" {
 }
 
 # --- Starting the worker job ------------------------------------------------
-# The enqueue functions list the job's executions and run it when none is
-# running (run.executions.list, run.jobs.run); the scheduler only runs it.
-# Granted on the job itself, not the project.
+# The enqueue functions read the job's latest execution and run the job
+# when none is running (run.jobs.get / run.executions.list from run.viewer,
+# run.jobs.run from run.invoker); the scheduler only runs it. Granted on
+# the job itself, not the project.
 
 resource "google_cloud_run_v2_job_iam_member" "job_runner" {
   for_each = {
