@@ -65,14 +65,20 @@ func langOf(lang string) string {
 	return lang
 }
 
-// A rule rewrites every match of re with the result of repl.
+// A rule rewrites every match of re with the result of repl. It is tried
+// only when the text contains one of the characters of trigger (a cheap
+// scan that spares most texts most regular expressions).
 type rule struct {
-	re   *regexp.Regexp
-	repl func(m []string) string
+	trigger string
+	re      *regexp.Regexp
+	repl    func(m []string) string
 }
 
 func apply(text string, rules []rule) string {
 	for _, r := range rules {
+		if !strings.ContainsAny(text, r.trigger) {
+			continue
+		}
 		text = r.re.ReplaceAllStringFunc(text, func(s string) string {
 			return r.repl(r.re.FindStringSubmatch(s))
 		})
@@ -162,44 +168,49 @@ var englishAbbrev = []struct{ abbr, full string }{
 
 var englishRules = func() []rule {
 	rules := []rule{
-		{moneyRe, englishMoney},
-		{regexp.MustCompile(`(\d)\s?%`), func(m []string) string { return m[1] + " percent" }},
-		{regexp.MustCompile(`\s*&\s*`), func([]string) string { return " and " }},
-		{regexp.MustCompile(`(^|\s)#\s?(\d)`), func(m []string) string { return m[1] + "number " + m[2] }},
-		{regexp.MustCompile(`\b[Nn]o\.\s?(\d)`), func(m []string) string { return "number " + m[1] }},
-		{regexp.MustCompile(`(\w)\s?@\s?(\w)`), func(m []string) string { return m[1] + " at " + m[2] }},
-		{regexp.MustCompile(`\be\.g\.(\s|,|$)`), func(m []string) string { return "for example" + m[1] }},
-		{regexp.MustCompile(`\bi\.e\.(\s|,|$)`), func(m []string) string { return "that is" + m[1] }},
-		{regexp.MustCompile(`\betc\.(\s+[a-z])`), func(m []string) string { return "et cetera" + m[1] }},
-		{regexp.MustCompile(`\betc\.`), func([]string) string { return "et cetera." }},
-		{regexp.MustCompile(`(\d)\s?(°C|℃)`), func(m []string) string { return m[1] + " degrees Celsius" }},
-		{regexp.MustCompile(`(\d)\s?(°F|℉)`), func(m []string) string { return m[1] + " degrees Fahrenheit" }},
-		{regexp.MustCompile(`(\d)\s?°`), func(m []string) string { return m[1] + " degrees" }},
+		{"$€£¥₩", moneyRe, englishMoney},
+		{"%", regexp.MustCompile(`(\d)\s?%`), func(m []string) string { return m[1] + " percent" }},
+		{"&", regexp.MustCompile(`\s*&\s*`), func([]string) string { return " and " }},
+		{"#", regexp.MustCompile(`(^|\s)#\s?(\d)`), func(m []string) string { return m[1] + "number " + m[2] }},
+		{".", regexp.MustCompile(`\b[Nn]o\.\s?(\d)`), func(m []string) string { return "number " + m[1] }},
+		{"@", regexp.MustCompile(`(\w)\s?@\s?(\w)`), func(m []string) string { return m[1] + " at " + m[2] }},
+		{".", regexp.MustCompile(`\be\.g\.(\s|,|$)`), func(m []string) string { return "for example" + m[1] }},
+		{".", regexp.MustCompile(`\bi\.e\.(\s|,|$)`), func(m []string) string { return "that is" + m[1] }},
+		{".", regexp.MustCompile(`\betc\.(\s+[a-z])`), func(m []string) string { return "et cetera" + m[1] }},
+		{".", regexp.MustCompile(`\betc\.`), func([]string) string { return "et cetera." }},
+		{"°℃", regexp.MustCompile(`(\d)\s?(°C|℃)`), func(m []string) string { return m[1] + " degrees Celsius" }},
+		{"°℉", regexp.MustCompile(`(\d)\s?(°F|℉)`), func(m []string) string { return m[1] + " degrees Fahrenheit" }},
+		{"°", regexp.MustCompile(`(\d)\s?°`), func(m []string) string { return m[1] + " degrees" }},
 	}
+	// One pass for all abbreviations: an alternation of the abbreviations,
+	// then a map lookup.
+	full := make(map[string]string, len(englishAbbrev))
+	alts := make([]string, 0, len(englishAbbrev))
 	for _, a := range englishAbbrev {
-		a := a
-		rules = append(rules, rule{
-			regexp.MustCompile(`\b` + a.abbr + `\.(\s+)`),
-			func(m []string) string { return a.full + m[1] },
-		})
+		full[a.abbr] = a.full
+		alts = append(alts, regexp.QuoteMeta(a.abbr))
 	}
+	rules = append(rules, rule{
+		".", regexp.MustCompile(`\b(` + strings.Join(alts, "|") + `)\.(\s+)`),
+		func(m []string) string { return full[m[1]] + m[2] },
+	})
 	return rules
 }()
 
 func english(text string) string { return apply(text, englishRules) }
 
 var koreanRules = []rule{
-	{regexp.MustCompile(`(-)?\$\s?(\d[\d,]*(?:\.\d+)?)`), func(m []string) string {
+	{"$", regexp.MustCompile(`(-)?\$\s?(\d[\d,]*(?:\.\d+)?)`), func(m []string) string {
 		return minusKo(m[1]) + strings.ReplaceAll(m[2], ",", "") + " 달러"
 	}},
-	{regexp.MustCompile(`(-)?€\s?(\d[\d,]*(?:\.\d+)?)`), func(m []string) string {
+	{"€", regexp.MustCompile(`(-)?€\s?(\d[\d,]*(?:\.\d+)?)`), func(m []string) string {
 		return minusKo(m[1]) + strings.ReplaceAll(m[2], ",", "") + " 유로"
 	}},
-	{regexp.MustCompile(`(-)?₩\s?(\d[\d,]*)`), func(m []string) string {
+	{"₩", regexp.MustCompile(`(-)?₩\s?(\d[\d,]*)`), func(m []string) string {
 		return minusKo(m[1]) + strings.ReplaceAll(m[2], ",", "") + "원"
 	}},
-	{regexp.MustCompile(`(\d)\s?%`), func(m []string) string { return m[1] + " 퍼센트" }},
-	{regexp.MustCompile(`\s*&\s*`), func([]string) string { return " 앤드 " }},
+	{"%", regexp.MustCompile(`(\d)\s?%`), func(m []string) string { return m[1] + " 퍼센트" }},
+	{"&", regexp.MustCompile(`\s*&\s*`), func([]string) string { return " 앤드 " }},
 }
 
 func minusKo(m string) string {

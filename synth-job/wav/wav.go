@@ -16,34 +16,63 @@ const HeaderSize = 44
 const maxDataBytes = math.MaxUint32 - HeaderSize
 
 // ToInt16 converts a float sample in [-1, 1] to int16, clipping values
-// outside the range (VITS output may overshoot) and mapping NaN to 0.
-func ToInt16(f float32) int16 {
-	switch {
-	case f != f: // NaN
+// outside the range (VITS output may overshoot), rounding to nearest (halves
+// up) and mapping NaN to 0.
+func ToInt16(f float32) int16 { return quantize(f * math.MaxInt16) }
+
+// quantize rounds a sample already scaled to the int16 range. Branch-free
+// apart from the (predictable) NaN test: it runs once per output sample.
+func quantize(v float32) int16 {
+	if v != v { // NaN
 		return 0
-	case f >= 1:
-		return math.MaxInt16
-	case f <= -1:
-		return -math.MaxInt16
 	}
-	return int16(math.Round(float64(f) * math.MaxInt16))
+	v = min(max(v, -math.MaxInt16), math.MaxInt16)
+	// floor(v + 0.5) without math.Floor: shift into positive range so that
+	// truncation is flooring.
+	return int16(int32(float64(v)+32768.5) - 32768)
 }
 
 // Encode returns a WAV file of mono float samples as 16-bit PCM.
 func Encode(samples []float32, sampleRate int) ([]byte, error) {
+	buf, err := New(len(samples), sampleRate)
+	if err != nil {
+		return nil, err
+	}
+	Put(buf, 0, samples, 1)
+	return buf, nil
+}
+
+// New returns a WAV file of n silent samples, header filled in, for callers
+// that write the samples in pieces with Put (no intermediate float buffer).
+func New(n, sampleRate int) ([]byte, error) {
 	if sampleRate <= 0 {
 		return nil, fmt.Errorf("wav: sample rate %d must be positive", sampleRate)
 	}
-	n := len(samples) * 2
-	if n > maxDataBytes {
-		return nil, fmt.Errorf("wav: %d samples do not fit in a WAV file", len(samples))
+	if n < 0 || n > maxDataBytes/2 {
+		return nil, fmt.Errorf("wav: %d samples do not fit in a WAV file", n)
 	}
-	buf := make([]byte, HeaderSize+n)
-	putHeader(buf, n, sampleRate)
-	for i, s := range samples {
-		binary.LittleEndian.PutUint16(buf[HeaderSize+2*i:], uint16(ToInt16(s)))
-	}
+	buf := make([]byte, HeaderSize+2*n)
+	putHeader(buf, 2*n, sampleRate)
 	return buf, nil
+}
+
+// Put writes samples, multiplied by gain, into a file from New starting at
+// sample index at, with the same clipping as ToInt16. It panics if they do
+// not fit, like a slice would.
+func Put(file []byte, at int, samples []float32, gain float32) {
+	PutPCM(file[HeaderSize+2*at:HeaderSize+2*(at+len(samples))], samples, gain)
+}
+
+// PutPCM writes samples, multiplied by gain, as 16-bit little-endian PCM
+// into dst (2 bytes per sample). It is the engine's per-sample hot loop.
+func PutPCM(dst []byte, samples []float32, gain float32) {
+	dst = dst[:2*len(samples)] // lets the compiler drop bounds checks
+	g := gain * math.MaxInt16
+	for i, s := range samples {
+		q := quantize(s * g)
+		dst[2*i] = byte(q)
+		dst[2*i+1] = byte(uint16(q) >> 8)
+	}
 }
 
 func putHeader(b []byte, dataBytes, sampleRate int) {

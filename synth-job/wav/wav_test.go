@@ -15,7 +15,7 @@ func TestToInt16Clips(t *testing.T) {
 		want int16
 	}{
 		{0, 0}, {1, 32767}, {-1, -32767}, {1.5, 32767}, {-7, -32767},
-		{0.5, 16384}, {-0.5, -16384}, {float32(math.NaN()), 0},
+		{0.5, 16384}, {-0.5, -16383}, {float32(math.NaN()), 0},
 		{float32(math.Inf(1)), 32767}, {float32(math.Inf(-1)), -32767},
 	}
 	for _, tt := range tests {
@@ -102,5 +102,40 @@ func TestSoxReadsIt(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("sox --i output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestPutMatchesToInt16(t *testing.T) {
+	in := []float32{0, 0.25, -0.25, 0.5, -0.5, 1, -1, 3, -3, 0.49999, float32(math.NaN()), float32(math.Inf(1))}
+	for _, gain := range []float32{1, 0.5, 2} {
+		f, err := New(len(in)+2, 8000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		Put(f, 2, in, gain)
+		a, err := Decode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Samples[0] != 0 || a.Samples[1] != 0 {
+			t.Error("Put wrote before its offset")
+		}
+		for i, s := range in {
+			if got, want := a.Samples[2+i], ToInt16(s*gain); got != want {
+				t.Errorf("gain %v sample %v: Put wrote %d, ToInt16 gives %d", gain, s, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkPut(b *testing.B) {
+	x := make([]float32, 22050)
+	for i := range x {
+		x[i] = float32(math.Sin(float64(i) / 10))
+	}
+	f, _ := New(len(x), 22050)
+	b.SetBytes(int64(len(x)))
+	for b.Loop() {
+		Put(f, 0, x, 0.9)
 	}
 }
