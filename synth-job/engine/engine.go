@@ -240,7 +240,7 @@ func (e *Engine) openSession(v *voice.Voice) (*session, error) {
 	}
 	e.log.Info("voice session opened", "voice", v.Name, "provider", provider,
 		"speakers", v.Config.NumSpeakers, "ms", time.Since(start).Milliseconds())
-	return &session{sess: s, inputs: inputs, provider: provider}, nil
+	return &session{sess: s, inputs: inputs, provider: provider, destroy: func() { s.Destroy() }}, nil
 }
 
 func (e *Engine) newSession(v *voice.Voice, inputs, outputs []string, cuda bool) (*ort.DynamicAdvancedSession, error) {

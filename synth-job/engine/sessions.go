@@ -23,6 +23,7 @@ type session struct {
 	sess     *ort.DynamicAdvancedSession
 	inputs   []string // input, input_lengths, scales[, sid]
 	provider string   // execution provider the session runs on
+	destroy  func()   // frees the ONNX session
 
 	// Guarded by sessionCache.mu.
 	refs    int
@@ -104,7 +105,7 @@ func (c *sessionCache) acquire(ctx context.Context, v *voice.Voice) (*session, e
 		}
 		if c.closed {
 			c.mu.Unlock()
-			s.sess.Destroy()
+			s.destroy()
 			return nil, errClosed
 		}
 		s.key = key
@@ -126,7 +127,7 @@ func (c *sessionCache) release(s *session) {
 	destroy := s.evicted && s.refs == 0
 	c.mu.Unlock()
 	if destroy {
-		s.sess.Destroy()
+		s.destroy()
 	}
 }
 
@@ -140,7 +141,7 @@ func (c *sessionCache) evictLocked(s *session) {
 	c.lru.Remove(s.elem)
 	delete(c.byKey, s.key)
 	if s.refs == 0 {
-		s.sess.Destroy()
+		s.destroy()
 	}
 }
 
