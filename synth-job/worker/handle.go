@@ -80,8 +80,8 @@ func (w *Worker) handle(ctx context.Context, b *batcher, m *pubsub.Message) {
 	}
 }
 
-// retry hands a job back after a failure a retry may fix, or fails it on
-// the last delivery attempt (the message then goes to the dead-letter topic).
+// retry hands a job back after a failure a retry may fix, or, on the last
+// delivery attempt, fails it and sends the message to the dead-letter topic.
 func (w *Worker) retry(ctx context.Context, m *pubsub.Message, j *job.Job, cause error) {
 	log := w.log.With("job_id", j.ID, "attempt", attempt(m))
 	// Store updates must happen even when work was cancelled by shutdown.
@@ -89,11 +89,9 @@ func (w *Worker) retry(ctx context.Context, m *pubsub.Message, j *job.Job, cause
 	defer cancel()
 	// A shutdown is not the job's fault: hand it back whatever the attempt.
 	if attempt(m) >= w.cfg.MaxAttempts && ctx.Err() == nil {
-		log.Error("last delivery attempt failed; failing job", "error", cause)
-		if err := w.store.Fail(sctx, j.ID, w.id, job.Error{Code: "retries_exhausted", Message: "The synthesis kept failing; please try again later."}); err != nil {
-			log.Error("could not fail job", "error", err)
-		}
-		m.Nack() // → dead-letter topic
+		log.Error("last delivery attempt failed", "error", cause)
+		w.poison(sctx, m, j.ID, &PermanentError{Code: "retries_exhausted",
+			Message: "The synthesis kept failing; please try again later.", Err: cause})
 		return
 	}
 	log.Warn("synthesis failed; handing job back for retry", "error", cause)

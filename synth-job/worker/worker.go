@@ -235,9 +235,10 @@ func (w *Worker) Run(ctx context.Context, drain bool) error {
 
 func (w *Worker) touch() { w.lastActivity.Store(time.Now().UnixNano()) }
 
-// fail ends a job with a permanent error and sends its message to the
-// dead-letter topic, then acks. If forwarding fails the message is nacked
-// so that it is not lost; its next delivery finds the job finished.
+// poison ends a job with a permanent error, sends its message to the
+// dead-letter topic (when one is configured) so that operators see it, and
+// acks. When forwarding fails the message is nacked so that it is not lost;
+// its next delivery finds the job finished.
 func (w *Worker) poison(ctx context.Context, m *pubsub.Message, jobID string, pe *PermanentError) {
 	log := w.log.With("job_id", jobID, "code", pe.Code)
 	if jobID != "" {

@@ -1,0 +1,429 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/storage"
+	"google.golang.org/api/iterator"
+
+	"github.com/chorus-voice/chorus/shared/config"
+	"github.com/chorus-voice/chorus/shared/emulators"
+	"github.com/chorus-voice/chorus/shared/job"
+	"github.com/chorus-voice/chorus/shared/message"
+	"github.com/chorus-voice/chorus/shared/queue"
+	"github.com/chorus-voice/chorus/shared/store"
+	"github.com/chorus-voice/chorus/synth-job/engine"
+	"github.com/chorus-voice/chorus/synth-job/voicecache"
+	"github.com/chorus-voice/chorus/synth-job/voiceimport"
+	"github.com/chorus-voice/chorus/synth-job/wav"
+	"github.com/chorus-voice/chorus/synth-job/worker"
+)
+
+const project = "demo-chorus-worker"
+
+func TestMain(m *testing.M) {
+	os.Exit(emulators.RunTests(m, emulators.Options{ProjectID: project, Firestore: true, PubSub: true, GCS: true}))
+}
+
+var (
+	engOnce sync.Once
+	eng     *engine.Engine
+	engErr  error
+	seq     atomic.Int64
+)
+
+func ortLibrary(t *testing.T) string {
+	lib := os.Getenv("CHORUS_ORT_LIBRARY")
+	if lib == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CHORUS_ORT_LIBRARY is not set (make test sets it)")
+		}
+		t.Skip("CHORUS_ORT_LIBRARY is not set; run scripts/setup-ort.sh")
+	}
+	return lib
+}
+
+func sharedEngine(t *testing.T) *engine.Engine {
+	lib := ortLibrary(t)
+	engOnce.Do(func() { eng, engErr = engine.New(engine.Options{LibraryPath: lib, Provider: engine.ProviderCPU}) })
+	if engErr != nil {
+		t.Fatal(engErr)
+	}
+	return eng
+}
+
+// world is one test's queue, buckets and seed data, with names of its own.
+type world struct {
+	t      *testing.T
+	cfg    *config.Worker
+	st     *store.Store
+	ps     *pubsub.Client
+	gcs    *storage.Client
+	synth  worker.Synth
+	keep   string // a subscription on the dead-letter topic that keeps letters
+	topic  string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	emulators.Require(t)
+	ctx := context.Background()
+	n := seq.Add(1)
+	w := &world{t: t, topic: fmt.Sprintf("req-%d-%d", time.Now().UnixNano(), n)}
+	var err error
+	if w.ps, err = pubsub.NewClient(ctx, project); err != nil {
+		t.Fatal(err)
+	}
+	if w.gcs, err = storage.NewClient(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.st = st
+	t.Cleanup(func() { w.ps.Close(); w.gcs.Close(); st.Close() })
+
+	sub, dlq := w.topic+"-work", w.topic+"-dead"
+	sweep, keep := dlq+"-sweep", dlq+"-keep"
+	w.keep = keep
+	if err := queue.Ensure(ctx, w.ps, queue.Topology{ProjectID: project, Topic: w.topic, Subscription: sub,
+		DeadLetterTopic: dlq, DeadLetterSubscriptions: []string{sweep, keep}, MaxDeliveryAttempts: 5,
+		AckDeadline: 10 * time.Second, MinBackoff: time.Second, MaxBackoff: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	audio, models := w.topic+"-audio", w.topic+"-models"
+	for _, b := range []string{audio, models} {
+		if err := w.gcs.Bucket(b).Create(ctx, project, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	im := &voiceimport.Importer{Store: st, Models: w.gcs.Bucket(models), ORTLibrary: ortLibrary(t)}
+	seed, err := voiceimport.ReadSeed("../../scripts/seed/seed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := im.Seed(ctx, seed); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutMember(ctx, &store.Member{ID: "ghost", Name: "Ghost", Group: "G", VoiceID: "no-such-voice", Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	w.cfg = &config.Worker{ProjectID: project, Subscription: sub, DeadLetterSubscription: sweep, DeadLetterTopic: dlq,
+		AudioBucket: audio, ModelsBucket: models, ORTLibrary: ortLibrary(t), ExecutionProvider: "cpu",
+		VoiceCacheDir: t.TempDir(), SessionCache: 2, Concurrency: 2, BatchSize: 4, BatchWait: 30 * time.Millisecond,
+		Lease: 15 * time.Second, MaxAttempts: 3, IdleTimeout: 2 * time.Second, ShutdownGrace: 5 * time.Second, MaxTextChars: 1000}
+	if err := w.cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cache, err := voicecache.New(w.cfg.VoiceCacheDir, voicecache.GCS{Bucket: w.gcs.Bucket(models)}, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.synth = worker.NewEngineSynth(sharedEngine(t), cache)
+	return w
+}
+
+// start runs a worker until the test ends.
+func (w *world) start(drain bool) *worker.Worker {
+	ctx, cancel := context.WithCancel(context.Background())
+	wk := worker.New(worker.Deps{Config: w.cfg, Store: w.st, PubSub: w.ps, Audio: w.gcs.Bucket(w.cfg.AudioBucket), Synth: w.synth})
+	w.cancel, w.done = cancel, make(chan error, 1)
+	go func() { w.done <- wk.Run(ctx, drain) }()
+	w.t.Cleanup(func() {
+		cancel()
+		select {
+		case <-w.done:
+		case <-time.After(30 * time.Second):
+			w.t.Error("worker did not stop within 30 s of cancel")
+		}
+	})
+	return wk
+}
+
+// enqueue creates a job the way the synthesize function does and publishes
+// its message `copies` times.
+func (w *world) enqueue(member, text string, copies int) *job.Job {
+	w.t.Helper()
+	ctx := context.Background()
+	m, err := w.st.GetMember(ctx, member)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	created, err := w.st.CreateJobs(ctx, []*job.Job{job.New(m.ID, m.VoiceID, m.SpeakerID, text, 1, time.Now())})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	j := created[0].Job
+	msg := &message.SynthesisRequest{V: message.Version, JobID: j.ID, MemberID: j.MemberID, Text: j.Text, Speed: 1}
+	for i := 0; i < copies; i++ {
+		w.publish(msg)
+	}
+	return j
+}
+
+func (w *world) publish(msg *message.SynthesisRequest) {
+	w.t.Helper()
+	pub := queue.NewPublisher(w.ps, w.topic, 1000)
+	defer pub.Stop()
+	if _, err := pub.Publish(context.Background(), []*message.SynthesisRequest{msg}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) publishRaw(data []byte, attrs map[string]string) {
+	w.t.Helper()
+	p := w.ps.Publisher(w.topic)
+	defer p.Stop()
+	if _, err := p.Publish(context.Background(), &pubsub.Message{Data: data, Attributes: attrs}).Get(context.Background()); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// waitFinal waits until the job succeeded or failed.
+func (w *world) waitFinal(id string, within time.Duration) *job.Job {
+	w.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		j, err := w.st.GetJob(context.Background(), id)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if j.Status.Terminal() {
+			return j
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("job %s still %s after %s (attempts %d, error %+v)", id, j.Status, within, j.Attempts, j.Error)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (w *world) audioObjects() []string {
+	var names []string
+	it := w.gcs.Bucket(w.cfg.AudioBucket).Objects(context.Background(), nil)
+	for {
+		a, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return names
+		}
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		names = append(names, a.Name)
+	}
+}
+
+// deadLetters collects what reaches the keeping dead-letter subscription within wait.
+func (w *world) deadLetters(want int, wait time.Duration) []*pubsub.Message {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	var mu sync.Mutex
+	var got []*pubsub.Message
+	_ = w.ps.Subscriber(w.keep).Receive(ctx, func(_ context.Context, m *pubsub.Message) {
+		m.Ack()
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, m)
+		if len(got) >= want {
+			cancel()
+		}
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	return got
+}
+
+func TestHappyPathWritesWAVAndSucceeds(t *testing.T) {
+	w := newWorld(t)
+	w.start(false)
+	short := w.enqueue("aria", "Hello there.", 1)
+	long := w.enqueue("aria", "Hello there. This sentence is a good deal longer than the first one, so it takes longer to say.", 1)
+	ko := w.enqueue("hana", "안녕하세요. 오늘 날씨가 정말 좋네요!", 1)
+	var durations []float64
+	for _, j := range []*job.Job{short, long, ko} {
+		got := w.waitFinal(j.ID, 30*time.Second)
+		if got.Status != job.Succeeded || got.Output == nil || got.Output.Object != j.ObjectName() || got.Provider != "cpu" {
+			t.Fatalf("job %s: %+v (error %+v)", j.ID, got, got.Error)
+		}
+		r, err := w.gcs.Bucket(w.cfg.AudioBucket).Object(got.Output.Object).NewReader(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(r)
+		r.Close()
+		a, err := wav.Decode(data)
+		if err != nil {
+			t.Fatalf("stored audio is not a WAV: %v", err)
+		}
+		if a.SampleRate != got.Output.SampleRate || int64(len(data)) != got.Output.Bytes || got.Output.DurationSeconds <= 0 {
+			t.Fatalf("output record %+v does not match the WAV (%d Hz, %d bytes)", got.Output, a.SampleRate, len(data))
+		}
+		durations = append(durations, got.Output.DurationSeconds)
+	}
+	if !(durations[1] > durations[0]*2) {
+		t.Fatalf("longer text should give longer audio: %v", durations)
+	}
+}
+
+func TestDuplicateDeliveryGivesOneResult(t *testing.T) {
+	w := newWorld(t)
+	j := w.enqueue("juno", "Say it once, even if you hear it three times.", 3)
+	w.start(false)
+	got := w.waitFinal(j.ID, 30*time.Second)
+	if got.Status != job.Succeeded || got.Attempts != 1 {
+		t.Fatalf("job %+v", got)
+	}
+	time.Sleep(2 * time.Second) // let the duplicates be handled
+	if objs := w.audioObjects(); len(objs) != 1 || objs[0] != j.ObjectName() {
+		t.Fatalf("audio objects %v, want exactly %s", objs, j.ObjectName())
+	}
+	again, _ := w.st.GetJob(context.Background(), j.ID)
+	if again.Attempts != 1 || !again.FinishedAt.Equal(got.FinishedAt) {
+		t.Fatalf("duplicates touched the finished job: %+v", again)
+	}
+}
+
+// flaky fails the first n batches with a transient error.
+type flaky struct {
+	worker.Synth
+	left atomic.Int64
+}
+
+func (f *flaky) Synthesize(ctx context.Context, v *store.Voice, items []worker.Item) ([]worker.Audio, error) {
+	if f.left.Add(-1) >= 0 {
+		return nil, errors.New("transient: GPU busy")
+	}
+	return f.Synth.Synthesize(ctx, v, items)
+}
+
+func TestRetryableFailureIsRedelivered(t *testing.T) {
+	w := newWorld(t)
+	f := &flaky{Synth: w.synth}
+	f.left.Store(1)
+	w.synth = f
+	w.start(false)
+	j := w.enqueue("sol", "Second time lucky.", 1)
+	got := w.waitFinal(j.ID, 40*time.Second)
+	if got.Status != job.Succeeded || got.Attempts != 2 {
+		t.Fatalf("want success on the second attempt, got %s after %d (error %+v)", got.Status, got.Attempts, got.Error)
+	}
+}
+
+func TestRetriesExhaustedFailsJobAndDeadLetters(t *testing.T) {
+	w := newWorld(t)
+	f := &flaky{Synth: w.synth}
+	f.left.Store(1 << 30)
+	w.synth = f
+	w.start(false)
+	j := w.enqueue("mika", "This never works.", 1)
+	got := w.waitFinal(j.ID, 60*time.Second)
+	if got.Status != job.Failed || got.Error == nil || got.Error.Code != "retries_exhausted" || got.Attempts != w.cfg.MaxAttempts {
+		t.Fatalf("job %+v error %+v", got, got.Error)
+	}
+	letters := w.deadLetters(1, 30*time.Second)
+	if len(letters) != 1 || letters[0].Attributes[queue.AttrJobID] != j.ID || letters[0].Attributes["chorus_error_code"] != "retries_exhausted" {
+		t.Fatalf("dead letters: %d", len(letters))
+	}
+}
+
+func TestPoisonMessagesFailJobsAndGoToDeadLetterTopic(t *testing.T) {
+	w := newWorld(t)
+	wk := w.start(false)
+	ctx := context.Background()
+
+	// Malformed JSON whose attribute still names its job.
+	bad := job.New("aria", "chorus-demo-en", 0, "x", 1, time.Now())
+	if _, err := w.st.CreateJobs(ctx, []*job.Job{bad}); err != nil {
+		t.Fatal(err)
+	}
+	w.publishRaw([]byte(`{"v":1,"job_id":`), map[string]string{queue.AttrJobID: bad.ID})
+	// A member whose voice does not exist.
+	ghost := w.enqueue("ghost", "Is anyone there?", 1)
+	// Text the voice cannot say.
+	mute := w.enqueue("aria", "!!! ... ???", 1)
+	// And a good job after them: the worker keeps going.
+	good := w.enqueue("aria", "Still here.", 1)
+
+	for id, code := range map[string]string{bad.ID: "invalid_message", ghost.ID: "voice_not_found", mute.ID: "text_unsupported"} {
+		got := w.waitFinal(id, 30*time.Second)
+		if got.Status != job.Failed || got.Error == nil || got.Error.Code != code {
+			t.Errorf("job %s: %s %+v, want failed %s", id, got.Status, got.Error, code)
+		}
+	}
+	if got := w.waitFinal(good.ID, 30*time.Second); got.Status != job.Succeeded {
+		t.Fatalf("good job after poison: %s %+v", got.Status, got.Error)
+	}
+	letters := w.deadLetters(3, 30*time.Second)
+	codes := map[string]string{}
+	for _, m := range letters {
+		codes[m.Attributes[queue.AttrJobID]] = m.Attributes["chorus_error_code"]
+	}
+	if codes[bad.ID] != "invalid_message" || codes[ghost.ID] != "voice_not_found" || codes[mute.ID] != "text_unsupported" {
+		t.Fatalf("dead letters %v", codes)
+	}
+	if wk.Processed() < 4 {
+		t.Fatalf("processed %d", wk.Processed())
+	}
+}
+
+func TestDirectProducerMessagesCreateTheirJobOnce(t *testing.T) {
+	w := newWorld(t)
+	w.start(false)
+	msg := &message.SynthesisRequest{V: message.Version, MemberID: "aria", Text: "From the batch pipeline.", RequestID: "nightly-42", BatchID: job.NewID()}
+	w.publish(msg)
+	w.publish(msg)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		jobs, err := w.st.BatchJobs(context.Background(), msg.BatchID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs) > 1 {
+			t.Fatalf("%d jobs for one request_id", len(jobs))
+		}
+		if len(jobs) == 1 && jobs[0].Status == job.Succeeded {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("direct message not processed: %+v", jobs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if objs := w.audioObjects(); len(objs) != 1 {
+		t.Fatalf("%d audio objects", len(objs))
+	}
+}
+
+func TestDrainExitsWhenIdle(t *testing.T) {
+	w := newWorld(t)
+	j := w.enqueue("aria", "Drain me.", 1)
+	wk := worker.New(worker.Deps{Config: w.cfg, Store: w.st, PubSub: w.ps, Audio: w.gcs.Bucket(w.cfg.AudioBucket), Synth: w.synth})
+	done := make(chan error, 1)
+	go func() { done <- wk.Run(context.Background(), true) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("drain did not exit")
+	}
+	if got, _ := w.st.GetJob(context.Background(), j.ID); got.Status != job.Succeeded {
+		t.Fatalf("drain exited before finishing: %s", got.Status)
+	}
+}
+
