@@ -32,6 +32,8 @@ test: setup test-go test-build test-terraform test-web test-e2e ## every check C
 .PHONY: test-go
 test-go: ## Go vet and tests (unit + integration against the emulators)
 	go vet ./...
+	# Build the GCS fake once, not once per test package.
+	CHORUS_FAKE_GCS_SERVER=$$(go tool -n github.com/fsouza/fake-gcs-server) \
 	CHORUS_ORT_LIBRARY=$(ORT_LIB) go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-build
