@@ -1,0 +1,135 @@
+// Command chorus-voices registers voices and members for operators.
+//
+//	chorus-voices validate -model x.onnx [-config x.onnx.json]
+//	chorus-voices import   -id ID -model x.onnx [-config x.onnx.json] [-label "…"]
+//	chorus-voices seed     [-file scripts/seed/seed.json]
+//
+// validate needs only CHORUS_ORT_LIBRARY. import and seed also read
+// GOOGLE_CLOUD_PROJECT and CHORUS_MODELS_BUCKET (and the emulator variables
+// locally). Every command is idempotent.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"cloud.google.com/go/storage"
+
+	"github.com/chorus-voice/chorus/shared/logging"
+	"github.com/chorus-voice/chorus/shared/store"
+	"github.com/chorus-voice/chorus/synth-job/voiceimport"
+)
+
+const usage = `usage:
+  chorus-voices validate -model x.onnx [-config x.onnx.json]
+  chorus-voices import   -id ID -model x.onnx [-config x.onnx.json] [-label "…"]
+  chorus-voices seed     [-file scripts/seed/seed.json]`
+
+func main() {
+	slog.SetDefault(logging.New(os.Stderr, slog.LevelWarn))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err := run(ctx, os.Args[1], os.Args[2:]); err != nil {
+		fmt.Fprintln(os.Stderr, "chorus-voices:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cmd string, args []string) error {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	model := fs.String("model", "", "the voice's .onnx file")
+	cfgPath := fs.String("config", "", "the voice's .onnx.json (default: model path + .json)")
+	id := fs.String("id", "", "voice id (letters, digits, - and _)")
+	label := fs.String("label", "", "label shown to fans (default: from the config)")
+	file := fs.String("file", "scripts/seed/seed.json", "seed file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	lib := os.Getenv("CHORUS_ORT_LIBRARY")
+	if lib == "" {
+		return errors.New("CHORUS_ORT_LIBRARY is not set (scripts/setup-ort.sh prints the path)")
+	}
+	readPair := func() (*voiceimport.Voice, error) {
+		if *model == "" {
+			return nil, errors.New("-model is required")
+		}
+		if *cfgPath == "" {
+			*cfgPath = *model + ".json"
+		}
+		m, err := os.ReadFile(*model)
+		if err != nil {
+			return nil, err
+		}
+		c, err := os.ReadFile(*cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		return &voiceimport.Voice{ID: *id, Label: *label, Model: m, Config: c}, nil
+	}
+	switch cmd {
+	case "validate":
+		v, err := readPair()
+		if err != nil {
+			return err
+		}
+		cfg, err := (&voiceimport.Importer{ORTLibrary: lib}).Validate(v)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("ok: %s, %d Hz, %d speaker(s), phonemes %s (%s), %d symbols\n",
+			*model, cfg.Audio.SampleRate, cfg.NumSpeakers, cfg.PhonemeType, cfg.Espeak.Voice, len(cfg.PhonemeIDMap))
+		return nil
+	case "import", "seed":
+	default:
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+	project, bucket := os.Getenv("GOOGLE_CLOUD_PROJECT"), os.Getenv("CHORUS_MODELS_BUCKET")
+	if project == "" || bucket == "" {
+		return errors.New("GOOGLE_CLOUD_PROJECT and CHORUS_MODELS_BUCKET must be set")
+	}
+	st, err := store.Open(ctx, project)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	gcs, err := storage.NewClient(ctx)
+	if err != nil {
+		return err
+	}
+	defer gcs.Close()
+	im := &voiceimport.Importer{Store: st, Models: gcs.Bucket(bucket), ORTLibrary: lib}
+	if cmd == "seed" {
+		f, err := voiceimport.ReadSeed(*file)
+		if err != nil {
+			return err
+		}
+		if err := im.Seed(ctx, f); err != nil {
+			return err
+		}
+		fmt.Printf("seeded %d voices and %d members\n", len(f.Voices), len(f.Members))
+		return nil
+	}
+	v, err := readPair()
+	if err != nil {
+		return err
+	}
+	if *id == "" {
+		return errors.New("-id is required")
+	}
+	rec, err := im.Import(ctx, v)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("imported voice %s (%s): gs://%s/%s, %d speaker(s)\n", rec.ID, rec.Label, bucket, rec.ModelObject, rec.NumSpeakers)
+	return nil
+}
