@@ -1,0 +1,67 @@
+package job
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestTransitions(t *testing.T) {
+	all := []Status{Queued, Running, Succeeded, Failed}
+	legal := map[[2]Status]bool{
+		{Queued, Running}: true, {Queued, Failed}: true,
+		{Running, Running}: true, {Running, Queued}: true, {Running, Succeeded}: true, {Running, Failed}: true,
+	}
+	for _, from := range all {
+		for _, to := range all {
+			j := &Job{Status: from}
+			err := j.Transition(to, time.Now())
+			if legal[[2]Status{from, to}] {
+				if err != nil || j.Status != to {
+					t.Errorf("%s → %s refused: %v", from, to, err)
+				}
+				continue
+			}
+			var te *TransitionError
+			if !errors.As(err, &te) || j.Status != from {
+				t.Errorf("%s → %s allowed (err %v)", from, to, err)
+			}
+		}
+	}
+}
+
+func TestTransitionStamps(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	j := New("m", "v", 0, "hi", 1, t0)
+	if !ValidID(j.ID) || j.Status != Queued || !j.ExpireAt.Equal(t0.Add(Retention)) {
+		t.Fatalf("new job %+v", j)
+	}
+	_ = j.Transition(Running, t0.Add(time.Second))
+	j.Worker, j.LeaseUntil = "w", t0.Add(time.Minute)
+	if j.Attempts != 1 || !j.LeaseLive(t0.Add(30*time.Second)) || j.LeaseLive(t0.Add(2*time.Minute)) {
+		t.Fatalf("running job %+v", j)
+	}
+	_ = j.Transition(Succeeded, t0.Add(2*time.Second))
+	if j.Worker != "" || !j.FinishedAt.Equal(t0.Add(2*time.Second)) || j.Status.Terminal() != true {
+		t.Fatalf("finished job %+v", j)
+	}
+	if j.ObjectName() != "audio/"+j.ID+".wav" {
+		t.Fatal(j.ObjectName())
+	}
+}
+
+func TestIDs(t *testing.T) {
+	seen := map[string]bool{}
+	for i := 0; i < 1000; i++ {
+		id := NewID()
+		if !ValidID(id) || seen[id] {
+			t.Fatalf("bad or repeated id %q", id)
+		}
+		seen[id] = true
+	}
+	for _, bad := range []string{"", "short", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "aaaaaaaaaaaaaaaaaaaaaaaaa1", "../../etc/passwdxxxxxxxxxx"} {
+		if ValidID(bad) {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
