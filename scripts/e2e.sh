@@ -26,7 +26,7 @@ for _ in $(seq 1 180); do
 done
 [ -s "$state/ready" ] || { echo "e2e: the stack did not come up in 90 s" >&2; tail -50 "$state/stack.log" >&2; exit 1; }
 echo "e2e: stack up at $(cat "$state/ready")"
-if ! CHORUS_URL="http://127.0.0.1:$port" scripts/e2e-web.sh; then
+if ! CHORUS_URL="http://127.0.0.1:$port" scripts/smoke.sh || ! CHORUS_URL="http://127.0.0.1:$port" scripts/e2e-web.sh; then
   echo "e2e: failed; last stack log lines:" >&2
   tail -40 "$state/stack.log" >&2
   exit 1
