@@ -214,6 +214,7 @@ func TestValidateFailsAgainstProviderSchema(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			dir := scratch(t, tc.file, tc.old, tc.new)
 			tl.mustInit(t, dir)
 			out, ok := tl.run(t, dir, tl.terraform, "validate", "-no-color")
@@ -249,6 +250,7 @@ func TestTflintFailsOnLintErrors(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			dir := scratch(t, tc.file, tc.old, tc.new)
 			out, ok := tl.run(t, dir, tl.tflint, "--no-color")
 			if ok || !strings.Contains(out, tc.want) {
@@ -283,6 +285,7 @@ func TestTerraformTestFailsOnBrokenConfiguration(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			dir := scratch(t, tc.file, tc.old, tc.new)
 			tl.mustInit(t, dir)
 			out, ok := tl.run(t, dir, tl.terraform, "test", "-no-color")
