@@ -67,8 +67,13 @@ ensure_tools() {
   # Concurrent runs (several checkouts, one cache) build once.
   exec 9>"$cache/.lock"
   flock 9
-  go_build "$google_module" "$google_bin"
-  go_build "$tflint_module" "$tflint_bin"
+  # Cold, both build at once: downloads overlap and the link steps share cores.
+  go_build "$google_module" "$google_bin" &
+  local google_pid=$!
+  go_build "$tflint_module" "$tflint_bin" &
+  local tflint_pid=$!
+  wait "$google_pid" || { log "building the google provider failed"; exit 1; }
+  wait "$tflint_pid" || { log "building tflint failed"; exit 1; }
   # Only the local mirror: terraform must never reach for a registry.
   cat >"$tfrc.tmp" <<TFRC
 provider_installation {
