@@ -453,7 +453,7 @@ func (o ClaimOutcome) String() string {
 }
 
 // Claim moves a job to running under worker's lease, unless it is finished
-// or another worker's lease on it is still live.
+// or a lease on it is still live.
 func (s *Store) Claim(ctx context.Context, id, worker string, lease time.Duration) (*job.Job, ClaimOutcome, error) {
 	var (
 		out     *job.Job
@@ -465,7 +465,9 @@ func (s *Store) Claim(ctx context.Context, id, worker string, lease time.Duratio
 		case j.Status.Terminal():
 			outcome = Finished
 			return false, nil
-		case j.LeaseLive(now) && j.Worker != worker:
+		case j.LeaseLive(now):
+			// Held by another worker, or by another delivery of the same
+			// message inside this one: either way, not ours to run twice.
 			outcome = Busy
 			return false, nil
 		}
