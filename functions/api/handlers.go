@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -198,7 +199,11 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 	if len(msgs) > 0 {
 		if _, err := s.pub.Publish(ctx, msgs); err != nil {
 			slog.ErrorContext(ctx, "publish failed; abandoning jobs", "jobs", len(fresh), "error", err)
-			if aerr := s.store.AbandonJobs(ctx, fresh, job.Error{Code: "enqueue_failed", Message: "The request could not be queued."}); aerr != nil {
+			// The request's deadline may be what ended the publish: abandon
+			// on a fresh one, or the jobs would stay queued with no message.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
+			defer cancel()
+			if aerr := s.store.AbandonJobs(actx, fresh, job.Error{Code: "enqueue_failed", Message: "The request could not be queued."}); aerr != nil {
 				slog.ErrorContext(ctx, "abandon jobs failed", "error", aerr)
 			}
 			e := *apierr.ErrUnavailable

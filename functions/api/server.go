@@ -4,6 +4,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,7 @@ type Server struct {
 	signer  *blob.Signer
 	limiter *Limiter
 	starter Starter
+	timeout time.Duration
 	now     func() time.Time
 }
 
@@ -50,7 +52,16 @@ type Deps struct {
 	Signer    *blob.Signer
 	// Starter is optional.
 	Starter Starter
+	// Timeout bounds each request's calls to Firestore and Pub/Sub
+	// (DefaultTimeout when zero), so that a hung dependency is answered
+	// with 503 instead of a request that never ends.
+	Timeout time.Duration
 }
+
+// DefaultTimeout is the request deadline when Deps.Timeout is zero. It is
+// well under the function's own timeout and the local server's write
+// timeout, leaving time to abandon jobs whose publish did not complete.
+const DefaultTimeout = 10 * time.Second
 
 // NewServer wires the handlers.
 func NewServer(d Deps) *Server {
@@ -61,6 +72,7 @@ func NewServer(d Deps) *Server {
 		signer:  d.Signer,
 		limiter: NewLimiter(d.Config.RatePerMinute, d.Config.RateBurst, 10000),
 		starter: d.Starter,
+		timeout: cmp.Or(d.Timeout, DefaultTimeout),
 		now:     time.Now,
 	}
 }
@@ -129,6 +141,9 @@ func (s *Server) wrap(methods []string, h handlerFunc) http.Handler {
 			apierr.Write(rec, r, apierr.New(http.StatusMethodNotAllowed, "method_not_allowed", "Use "+strings.Join(methods, " or ")+"."))
 			return
 		}
+		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 		if err := h(rec, r); err != nil {
 			apierr.Write(rec, r, s.classify(r, err))
 		}
