@@ -4,9 +4,10 @@
 #   espeak-ng, libespeak-ng-dev: phonemes for the synthesis engine (cgo)
 #   sox: checks WAV files in tests and by hand
 #   chromium, chromium-driver, fonts-noto-*: the browser end-to-end test (Korean, emoji)
+#   zip: packaging the function sources (scripts/package-functions.sh)
 set -euo pipefail
 
-pkgs=(espeak-ng libespeak-ng-dev sox chromium chromium-driver fonts-noto-cjk fonts-noto-color-emoji)
+pkgs=(espeak-ng libespeak-ng-dev sox chromium chromium-driver fonts-noto-cjk fonts-noto-color-emoji zip)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

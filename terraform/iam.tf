@@ -95,6 +95,15 @@ resource "google_pubsub_topic_iam_member" "enqueue_publisher" {
   member = each.value
 }
 
+# The worker forwards messages that can never succeed to the dead-letter
+# topic at once (after failing their job), instead of waiting for the last
+# delivery attempt.
+resource "google_pubsub_topic_iam_member" "worker_dead_letter_publisher" {
+  topic  = google_pubsub_topic.dead_letter.id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.worker.member
+}
+
 resource "google_pubsub_subscription_iam_member" "worker_subscriber" {
   for_each = {
     requests = google_pubsub_subscription.worker.id

@@ -45,6 +45,7 @@ resource "google_cloud_run_v2_job" "worker" {
             GOOGLE_CLOUD_PROJECT            = var.project_id
             CHORUS_SUBSCRIPTION             = google_pubsub_subscription.worker.name
             CHORUS_DEAD_LETTER_SUBSCRIPTION = google_pubsub_subscription.dead_letter["sweep"].name
+            CHORUS_DEAD_LETTER_TOPIC        = google_pubsub_topic.dead_letter.name
             CHORUS_AUDIO_BUCKET             = google_storage_bucket.audio.name
             CHORUS_MODELS_BUCKET            = google_storage_bucket.models.name
             CHORUS_ORT_LIBRARY              = var.worker_ort_library
@@ -54,6 +55,9 @@ resource "google_cloud_run_v2_job" "worker" {
             CHORUS_MAX_ATTEMPTS   = tostring(var.max_delivery_attempts)
             CHORUS_MAX_TEXT_CHARS = tostring(var.max_text_chars)
             CHORUS_IDLE_TIMEOUT   = "${var.worker_idle_timeout_seconds}s"
+            # Stop pulling well inside the task timeout; the backstop or the
+            # next enqueue starts a fresh execution for what is left.
+            CHORUS_MAX_RUN = "${max(60, var.worker_task_timeout_seconds - 600)}s"
           }, var.worker_extra_env)
           content {
             name  = env.key

@@ -141,6 +141,10 @@ type Worker struct {
 	MaxAttempts int `env:"CHORUS_MAX_ATTEMPTS, default=5"`
 	// IdleTimeout ends a --drain run after the queue stayed empty this long.
 	IdleTimeout time.Duration `env:"CHORUS_IDLE_TIMEOUT, default=30s"`
+	// MaxRun ends a --drain run after this long even if work keeps
+	// arriving, so that a Cloud Run task never reaches its timeout (1 h for
+	// GPU tasks) in the middle of a batch. Zero means no limit.
+	MaxRun time.Duration `env:"CHORUS_MAX_RUN, default=50m"`
 	// ShutdownGrace bounds how long in-flight work may take after SIGTERM.
 	ShutdownGrace time.Duration `env:"CHORUS_SHUTDOWN_GRACE, default=8s"`
 	// MaxTextChars must match the functions' limit (messages published
@@ -176,6 +180,9 @@ func (c *Worker) Validate() error {
 	}
 	if c.IdleTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("CHORUS_IDLE_TIMEOUT must be positive, got %s", c.IdleTimeout))
+	}
+	if c.MaxRun < 0 {
+		errs = append(errs, fmt.Errorf("CHORUS_MAX_RUN must not be negative, got %s", c.MaxRun))
 	}
 	if c.ShutdownGrace <= 0 {
 		errs = append(errs, fmt.Errorf("CHORUS_SHUTDOWN_GRACE must be positive, got %s", c.ShutdownGrace))

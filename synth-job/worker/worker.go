@@ -174,9 +174,19 @@ func (w *Worker) Run(ctx context.Context, drain bool) error {
 			defer owners.Done()
 			t := time.NewTicker(250 * time.Millisecond)
 			defer t.Stop()
+			var maxRun <-chan time.Time
+			if w.cfg.MaxRun > 0 {
+				mr := time.NewTimer(w.cfg.MaxRun)
+				defer mr.Stop()
+				maxRun = mr.C
+			}
 			for {
 				select {
 				case <-recvCtx.Done():
+					return
+				case <-maxRun:
+					w.log.Info("maximum run time reached: finishing in-flight work and exiting", "max_run", w.cfg.MaxRun.String(), "processed", w.processed.Load())
+					stopRecv()
 					return
 				case <-t.C:
 					idle := time.Since(time.Unix(0, w.lastActivity.Load()))
