@@ -46,11 +46,11 @@ func profile(m *store.Member, v *store.Voice) Profile {
 }
 
 func (s *Server) profiles(w http.ResponseWriter, r *http.Request) error {
+	// One member is ?id=ID or a path suffix: /api/profiles/ID locally,
+	// /ID on the deployed function (which serves from its own root).
 	id := r.URL.Query().Get("id")
-	if rest, ok := strings.CutPrefix(r.URL.Path, "/api/profiles/"); ok && rest != "" {
+	if rest := strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/profiles"), "/"); rest != "" {
 		id = rest
-	} else if i := strings.LastIndex(r.URL.Path, "/profiles/"); i >= 0 && r.URL.Path[i+len("/profiles/"):] != "" {
-		id = r.URL.Path[i+len("/profiles/"):]
 	}
 	ctx := r.Context()
 	if id != "" {
@@ -85,6 +85,7 @@ func (s *Server) profiles(w http.ResponseWriter, r *http.Request) error {
 	for _, m := range members {
 		out = append(out, profile(m, byID[m.VoiceID]))
 	}
+	w.Header().Set("Cache-Control", "public, max-age=30")
 	apierr.WriteJSON(w, http.StatusOK, map[string]any{"members": out})
 	return nil
 }
