@@ -189,13 +189,21 @@ func (b *batcher) run(ctx context.Context, tasks []*task) {
 		setAll(fmt.Errorf("synth returned %d results for %d items", len(audio), len(items)))
 		return
 	}
+	// Upload and record each job concurrently: object writes, not the
+	// model, dominate a batch's wall time on fast hardware.
+	var wg sync.WaitGroup
 	for k, i := range idx {
 		if audio[k].Err != nil {
 			results[i].err = audio[k].Err
 			continue
 		}
-		results[i].out, results[i].err = w.finish(ctx, tasks[i].job, audio[k])
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i].out, results[i].err = w.finish(ctx, tasks[i].job, audio[k])
+		}()
 	}
+	wg.Wait()
 }
 
 // finish uploads a job's audio under its deterministic name and marks it
