@@ -426,4 +426,3 @@ func TestDrainExitsWhenIdle(t *testing.T) {
 		t.Fatalf("drain exited before finishing: %s", got.Status)
 	}
 }
-
