@@ -30,7 +30,8 @@ test: setup test-go test-build test-terraform test-web test-e2e ## every check C
 	@echo "make test: all checks passed"
 
 .PHONY: test-go
-test-go: ## Go vet and tests (unit + integration against the emulators; Terraform's Go tests run in test-terraform)
+test-go: ## gofmt, go vet and tests (unit + integration against the emulators; Terraform's Go tests run in test-terraform)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
 	# Build the GCS fake once, not once per test package.
 	CHORUS_FAKE_GCS_SERVER=$$(go tool -n github.com/fsouza/fake-gcs-server) \
