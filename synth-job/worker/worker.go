@@ -217,7 +217,10 @@ func (w *Worker) Run(ctx context.Context, drain bool) error {
 	go receive(w.cfg.Subscription, pubsub.ReceiveSettings{
 		MaxOutstandingMessages: w.cfg.Concurrency * w.cfg.BatchSize * 2,
 		MaxExtension:           w.cfg.Lease * 5,
-		NumGoroutines:          1,
+		// Extend ack deadlines in steps of half a lease: if this process
+		// dies, its messages come back about as soon as its leases lapse.
+		MaxDurationPerAckExtension: min(max(w.cfg.Lease/2, 10*time.Second), 10*time.Minute),
+		NumGoroutines:              1,
 	}, func(_ context.Context, m *pubsub.Message) { w.handle(workCtx, b, m) })
 	if w.cfg.DeadLetterSubscription != "" {
 		receivers.Add(1)
