@@ -1,0 +1,117 @@
+package voiceimport_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+
+	"cloud.google.com/go/storage"
+
+	"github.com/chorus-voice/chorus/shared/emulators"
+	"github.com/chorus-voice/chorus/shared/store"
+	"github.com/chorus-voice/chorus/synth-job/demovoice"
+	"github.com/chorus-voice/chorus/synth-job/voice"
+	"github.com/chorus-voice/chorus/synth-job/voiceimport"
+)
+
+const project = "demo-chorus-voiceimport"
+
+func TestMain(m *testing.M) {
+	os.Exit(emulators.RunTests(m, emulators.Options{ProjectID: project, Firestore: true, GCS: true}))
+}
+
+func importer(t *testing.T, bucket string) (*voiceimport.Importer, *storage.BucketHandle) {
+	t.Helper()
+	emulators.Require(t)
+	lib := os.Getenv("CHORUS_ORT_LIBRARY")
+	if lib == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CHORUS_ORT_LIBRARY is not set")
+		}
+		t.Skip("CHORUS_ORT_LIBRARY is not set")
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcs, err := storage.NewClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close(); gcs.Close() })
+	b := gcs.Bucket(bucket)
+	if err := b.Create(ctx, project, nil); err != nil {
+		t.Fatal(err)
+	}
+	return &voiceimport.Importer{Store: st, Models: b, ORTLibrary: lib}, b
+}
+
+func TestSeedIsIdempotent(t *testing.T) {
+	im, bucket := importer(t, "models-seed")
+	ctx := context.Background()
+	f, err := voiceimport.ReadSeed("../../scripts/seed/seed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Members) < 4 {
+		t.Fatalf("the seed has %d members, want at least 4", len(f.Members))
+	}
+	if err := im.Seed(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	first, err := bucket.Object("voices/chorus-demo-en.onnx").Attrs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := im.Seed(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	second, err := bucket.Object("voices/chorus-demo-en.onnx").Attrs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Generation != second.Generation {
+		t.Errorf("reseeding rewrote an unchanged model (generation %d → %d)", first.Generation, second.Generation)
+	}
+	members, err := im.Store.ListMembers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(members) != len(f.Members) {
+		t.Fatalf("%d members after seeding twice, want %d", len(members), len(f.Members))
+	}
+	v, err := im.Store.GetVoice(ctx, "chorus-demo-en")
+	if err != nil || !v.Demo || v.NumSpeakers != 4 || v.SampleRate != 22050 {
+		t.Fatalf("voice record %+v %v", v, err)
+	}
+}
+
+func TestImportRejectsAMismatchedPair(t *testing.T) {
+	im, _ := importer(t, "models-import")
+	enModel, enCfg, err := demovoice.Build(demovoice.English())
+	if err != nil {
+		t.Fatal(err)
+	}
+	koModel, _, err := demovoice.Build(demovoice.Korean())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// The Korean model has one speaker (no sid input); the English config says four.
+	_, err = im.Import(ctx, &voiceimport.Voice{ID: "mismatch", Label: "x", Model: koModel, Config: enCfg})
+	if !errors.Is(err, voice.ErrInvalid) {
+		t.Fatalf("mismatched pair: %v", err)
+	}
+	_, err = im.Import(ctx, &voiceimport.Voice{ID: "garbage", Label: "x", Model: []byte("not onnx"), Config: enCfg})
+	if !errors.Is(err, voice.ErrInvalid) {
+		t.Fatalf("garbage model: %v", err)
+	}
+	if _, err := im.Store.GetVoice(ctx, "mismatch"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a rejected voice was registered: %v", err)
+	}
+	if _, err := im.Import(ctx, &voiceimport.Voice{ID: "ok-en", Model: enModel, Config: enCfg}); err != nil {
+		t.Fatalf("valid pair: %v", err)
+	}
+}
