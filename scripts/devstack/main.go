@@ -170,7 +170,7 @@ func run(ctx context.Context, o options, log *slog.Logger) (err error) {
 	mux.Handle("/api/", a.Server.Mux())
 	mux.Handle("/", webHandler(o.web))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
