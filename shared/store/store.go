@@ -62,10 +62,7 @@ func Unavailable(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
-	switch status.Code(errors.Unwrap(err)) {
-	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted:
-		return true
-	}
+	// status.Code looks through wrapped errors.
 	switch status.Code(err) {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted:
 		return true
@@ -77,78 +74,91 @@ func notFound(err error) bool { return status.Code(err) == codes.NotFound }
 
 // --- members and voices ---
 
-// PutVoice creates or replaces a voice record.
-func (s *Store) PutVoice(ctx context.Context, v *Voice) error {
-	if err := v.Validate(); err != nil {
+// record is a document type whose id lives outside its fields.
+type record[T any] interface {
+	*T
+	Validate() error
+	setID(string)
+	id() string
+}
+
+func (v *Voice) setID(id string)  { v.ID = id }
+func (v *Voice) id() string       { return v.ID }
+func (m *Member) setID(id string) { m.ID = id }
+func (m *Member) id() string      { return m.ID }
+
+// put validates and writes a record, replacing what was there.
+func put[T any, P record[T]](ctx context.Context, s *Store, col, kind string, r P) error {
+	if err := r.Validate(); err != nil {
 		return err
 	}
-	if _, err := s.fs.Collection(voicesCollection).Doc(v.ID).Set(ctx, v); err != nil {
-		return fmt.Errorf("store: put voice %s: %w", v.ID, err)
+	if _, err := s.fs.Collection(col).Doc(r.id()).Set(ctx, r); err != nil {
+		return fmt.Errorf("store: put %s %s: %w", kind, r.id(), err)
 	}
 	return nil
 }
 
-// GetVoice reads one voice.
-func (s *Store) GetVoice(ctx context.Context, id string) (*Voice, error) {
-	snap, err := s.fs.Collection(voicesCollection).Doc(id).Get(ctx)
+// get reads one record.
+func get[T any, P record[T]](ctx context.Context, s *Store, col, kind, id string) (P, error) {
+	snap, err := s.fs.Collection(col).Doc(id).Get(ctx)
 	if notFound(err) {
-		return nil, fmt.Errorf("voice %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("%s %s: %w", kind, id, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: get voice %s: %w", id, err)
+		return nil, fmt.Errorf("store: get %s %s: %w", kind, id, err)
 	}
-	var v Voice
-	if err := snap.DataTo(&v); err != nil {
-		return nil, fmt.Errorf("store: decode voice %s: %w", id, err)
-	}
-	v.ID = snap.Ref.ID
-	return &v, nil
+	return decode[T, P](snap, kind)
 }
 
-// ListVoices returns every voice, ordered by id.
-func (s *Store) ListVoices(ctx context.Context) ([]*Voice, error) {
-	snaps, err := s.fs.Collection(voicesCollection).Limit(1000).Documents(ctx).GetAll()
+// list reads up to limit records of a collection.
+func list[T any, P record[T]](ctx context.Context, s *Store, col, kind string, limit int) ([]P, error) {
+	snaps, err := s.fs.Collection(col).Limit(limit).Documents(ctx).GetAll()
 	if err != nil {
-		return nil, fmt.Errorf("store: list voices: %w", err)
+		return nil, fmt.Errorf("store: list %ss: %w", kind, err)
 	}
-	out := make([]*Voice, 0, len(snaps))
+	out := make([]P, 0, len(snaps))
 	for _, snap := range snaps {
-		var v Voice
-		if err := snap.DataTo(&v); err != nil {
-			return nil, fmt.Errorf("store: decode voice %s: %w", snap.Ref.ID, err)
+		r, err := decode[T, P](snap, kind)
+		if err != nil {
+			return nil, err
 		}
-		v.ID = snap.Ref.ID
-		out = append(out, &v)
+		out = append(out, r)
 	}
 	return out, nil
 }
 
+func decode[T any, P record[T]](snap *firestore.DocumentSnapshot, kind string) (P, error) {
+	r := P(new(T))
+	if err := snap.DataTo(r); err != nil {
+		return nil, fmt.Errorf("store: decode %s %s: %w", kind, snap.Ref.ID, err)
+	}
+	r.setID(snap.Ref.ID)
+	return r, nil
+}
+
+// PutVoice creates or replaces a voice record.
+func (s *Store) PutVoice(ctx context.Context, v *Voice) error {
+	return put(ctx, s, voicesCollection, "voice", v)
+}
+
+// GetVoice reads one voice.
+func (s *Store) GetVoice(ctx context.Context, id string) (*Voice, error) {
+	return get[Voice](ctx, s, voicesCollection, "voice", id)
+}
+
+// ListVoices returns every voice.
+func (s *Store) ListVoices(ctx context.Context) ([]*Voice, error) {
+	return list[Voice](ctx, s, voicesCollection, "voice", 1000)
+}
+
 // PutMember creates or replaces a member record.
 func (s *Store) PutMember(ctx context.Context, m *Member) error {
-	if err := m.Validate(); err != nil {
-		return err
-	}
-	if _, err := s.fs.Collection(membersCollection).Doc(m.ID).Set(ctx, m); err != nil {
-		return fmt.Errorf("store: put member %s: %w", m.ID, err)
-	}
-	return nil
+	return put(ctx, s, membersCollection, "member", m)
 }
 
 // GetMember reads one member, active or not.
 func (s *Store) GetMember(ctx context.Context, id string) (*Member, error) {
-	snap, err := s.fs.Collection(membersCollection).Doc(id).Get(ctx)
-	if notFound(err) {
-		return nil, fmt.Errorf("member %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: get member %s: %w", id, err)
-	}
-	var m Member
-	if err := snap.DataTo(&m); err != nil {
-		return nil, fmt.Errorf("store: decode member %s: %w", id, err)
-	}
-	m.ID = snap.Ref.ID
-	return &m, nil
+	return get[Member](ctx, s, membersCollection, "member", id)
 }
 
 // maxMembers bounds the member listing; a group roster is small.
@@ -157,19 +167,14 @@ const maxMembers = 500
 // ListMembers returns the active members in display order. It filters and
 // sorts in memory so that no composite index is needed.
 func (s *Store) ListMembers(ctx context.Context) ([]*Member, error) {
-	snaps, err := s.fs.Collection(membersCollection).Limit(maxMembers).Documents(ctx).GetAll()
+	all, err := list[Member](ctx, s, membersCollection, "member", maxMembers)
 	if err != nil {
-		return nil, fmt.Errorf("store: list members: %w", err)
+		return nil, err
 	}
-	out := make([]*Member, 0, len(snaps))
-	for _, snap := range snaps {
-		var m Member
-		if err := snap.DataTo(&m); err != nil {
-			return nil, fmt.Errorf("store: decode member %s: %w", snap.Ref.ID, err)
-		}
-		m.ID = snap.Ref.ID
+	out := all[:0]
+	for _, m := range all {
 		if m.Active {
-			out = append(out, &m)
+			out = append(out, m)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -3,10 +3,14 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/chorus-voice/chorus/shared/emulators"
 	"github.com/chorus-voice/chorus/shared/job"
@@ -153,5 +157,15 @@ func TestCreateJobsIdempotency(t *testing.T) {
 	}
 	if _, err := s.GetJob(ctx, d2.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the duplicate's own job was written: %v", err)
+	}
+}
+
+func TestUnavailableSeesThroughWrapping(t *testing.T) {
+	down := status.Error(codes.Unavailable, "connection refused")
+	if !store.Unavailable(fmt.Errorf("store: get job x: %w", fmt.Errorf("rpc: %w", down))) {
+		t.Error("a wrapped Unavailable is not recognised")
+	}
+	if store.Unavailable(fmt.Errorf("x: %w", status.Error(codes.InvalidArgument, "bad"))) || store.Unavailable(store.ErrNotFound) {
+		t.Error("a client error counts as unavailable")
 	}
 }
