@@ -3,6 +3,7 @@ package checks
 import (
 	"archive/zip"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,5 +192,33 @@ func TestPackageFunctions(t *testing.T) {
 	}
 	if len(roots) == 0 {
 		t.Error("the repository root holds no Go package to deploy")
+	}
+
+	// Build the archive as the Go buildpack does: the root package of the
+	// unpacked source, without cgo, and nothing else.
+	src := t.TempDir()
+	for _, f := range r.File {
+		dst := filepath.Join(src, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		in, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(in)
+		in.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", os.DevNull, ".")
+	build.Dir = src
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=readonly", "GOWORK=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("the function archive does not build on its own (CGO_ENABLED=0 go build .): %v\n%s", err, out)
 	}
 }
