@@ -27,3 +27,20 @@ resource "google_firestore_field" "ttl" {
   ttl_config {}
   index_config {}
 }
+
+# The worker's requeue sweep (CHORUS_REQUEUE_AFTER) looks for jobs that
+# stayed queued too long: status == "queued", oldest updated_at first.
+# The batch status query (batch_id ==) needs only the automatic index.
+resource "google_firestore_index" "jobs_queued_by_age" {
+  database   = google_firestore_database.default.name
+  collection = "jobs"
+
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "updated_at"
+    order      = "ASCENDING"
+  }
+}

@@ -85,10 +85,13 @@ resource "google_project_iam_member" "firestore_writer" {
 
 # --- Pub/Sub ----------------------------------------------------------------
 
+# The worker also publishes: it re-publishes jobs left queued without a
+# message (CHORUS_REQUEUE_AFTER).
 resource "google_pubsub_topic_iam_member" "enqueue_publisher" {
   for_each = {
     synthesize = google_service_account.synthesize.member
     batch      = google_service_account.batch.member
+    worker     = google_service_account.worker.member
   }
   topic  = google_pubsub_topic.requests.id
   role   = "roles/pubsub.publisher"

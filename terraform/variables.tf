@@ -362,7 +362,7 @@ variable "worker_extra_env" {
     condition = length(setintersection(keys(var.worker_extra_env), [
       "GOOGLE_CLOUD_PROJECT", "CHORUS_SUBSCRIPTION", "CHORUS_DEAD_LETTER_SUBSCRIPTION", "CHORUS_AUDIO_BUCKET",
       "CHORUS_MODELS_BUCKET", "CHORUS_ORT_LIBRARY", "CHORUS_EXECUTION_PROVIDER", "CHORUS_MAX_ATTEMPTS",
-      "CHORUS_MAX_TEXT_CHARS", "CHORUS_IDLE_TIMEOUT", "CHORUS_DEAD_LETTER_TOPIC", "CHORUS_MAX_RUN",
+      "CHORUS_MAX_TEXT_CHARS", "CHORUS_IDLE_TIMEOUT", "CHORUS_DEAD_LETTER_TOPIC", "CHORUS_MAX_RUN", "CHORUS_TOPIC",
     ])) == 0
     error_message = "worker_extra_env must not set a variable Terraform manages (use the dedicated variable instead)."
   }

@@ -46,6 +46,7 @@ resource "google_cloud_run_v2_job" "worker" {
             CHORUS_SUBSCRIPTION             = google_pubsub_subscription.worker.name
             CHORUS_DEAD_LETTER_SUBSCRIPTION = google_pubsub_subscription.dead_letter["sweep"].name
             CHORUS_DEAD_LETTER_TOPIC        = google_pubsub_topic.dead_letter.name
+            CHORUS_TOPIC                    = google_pubsub_topic.requests.name
             CHORUS_AUDIO_BUCKET             = google_storage_bucket.audio.name
             CHORUS_MODELS_BUCKET            = google_storage_bucket.models.name
             CHORUS_ORT_LIBRARY              = var.worker_ort_library

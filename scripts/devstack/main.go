@@ -277,6 +277,7 @@ func startWorkers(o options, bin string, stack *emulators.Stack, ortLib string, 
 	}
 	env = append(env,
 		"CHORUS_SUBSCRIPTION="+subscription,
+		"CHORUS_TOPIC="+topic,
 		"CHORUS_DEAD_LETTER_SUBSCRIPTION="+deadLetterSweep,
 		"CHORUS_DEAD_LETTER_TOPIC="+deadLetterTopic,
 		"CHORUS_AUDIO_BUCKET="+audioBucket,

@@ -112,6 +112,11 @@ type Worker struct {
 	DeadLetterTopic string `env:"CHORUS_DEAD_LETTER_TOPIC"`
 	// AudioBucket receives the WAV files.
 	AudioBucket string `env:"CHORUS_AUDIO_BUCKET, required"`
+	// Topic, when set, is the synthesis topic: the worker re-publishes
+	// jobs left queued without a message (an enqueue function that died
+	// between writing the job and publishing it) after RequeueAfter.
+	Topic        string        `env:"CHORUS_TOPIC"`
+	RequeueAfter time.Duration `env:"CHORUS_REQUEUE_AFTER, default=5m"`
 	// ModelsBucket holds the voices (.onnx and .onnx.json).
 	ModelsBucket string `env:"CHORUS_MODELS_BUCKET, required"`
 
@@ -180,6 +185,9 @@ func (c *Worker) Validate() error {
 	}
 	if c.IdleTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("CHORUS_IDLE_TIMEOUT must be positive, got %s", c.IdleTimeout))
+	}
+	if c.Topic != "" && c.RequeueAfter < 10*time.Second {
+		errs = append(errs, fmt.Errorf("CHORUS_REQUEUE_AFTER must be at least 10s, got %s", c.RequeueAfter))
 	}
 	if c.MaxRun < 0 {
 		errs = append(errs, fmt.Errorf("CHORUS_MAX_RUN must not be negative, got %s", c.MaxRun))

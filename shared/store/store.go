@@ -433,6 +433,42 @@ func (s *Store) BatchJobs(ctx context.Context, batchID string, limit int) ([]*jo
 	return out, nil
 }
 
+// StaleQueued returns up to limit jobs that have been queued, untouched,
+// since before the given time. Needs the composite index (status,
+// updated_at) that Terraform creates.
+func (s *Store) StaleQueued(ctx context.Context, before time.Time, limit int) ([]*job.Job, error) {
+	snaps, err := s.fs.Collection(jobsCollection).
+		Where("status", "==", string(job.Queued)).
+		Where("updated_at", "<", before).
+		OrderBy("updated_at", firestore.Asc).
+		Limit(limit).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, fmt.Errorf("store: stale queued jobs: %w", err)
+	}
+	out := make([]*job.Job, 0, len(snaps))
+	for _, snap := range snaps {
+		j, err := decodeJob(snap)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// TouchQueued stamps a queued job as just handled, so that a requeue sweep
+// does not pick it again before its next period. It reports whether the
+// job is still queued.
+func (s *Store) TouchQueued(ctx context.Context, id string) (bool, error) {
+	queued := false
+	err := s.update(ctx, id, func(j *job.Job, now time.Time) (bool, error) {
+		queued = j.Status == job.Queued
+		j.UpdatedAt = now
+		return queued, nil
+	})
+	return queued, err
+}
+
 // ClaimOutcome says what Claim found.
 type ClaimOutcome int
 

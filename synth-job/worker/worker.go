@@ -27,6 +27,8 @@ import (
 
 	"github.com/chorus-voice/chorus/shared/config"
 	"github.com/chorus-voice/chorus/shared/job"
+	"github.com/chorus-voice/chorus/shared/message"
+	"github.com/chorus-voice/chorus/shared/queue"
 	"github.com/chorus-voice/chorus/shared/store"
 )
 
@@ -102,6 +104,8 @@ type Worker struct {
 	id    string
 	log   *slog.Logger
 	dlq   *pubsub.Publisher
+	// requeue re-publishes jobs left queued without a message (nil: off).
+	requeue *queue.Publisher
 
 	inflight     atomic.Int64
 	lastActivity atomic.Int64 // unix nanos
@@ -124,6 +128,9 @@ func New(d Deps) *Worker {
 	w := &Worker{cfg: d.Config, store: d.Store, ps: d.PubSub, audio: d.Audio, synth: d.Synth, id: id, log: log.With("worker", id)}
 	if d.Config.DeadLetterTopic != "" {
 		w.dlq = d.PubSub.Publisher(d.Config.DeadLetterTopic)
+	}
+	if d.Config.Topic != "" {
+		w.requeue = queue.NewPublisher(d.PubSub, d.Config.Topic, d.Config.MaxTextChars)
 	}
 	return w
 }
@@ -200,6 +207,14 @@ func (w *Worker) Run(ctx context.Context, drain bool) error {
 		}()
 	}
 
+	if w.requeue != nil {
+		owners.Add(1)
+		go func() { // re-publishes orphaned queued jobs until pulling stops
+			defer owners.Done()
+			w.requeueLoop(recvCtx)
+		}()
+	}
+
 	b := newBatcher(w, w.cfg.BatchSize, w.cfg.BatchWait, w.cfg.Concurrency)
 	b.start(workCtx)
 
@@ -236,6 +251,9 @@ func (w *Worker) Run(ctx context.Context, drain bool) error {
 	owners.Wait()
 	if w.dlq != nil {
 		w.dlq.Stop()
+	}
+	if w.requeue != nil {
+		w.requeue.Stop()
 	}
 	close(errs)
 	var err error
@@ -286,4 +304,51 @@ func attempt(m *pubsub.Message) int {
 		return *m.DeliveryAttempt
 	}
 	return 1
+}
+
+// requeueLoop finds jobs that stayed queued longer than RequeueAfter and
+// publishes their message again. A job is written before its message is
+// published; if the enqueue function died in between, nothing else would
+// ever run it. A job that is merely waiting in a long queue gets a
+// duplicate message, which the claim turns into a no-op.
+func (w *Worker) requeueLoop(ctx context.Context) {
+	t := time.NewTicker(w.cfg.RequeueAfter / 2)
+	defer t.Stop()
+	for {
+		if err := w.requeueStale(ctx); err != nil && ctx.Err() == nil {
+			w.log.Warn("requeue sweep failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (w *Worker) requeueStale(ctx context.Context) error {
+	jobs, err := w.store.StaleQueued(ctx, time.Now().Add(-w.cfg.RequeueAfter), 100)
+	if err != nil {
+		return err
+	}
+	var msgs []*message.SynthesisRequest
+	for _, j := range jobs {
+		queued, err := w.store.TouchQueued(ctx, j.ID)
+		if err != nil {
+			return err
+		}
+		if !queued {
+			continue
+		}
+		msgs = append(msgs, &message.SynthesisRequest{V: message.Version, JobID: j.ID, MemberID: j.MemberID,
+			Text: j.Text, Speed: j.Speed, RequestID: j.RequestID, BatchID: j.BatchID})
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	if _, err := w.requeue.Publish(ctx, msgs); err != nil {
+		return err
+	}
+	w.log.Warn("re-published jobs left queued without a message", "jobs", len(msgs))
+	return nil
 }

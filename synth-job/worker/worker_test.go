@@ -426,3 +426,27 @@ func TestDrainExitsWhenIdle(t *testing.T) {
 		t.Fatalf("drain exited before finishing: %s", got.Status)
 	}
 }
+
+func TestOrphanedQueuedJobIsRepublished(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.Topic, w.cfg.RequeueAfter = w.topic, 10*time.Second
+	ctx := context.Background()
+	m, err := w.st.GetMember(ctx, "aria")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An enqueue function wrote this job a minute ago and died before publishing.
+	orphan := job.New(m.ID, m.VoiceID, m.SpeakerID, "Nobody published me.", 1, time.Now().Add(-time.Minute))
+	fresh := job.New(m.ID, m.VoiceID, m.SpeakerID, "I was just written.", 1, time.Now())
+	if _, err := w.st.CreateJobs(ctx, []*job.Job{orphan, fresh}); err != nil {
+		t.Fatal(err)
+	}
+	w.start(false)
+	if got := w.waitFinal(orphan.ID, 30*time.Second); got.Status != job.Succeeded {
+		t.Fatalf("orphan: %s %+v", got.Status, got.Error)
+	}
+	// A job younger than CHORUS_REQUEUE_AFTER is left to its own message.
+	if got, _ := w.st.GetJob(ctx, fresh.ID); got.Status != job.Queued {
+		t.Fatalf("a fresh queued job was re-published: %s", got.Status)
+	}
+}
