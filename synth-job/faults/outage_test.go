@@ -181,7 +181,8 @@ func TestFirestoreOutageAnswers503AndRecovers(t *testing.T) {
 func TestPubSubOutageAnswers503WithoutOrphanAndRecovers(t *testing.T) {
 	w := newWorld(t)
 	srv, _ := w.apiServer()
-	body := map[string]any{"member_id": member, "text": "Queued during the outage.", "request_id": "outage-pubsub-1"}
+	// Unique per run: the emulators outlive one run of the test (-count).
+	body := map[string]any{"member_id": member, "text": "Queued during the outage " + job.NewID(), "request_id": "outage-pubsub-" + job.NewID()}
 	resume := w.pause("pubsub")
 	assertUnavailable(t, "synthesize", call(t, http.MethodPost, srv.URL+"/api/synthesize", body))
 	resume()

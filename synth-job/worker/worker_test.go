@@ -382,7 +382,7 @@ func TestPoisonMessagesFailJobsAndGoToDeadLetterTopic(t *testing.T) {
 func TestDirectProducerMessagesCreateTheirJobOnce(t *testing.T) {
 	w := newWorld(t)
 	w.start(false)
-	msg := &message.SynthesisRequest{V: message.Version, MemberID: "aria", Text: "From the batch pipeline.", RequestID: "nightly-42", BatchID: job.NewID()}
+	msg := &message.SynthesisRequest{V: message.Version, MemberID: "aria", Text: "From the batch pipeline.", RequestID: "nightly-" + job.NewID(), BatchID: job.NewID()}
 	w.publish(msg)
 	w.publish(msg)
 	deadline := time.Now().Add(30 * time.Second)
