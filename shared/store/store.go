@@ -585,6 +585,27 @@ func (s *Store) Fail(ctx context.Context, id, worker string, jobErr job.Error) e
 	})
 }
 
+// FailIdle fails a job that nobody is running: queued, or running under a
+// lapsed lease. A job running under a live lease is left to its holder
+// (reported as false), whose own delivery will finish it. The dead-letter
+// sweep uses it: a duplicate delivery that was nacked into the dead-letter
+// topic while the original ran must not fail a job about to succeed.
+func (s *Store) FailIdle(ctx context.Context, id string, jobErr job.Error) (bool, error) {
+	failed := false
+	err := s.update(ctx, id, func(j *job.Job, now time.Time) (bool, error) {
+		if j.Status.Terminal() || j.LeaseLive(now) {
+			return false, nil
+		}
+		if err := j.Transition(job.Failed, now); err != nil {
+			return false, err
+		}
+		e := jobErr
+		j.Error, failed = &e, true
+		return true, nil
+	})
+	return failed, err
+}
+
 // Release hands a running job back to the queue (retryable failure or
 // shutdown), keeping its attempt count and last error.
 func (s *Store) Release(ctx context.Context, id, worker string, lastErr *job.Error) error {

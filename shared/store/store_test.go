@@ -169,3 +169,24 @@ func TestUnavailableSeesThroughWrapping(t *testing.T) {
 		t.Error("a client error counts as unavailable")
 	}
 }
+
+func TestFailIdleLeavesALeasedJobToItsHolder(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	leased, idle := newJob(t, s), newJob(t, s)
+	if _, o, _ := s.Claim(ctx, leased.ID, "w1", time.Minute); o != store.Claimed {
+		t.Fatal(o)
+	}
+	if failed, err := s.FailIdle(ctx, leased.ID, job.Error{Code: "dead_lettered"}); err != nil || failed {
+		t.Fatalf("a job under a live lease was failed: %v %v", failed, err)
+	}
+	if err := s.Succeed(ctx, leased.ID, "w1", job.Output{Object: leased.ObjectName()}, "cpu"); err != nil {
+		t.Fatalf("the holder could not finish: %v", err)
+	}
+	if failed, err := s.FailIdle(ctx, idle.ID, job.Error{Code: "dead_lettered"}); err != nil || !failed {
+		t.Fatalf("a queued job was not failed: %v %v", failed, err)
+	}
+	if got, _ := s.GetJob(ctx, idle.ID); got.Status != job.Failed || got.Error.Code != "dead_lettered" {
+		t.Fatalf("idle job %+v", got)
+	}
+}

@@ -137,7 +137,9 @@ func (w *Worker) resolve(ctx context.Context, msg *message.SynthesisRequest) (*j
 
 // sweepDeadLetter fails the job of a message that exhausted its delivery
 // attempts (the worker could not even record the failure, e.g. it crashed
-// every time), so that no job stays queued or running forever.
+// every time), so that no job stays queued or running forever. A job still
+// running under a live lease is left alone: the dead letter was a
+// duplicate delivery, and the lease holder finishes the job.
 func (w *Worker) sweepDeadLetter(ctx context.Context, m *pubsub.Message) {
 	id := m.Attributes[queue.AttrJobID]
 	if id == "" {
@@ -153,12 +155,12 @@ func (w *Worker) sweepDeadLetter(ctx context.Context, m *pubsub.Message) {
 		m.Ack()
 		return
 	}
-	err := w.store.Fail(ctx, id, "", job.Error{Code: "dead_lettered", Message: "The synthesis could not be completed."})
+	failed, err := w.store.FailIdle(ctx, id, job.Error{Code: "dead_lettered", Message: "The synthesis could not be completed."})
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		w.log.Warn("could not fail dead-lettered job; will retry", "job_id", id, "error", err)
 		m.Nack()
 		return
 	}
-	w.log.Info("dead letter recorded", "job_id", id, "code", m.Attributes["chorus_error_code"])
+	w.log.Info("dead letter recorded", "job_id", id, "code", m.Attributes["chorus_error_code"], "failed_job", failed)
 	m.Ack()
 }
