@@ -152,6 +152,7 @@ func run(ctx context.Context, log *slog.Logger, ortLib, provider string, nReq, b
 	for i := range reqs {
 		reqs[i] = engine.Request{Text: sentences[i%len(sentences)], SpeakerID: i % 4}
 	}
+	var rates []float64
 	for _, c := range []struct {
 		name string
 		e    *engine.Engine
@@ -173,7 +174,9 @@ func run(ctx context.Context, log *slog.Logger, ortLib, provider string, nReq, b
 		d := diff(c.e.Stats(), b)
 		fmt.Printf("throughput %-8s: %d requests in %s = %.1f requests/s, %.0f audio s/s (%d runs)\n",
 			c.name, nReq, el.Round(time.Millisecond), float64(nReq)/el.Seconds(), secs/el.Seconds(), d.Runs)
+		rates = append(rates, float64(nReq)/el.Seconds())
 	}
+	fmt.Printf("batching speed-up: %.2fx (batch %d throughput / one-at-a-time throughput, same requests)\n", rates[0]/rates[1], batch)
 
 	// 3. Memory over many syntheses (single requests, one Run each).
 	var rss100 int64
