@@ -181,6 +181,7 @@ func (e *Engine) prepare(cfg *voice.Config, idx int, r Request) ([]*item, int, e
 			}
 		}
 		for _, sent := range sents {
+			sent = phonemize.MapPhonemes(sent, cfg.PhonemeMap)
 			for _, part := range splitSentence(sent, e.opts.MaxPhonemes) {
 				ids, miss := phonemize.IDs(part, cfg.PhonemeIDMap)
 				for _, n := range miss {

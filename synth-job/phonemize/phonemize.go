@@ -150,6 +150,26 @@ func isCloser(r rune) bool {
 	return false
 }
 
+// MapPhonemes applies a voice's phoneme_map: each phoneme that is a key is
+// replaced by the phonemes it maps to. Nil or empty maps return s as is.
+func MapPhonemes(s Sentence, m map[string][]string) Sentence {
+	if len(m) == 0 {
+		return s
+	}
+	out := make(Sentence, 0, len(s))
+	for _, r := range s {
+		to, ok := m[string(r)]
+		if !ok {
+			out = append(out, r)
+			continue
+		}
+		for _, p := range to {
+			out = append(out, []rune(p)...)
+		}
+	}
+	return out
+}
+
 // IDMap is a voice's phoneme_id_map: symbol → ids.
 type IDMap map[string][]int64
 

@@ -201,3 +201,14 @@ func FuzzEspeak(f *testing.F) {
 		}
 	})
 }
+
+func TestMapPhonemes(t *testing.T) {
+	in := Sentence("aɹb")
+	if got := MapPhonemes(in, nil); string(got) != "aɹb" {
+		t.Errorf("nil map changed the sentence: %q", string(got))
+	}
+	got := MapPhonemes(in, map[string][]string{"ɹ": {"r"}, "b": {"p", "ʰ"}})
+	if string(got) != "arpʰ" {
+		t.Errorf("mapped %q, want %q", string(got), "arpʰ")
+	}
+}

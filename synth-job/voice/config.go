@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrInvalid marks a voice whose config or model breaks the Piper contract.
@@ -46,10 +47,13 @@ type Config struct {
 	Inference    Inference          `json:"inference"`
 	PhonemeType  string             `json:"phoneme_type"`
 	PhonemeIDMap map[string][]int64 `json:"phoneme_id_map"`
-	NumSymbols   int                `json:"num_symbols"`
-	NumSpeakers  int                `json:"num_speakers"`
-	SpeakerIDMap map[string]int     `json:"speaker_id_map"`
-	PiperVersion string             `json:"piper_version,omitempty"`
+	// PhonemeMap, optional in Piper configs, replaces a phoneme by others
+	// before ids are looked up (Piper applies it the same way).
+	PhonemeMap   map[string][]string `json:"phoneme_map,omitempty"`
+	NumSymbols   int                 `json:"num_symbols"`
+	NumSpeakers  int                 `json:"num_speakers"`
+	SpeakerIDMap map[string]int      `json:"speaker_id_map"`
+	PiperVersion string              `json:"piper_version,omitempty"`
 	// Chorus carries Chorus's own metadata; absent in Piper's voices.
 	Chorus *Chorus `json:"chorus,omitempty"`
 }
@@ -126,6 +130,16 @@ func (c *Config) Validate() error {
 
 	if c.Audio.SampleRate < MinSampleRate || c.Audio.SampleRate > MaxSampleRate {
 		bad("audio.sample_rate %d outside [%d, %d]", c.Audio.SampleRate, MinSampleRate, MaxSampleRate)
+	}
+	for from, to := range c.PhonemeMap {
+		if utf8.RuneCountInString(from) != 1 {
+			bad("phoneme_map key %q is not one code point", from)
+		}
+		for _, p := range to {
+			if utf8.RuneCountInString(p) != 1 {
+				bad("phoneme_map[%q] holds %q, not one code point", from, p)
+			}
+		}
 	}
 	switch c.PhonemeType {
 	case PhonemeEspeak:

@@ -58,6 +58,8 @@ func TestParseConfigRejects(t *testing.T) {
 		{"no eos", `"$": [2], ` + "→", `lacks "$"`},
 		{"negative id", `"a": [4]` + "→" + `"a": [-4]`, "negative id"},
 		{"empty ids", `"a": [4]` + "→" + `"a": []`, "has no ids"},
+		{"phoneme_map key", `"phoneme_type": "espeak",` + "→" + `"phoneme_type": "espeak", "phoneme_map": {"ab": ["a"]},`, "phoneme_map key"},
+		{"phoneme_map value", `"phoneme_type": "espeak",` + "→" + `"phoneme_type": "espeak", "phoneme_map": {"a": ["bb"]},`, "not one code point"},
 		{"num_symbols", `"num_symbols": 10` + "→" + `"num_symbols": 5`, "num_symbols"},
 		{"speakers", `"num_speakers": 2` + "→" + `"num_speakers": 0`, "num_speakers"},
 		{"speaker id", `"y": 1` + "→" + `"y": 2`, "outside"},
@@ -178,5 +180,33 @@ func TestOpen(t *testing.T) {
 	}
 	if _, err := Open(dir, model+".json"); !errors.Is(err, ErrInvalid) {
 		t.Errorf("directory as model: %v, want ErrInvalid", err)
+	}
+}
+
+// A config laid out exactly like the ones Piper publishes (voice metadata,
+// language block, an empty phoneme_map, num_symbols 256) parses unchanged.
+func TestParsePublishedPiperLayout(t *testing.T) {
+	c, err := ParseConfig([]byte(`{
+  "dataset": "lessac",
+  "audio": {"sample_rate": 22050, "quality": "medium"},
+  "espeak": {"voice": "en-us"},
+  "language": {"code": "en_US", "family": "en", "region": "US", "name_native": "English",
+               "name_english": "English", "country_english": "United States"},
+  "inference": {"noise_scale": 0.667, "length_scale": 1, "noise_w": 0.8},
+  "phoneme_type": "espeak",
+  "phoneme_map": {},
+  "phoneme_id_map": {"_": [0], "^": [1], "$": [2], " ": [3], "!": [4], ",": [8], ".": [10], "?": [13],
+                     "a": [14], "h": [20], "l": [24], "w": [35], "ə": [59], "ɜ": [62], "ɹ": [88],
+                     "ˈ": [120], "ˌ": [121], "ː": [122], "d": [17], "o": [27], "ʊ": [100]},
+  "num_symbols": 256,
+  "num_speakers": 1,
+  "speaker_id_map": {},
+  "piper_version": "1.0.0"
+}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NumSymbols != 256 || c.MultiSpeaker() || c.Language == nil || c.Language.Code != "en_US" || len(c.PhonemeMap) != 0 {
+		t.Errorf("parsed %+v", c)
 	}
 }
