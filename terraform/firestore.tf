@@ -44,3 +44,19 @@ resource "google_firestore_index" "jobs_queued_by_age" {
     order      = "ASCENDING"
   }
 }
+
+# The same sweep also finds jobs still marked running whose lease lapsed
+# (their worker died and their message did not come back).
+resource "google_firestore_index" "jobs_running_by_lease" {
+  database   = google_firestore_database.default.name
+  collection = "jobs"
+
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "lease_until"
+    order      = "ASCENDING"
+  }
+}

@@ -434,39 +434,55 @@ func (s *Store) BatchJobs(ctx context.Context, batchID string, limit int) ([]*jo
 }
 
 // StaleQueued returns up to limit jobs that have been queued, untouched,
-// since before the given time. Needs the composite index (status,
-// updated_at) that Terraform creates.
+// since before the given time, and up to limit jobs still marked running
+// whose lease lapsed before it (their worker died and their message did
+// not come back). Needs the composite indexes (status, updated_at) and
+// (status, lease_until) that Terraform creates.
 func (s *Store) StaleQueued(ctx context.Context, before time.Time, limit int) ([]*job.Job, error) {
-	snaps, err := s.fs.Collection(jobsCollection).
-		Where("status", "==", string(job.Queued)).
-		Where("updated_at", "<", before).
-		OrderBy("updated_at", firestore.Asc).
-		Limit(limit).Documents(ctx).GetAll()
-	if err != nil {
-		return nil, fmt.Errorf("store: stale queued jobs: %w", err)
-	}
-	out := make([]*job.Job, 0, len(snaps))
-	for _, snap := range snaps {
-		j, err := decodeJob(snap)
+	var out []*job.Job
+	for _, q := range []firestore.Query{
+		s.fs.Collection(jobsCollection).Where("status", "==", string(job.Queued)).
+			Where("updated_at", "<", before).OrderBy("updated_at", firestore.Asc).Limit(limit),
+		s.fs.Collection(jobsCollection).Where("status", "==", string(job.Running)).
+			Where("lease_until", "<", before).OrderBy("lease_until", firestore.Asc).Limit(limit),
+	} {
+		snaps, err := q.Documents(ctx).GetAll()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("store: stale jobs: %w", err)
 		}
-		out = append(out, j)
+		for _, snap := range snaps {
+			j, err := decodeJob(snap)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, j)
+		}
 	}
 	return out, nil
 }
 
-// TouchQueued stamps a queued job as just handled, so that a requeue sweep
-// does not pick it again before its next period. It reports whether the
-// job is still queued.
-func (s *Store) TouchQueued(ctx context.Context, id string) (bool, error) {
-	queued := false
+// Requeue prepares a stale job for a new message: a queued job is stamped
+// as just handled (so the next sweep does not pick it again at once), a
+// running job whose lease lapsed before the given time goes back to queued.
+// It reports whether a message should be published.
+func (s *Store) Requeue(ctx context.Context, id string, before time.Time) (bool, error) {
+	publish := false
 	err := s.update(ctx, id, func(j *job.Job, now time.Time) (bool, error) {
-		queued = j.Status == job.Queued
-		j.UpdatedAt = now
-		return queued, nil
+		publish = false
+		switch {
+		case j.Status == job.Queued:
+		case j.Status == job.Running && j.LeaseUntil.Before(before):
+			if err := j.Transition(job.Queued, now); err != nil {
+				return false, err
+			}
+			j.Error = &job.Error{Code: "retrying", Message: "Retrying after a worker was lost."}
+		default:
+			return false, nil
+		}
+		j.UpdatedAt, publish = now, true
+		return true, nil
 	})
-	return queued, err
+	return publish, err
 }
 
 // ClaimOutcome says what Claim found.

@@ -208,6 +208,11 @@ func (w *world) startWorker(env ...string) *workerProc {
 		"CHORUS_VOICE_CACHE_DIR="+filepath.Join(dir, "voices"),
 		"CHORUS_LEASE="+lease,
 		"CHORUS_BATCH_WAIT=10ms",
+		// The safety net for a message that does not come back (the
+		// Pub/Sub emulator has been seen to strand a dead worker's
+		// messages): stale jobs are re-published after this long.
+		"CHORUS_TOPIC="+w.topic,
+		"CHORUS_REQUEUE_AFTER=20s",
 	)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = lf, lf

@@ -306,11 +306,13 @@ func attempt(m *pubsub.Message) int {
 	return 1
 }
 
-// requeueLoop finds jobs that stayed queued longer than RequeueAfter and
-// publishes their message again. A job is written before its message is
-// published; if the enqueue function died in between, nothing else would
-// ever run it. A job that is merely waiting in a long queue gets a
-// duplicate message, which the claim turns into a no-op.
+// requeueLoop finds jobs that stayed queued longer than RequeueAfter, or
+// stayed running that long after their lease lapsed, and publishes their
+// message again. A job is written before its message is published; if the
+// enqueue function died in between, nothing else would ever run it. And a
+// dead worker's message should come back by itself, but a message lost on
+// the way must not strand its job. A job that is merely waiting in a long
+// queue gets a duplicate message, which the claim turns into a no-op.
 func (w *Worker) requeueLoop(ctx context.Context) {
 	t := time.NewTicker(w.cfg.RequeueAfter / 2)
 	defer t.Stop()
@@ -327,17 +329,18 @@ func (w *Worker) requeueLoop(ctx context.Context) {
 }
 
 func (w *Worker) requeueStale(ctx context.Context) error {
-	jobs, err := w.store.StaleQueued(ctx, time.Now().Add(-w.cfg.RequeueAfter), 100)
+	before := time.Now().Add(-w.cfg.RequeueAfter)
+	jobs, err := w.store.StaleQueued(ctx, before, 100)
 	if err != nil {
 		return err
 	}
 	var msgs []*message.SynthesisRequest
 	for _, j := range jobs {
-		queued, err := w.store.TouchQueued(ctx, j.ID)
+		publish, err := w.store.Requeue(ctx, j.ID, before)
 		if err != nil {
 			return err
 		}
-		if !queued {
+		if !publish {
 			continue
 		}
 		msgs = append(msgs, &message.SynthesisRequest{V: message.Version, JobID: j.ID, MemberID: j.MemberID,
@@ -349,6 +352,6 @@ func (w *Worker) requeueStale(ctx context.Context) error {
 	if _, err := w.requeue.Publish(ctx, msgs); err != nil {
 		return err
 	}
-	w.log.Warn("re-published jobs left queued without a message", "jobs", len(msgs))
+	w.log.Warn("re-published stale jobs (queued without a message, or running under a lapsed lease)", "jobs", len(msgs))
 	return nil
 }

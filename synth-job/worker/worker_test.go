@@ -438,12 +438,20 @@ func TestOrphanedQueuedJobIsRepublished(t *testing.T) {
 	// An enqueue function wrote this job a minute ago and died before publishing.
 	orphan := job.New(m.ID, m.VoiceID, m.SpeakerID, "Nobody published me.", 1, time.Now().Add(-time.Minute))
 	fresh := job.New(m.ID, m.VoiceID, m.SpeakerID, "I was just written.", 1, time.Now())
-	if _, err := w.st.CreateJobs(ctx, []*job.Job{orphan, fresh}); err != nil {
+	stranded := job.New(m.ID, m.VoiceID, m.SpeakerID, "My worker died and my message was lost.", 1, time.Now().Add(-time.Minute))
+	if _, err := w.st.CreateJobs(ctx, []*job.Job{orphan, fresh, stranded}); err != nil {
 		t.Fatal(err)
+	}
+	// A worker claimed it and died; its lease lapsed a minute ago.
+	if _, o, err := w.st.Claim(ctx, stranded.ID, "dead-worker", -time.Minute); err != nil || o != store.Claimed {
+		t.Fatal(o, err)
 	}
 	w.start(false)
 	if got := w.waitFinal(orphan.ID, 30*time.Second); got.Status != job.Succeeded {
 		t.Fatalf("orphan: %s %+v", got.Status, got.Error)
+	}
+	if got := w.waitFinal(stranded.ID, 30*time.Second); got.Status != job.Succeeded || got.Attempts != 2 {
+		t.Fatalf("stranded running job: %s after %d attempts %+v", got.Status, got.Attempts, got.Error)
 	}
 	// A job younger than CHORUS_REQUEUE_AFTER is left to its own message.
 	if got, _ := w.st.GetJob(ctx, fresh.ID); got.Status != job.Queued {
