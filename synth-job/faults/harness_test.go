@@ -148,6 +148,12 @@ func newWorld(t *testing.T) *world {
 	if seedErr != nil {
 		t.Fatalf("seed: %v", seedErr)
 	}
+	// The workers' requeue sweep reads the whole jobs collection: start each
+	// test without the jobs earlier tests left behind, or their stale jobs
+	// would be re-published into this test's queue and bucket.
+	if err := clearJobs(ctx, w.fs); err != nil {
+		t.Fatal(err)
+	}
 	if err := queue.Ensure(ctx, w.ps, queue.Topology{ProjectID: project, Topic: w.topic, Subscription: w.sub,
 		DeadLetterTopic: w.dlq, DeadLetterSubscriptions: []string{w.dlqSweep, w.dlqKeep},
 		MaxDeliveryAttempts: 5, AckDeadline: ackDeadline, MinBackoff: time.Second, MaxBackoff: 10 * time.Second}); err != nil {
@@ -157,6 +163,22 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	return w
+}
+
+// clearJobs deletes every job document (members and voices stay).
+func clearJobs(ctx context.Context, fs *firestore.Client) error {
+	refs, err := fs.Collection("jobs").DocumentRefs(ctx).GetAll()
+	if err != nil {
+		return err
+	}
+	bw := fs.BulkWriter(ctx)
+	for _, ref := range refs {
+		if _, err := bw.Delete(ref); err != nil {
+			return err
+		}
+	}
+	bw.End()
+	return nil
 }
 
 // seed imports the demo voices and members of scripts/seed, and a member
