@@ -11,25 +11,30 @@ import (
 	"github.com/chorus-voice/chorus/shared/queue"
 )
 
-// waitRunningUnder polls until one of the jobs is running under p's lease:
-// the worker claimed it and has not recorded a result, i.e. it is in the
-// middle of synthesising or uploading it.
+// waitRunningUnder polls until p has finished at least one of the jobs and
+// another is running under its lease: p is then mid-synthesis with its
+// message stream in steady state. (Killed within the first fraction of a
+// second of its first stream, a worker has been seen to leave a stream the
+// Pub/Sub emulator keeps serving, starving the other workers.)
 func (w *world) waitRunningUnder(p *workerProc, ids []string, timeout time.Duration) {
 	w.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
+		finished, running := false, false
 		for _, id := range ids {
 			j, err := w.st.GetJob(context.Background(), id)
 			if err != nil {
 				w.t.Fatal(err)
 			}
-			if j.Status == job.Running && p.holds(j.Worker) {
-				return
-			}
+			finished = finished || j.Status == job.Succeeded
+			running = running || (j.Status == job.Running && p.holds(j.Worker))
+		}
+		if finished && running {
+			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	w.t.Fatalf("no job ran under worker %d within %s", p.pid(), timeout)
+	w.t.Fatalf("worker %d did not finish one job and run another within %s", p.pid(), timeout)
 }
 
 // A worker killed with SIGKILL in the middle of a synthesis records
