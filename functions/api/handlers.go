@@ -54,9 +54,13 @@ func (s *Server) profiles(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	if id != "" {
+		notFound := apierr.New(http.StatusNotFound, "member_not_found", "That member does not exist.")
+		if !message.ValidID(id) {
+			return notFound
+		}
 		m, err := s.store.GetMember(ctx, id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !m.Active) || !message.ValidID(id) {
-			return apierr.New(http.StatusNotFound, "member_not_found", "That member does not exist.")
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !m.Active) {
+			return notFound
 		}
 		if err != nil {
 			return err
@@ -128,10 +132,10 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) error {
 	case len(br.Items) == 0:
 		return apierr.Field("no_items", "items", "Add at least one line to synthesise.")
 	case len(br.Items) > s.cfg.MaxBatchItems:
-		return apierr.Field("too_many_items", "items", "A batch holds at most "+itoa(s.cfg.MaxBatchItems)+" items.")
+		return apierr.Field("too_many_items", "items", "A batch holds at most "+strconv.Itoa(s.cfg.MaxBatchItems)+" items.")
 	}
 	for i := range br.Items {
-		if err := validateItem(&br.Items[i], s.cfg.MaxTextChars, "items["+itoa(i)+"]."); err != nil {
+		if err := validateItem(&br.Items[i], s.cfg.MaxTextChars, "items["+strconv.Itoa(i)+"]."); err != nil {
 			return err
 		}
 	}
@@ -191,8 +195,7 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 		if c.Job.Status != job.Queued {
 			continue
 		}
-		msgs = append(msgs, &message.SynthesisRequest{V: message.Version, JobID: c.Job.ID, MemberID: c.Job.MemberID,
-			Text: c.Job.Text, Speed: c.Job.Speed, RequestID: c.Job.RequestID, BatchID: c.Job.BatchID})
+		msgs = append(msgs, message.ForJob(c.Job))
 		if !c.Existing {
 			fresh = append(fresh, c.Job)
 		}
@@ -227,7 +230,7 @@ func itemField(field string, i int, name string) string {
 	if field == "" {
 		return name
 	}
-	return field + "[" + itoa(i) + "]." + name
+	return field + "[" + strconv.Itoa(i) + "]." + name
 }
 
 // JobStatus is a job as the status endpoint shows it.
@@ -334,5 +337,3 @@ func (s *Server) limit(r *http.Request) error {
 	}
 	return nil
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/chorus-voice/chorus/shared/job"
 )
 
 // Version is the schema version this code writes and reads.
@@ -110,6 +112,12 @@ func (m *SynthesisRequest) Encode(maxTextChars int) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(m)
+}
+
+// ForJob is the message that asks a worker to run j.
+func ForJob(j *job.Job) *SynthesisRequest {
+	return &SynthesisRequest{V: Version, JobID: j.ID, MemberID: j.MemberID, Text: j.Text,
+		Speed: j.Speed, RequestID: j.RequestID, BatchID: j.BatchID}
 }
 
 // EffectiveSpeed returns the speed to synthesise at (1.0 when unset).

@@ -319,7 +319,7 @@ func (w *world) enqueue(memberID string, copies int, texts ...string) []*job.Job
 	var msgs []*message.SynthesisRequest
 	for c := 0; c < copies; c++ {
 		for _, j := range jobs {
-			msgs = append(msgs, &message.SynthesisRequest{V: message.Version, JobID: j.ID, MemberID: j.MemberID, Text: j.Text, Speed: j.Speed})
+			msgs = append(msgs, message.ForJob(j))
 		}
 	}
 	if _, err := w.pub.Publish(ctx, msgs); err != nil {

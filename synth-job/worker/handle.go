@@ -65,15 +65,14 @@ func (w *Worker) handle(ctx context.Context, b *batcher, m *pubsub.Message) {
 	}
 
 	res := b.submit(ctx, claimed)
+	var pe *PermanentError
 	switch {
 	case res.err == nil:
 		m.Ack()
 		w.processed.Add(1)
 		log.Info("job succeeded", "voice_id", claimed.VoiceID, "audio_seconds", res.out.DurationSeconds,
 			"bytes", res.out.Bytes, "synth_ms", res.elapsed.Milliseconds())
-	case errors.As(res.err, new(*PermanentError)):
-		var pe *PermanentError
-		errors.As(res.err, &pe)
+	case errors.As(res.err, &pe):
 		w.poison(ctx, m, claimed.ID, pe)
 	default:
 		w.retry(ctx, m, claimed, res.err)

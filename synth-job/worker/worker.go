@@ -343,8 +343,7 @@ func (w *Worker) requeueStale(ctx context.Context) error {
 		if !publish {
 			continue
 		}
-		msgs = append(msgs, &message.SynthesisRequest{V: message.Version, JobID: j.ID, MemberID: j.MemberID,
-			Text: j.Text, Speed: j.Speed, RequestID: j.RequestID, BatchID: j.BatchID})
+		msgs = append(msgs, message.ForJob(j))
 	}
 	if len(msgs) == 0 {
 		return nil

@@ -167,7 +167,7 @@ func (w *world) enqueue(member, text string, copies int) *job.Job {
 		w.t.Fatal(err)
 	}
 	j := created[0].Job
-	msg := &message.SynthesisRequest{V: message.Version, JobID: j.ID, MemberID: j.MemberID, Text: j.Text, Speed: 1}
+	msg := message.ForJob(j)
 	for i := 0; i < copies; i++ {
 		w.publish(msg)
 	}
