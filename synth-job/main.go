@@ -50,8 +50,9 @@ func realMain(ctx context.Context, drain bool) error {
 		return err
 	}
 	eng, err := engine.New(engine.Options{LibraryPath: cfg.ORTLibrary, Provider: cfg.ExecutionProvider,
-		IntraOpThreads: cfg.IntraOpThreads, SessionCache: cfg.SessionCache, MaxBatch: cfg.BatchSize,
-		MaxTextRunes: cfg.MaxTextChars})
+		IntraOpThreads: cfg.IntraOpThreads, SessionCache: cfg.SessionCache,
+		MaxRunItems: cfg.RunMaxItems, MaxRunIDs: cfg.RunMaxIDs, ConcurrentRuns: cfg.ConcurrentRuns,
+		GPUMemLimit: int64(cfg.GPUMemLimit), CPUOffloadIDs: cfg.CPUOffloadIDs, MaxTextRunes: cfg.MaxTextChars})
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,18 @@ import (
 // MaxSignedURLTTL is the longest expiry a V4 signed URL may have (7 days).
 const MaxSignedURLTTL = 7 * 24 * time.Hour
 
+// Bounds of the worker's batching and model-run settings.
+const (
+	MaxBatchSize      = 1024
+	MaxRunItems       = 1024
+	MinRunIDs         = 64
+	MaxRunIDs         = 1 << 20
+	MaxConcurrentRuns = 16
+	MinGPUMemLimit    = Bytes(1 << 30)
+	MaxGPUMemLimit    = Bytes(1 << 40)
+	MaxCPUOffloadIDs  = 4096
+)
+
 // Functions configures the HTTP Cloud Functions (profiles, synthesize, batch, status).
 type Functions struct {
 	// ProjectID is the Google Cloud project that holds Firestore and Pub/Sub.
@@ -132,12 +144,32 @@ type Worker struct {
 	// SessionCache is how many ONNX sessions stay open at once.
 	SessionCache int `env:"CHORUS_SESSION_CACHE, default=4"`
 
-	// Concurrency is how many batches run at once.
+	// Concurrency is how many worker batches are in hand at once (each
+	// phonemised, run, uploaded and recorded on its own goroutine).
 	Concurrency int `env:"CHORUS_CONCURRENCY, default=2"`
-	// BatchSize and BatchWait bound how many jobs of one voice are
-	// synthesised together and how long the first waits for company.
+	// BatchSize and BatchWait bound how many jobs of one voice are handed
+	// to the engine together and how long the first waits for company.
+	// The worker holds Concurrency × BatchSize × 2 messages, so that the
+	// engine's runs can be filled.
 	BatchSize int           `env:"CHORUS_BATCH_SIZE, default=8"`
 	BatchWait time.Duration `env:"CHORUS_BATCH_WAIT, default=50ms"`
+
+	// The engine packs the sentences of a batch into model runs. Zero
+	// takes the execution provider's default (see synth-job/engine: small
+	// on the CPU, sized for a 24 GB L4 on CUDA).
+	// RunMaxItems bounds the sentences of one model run.
+	RunMaxItems int `env:"CHORUS_RUN_MAX_ITEMS, default=0"`
+	// RunMaxIDs bounds a run's padded phoneme ids (sentences × longest ×
+	// length_scale), which is what device memory grows with.
+	RunMaxIDs int `env:"CHORUS_RUN_MAX_IDS, default=0"`
+	// ConcurrentRuns bounds the model runs in flight at once.
+	ConcurrentRuns int `env:"CHORUS_CONCURRENT_RUNS, default=0"`
+	// GPUMemLimit caps ONNX Runtime's CUDA memory arena ("18GiB", "512MiB"
+	// or bytes); the run budget keeps peak use under it.
+	GPUMemLimit Bytes `env:"CHORUS_GPU_MEM_LIMIT, default=18GiB"`
+	// CPUOffloadIDs: on CUDA, runs of at most this many padded ids (a lone
+	// short sentence) go to a CPU session while it is free. 0 turns it off.
+	CPUOffloadIDs int `env:"CHORUS_CPU_OFFLOAD_IDS, default=0"`
 	// Lease is how long a claimed job stays owned by this worker without
 	// being renewed; a crashed worker's job is reclaimed after it.
 	Lease time.Duration `env:"CHORUS_LEASE, default=2m"`
@@ -171,8 +203,23 @@ func (c *Worker) Validate() error {
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("CHORUS_CONCURRENCY must be at least 1, got %d", c.Concurrency))
 	}
-	if c.BatchSize < 1 || c.BatchSize > 64 {
-		errs = append(errs, fmt.Errorf("CHORUS_BATCH_SIZE must be between 1 and 64, got %d", c.BatchSize))
+	if c.BatchSize < 1 || c.BatchSize > MaxBatchSize {
+		errs = append(errs, fmt.Errorf("CHORUS_BATCH_SIZE must be between 1 and %d, got %d", MaxBatchSize, c.BatchSize))
+	}
+	if c.RunMaxItems != 0 && (c.RunMaxItems < 1 || c.RunMaxItems > MaxRunItems) {
+		errs = append(errs, fmt.Errorf("CHORUS_RUN_MAX_ITEMS must be 0 (the provider's default) or between 1 and %d, got %d", MaxRunItems, c.RunMaxItems))
+	}
+	if c.RunMaxIDs != 0 && (c.RunMaxIDs < MinRunIDs || c.RunMaxIDs > MaxRunIDs) {
+		errs = append(errs, fmt.Errorf("CHORUS_RUN_MAX_IDS must be 0 (the provider's default) or between %d and %d, got %d", MinRunIDs, MaxRunIDs, c.RunMaxIDs))
+	}
+	if c.ConcurrentRuns < 0 || c.ConcurrentRuns > MaxConcurrentRuns {
+		errs = append(errs, fmt.Errorf("CHORUS_CONCURRENT_RUNS must be 0 (the provider's default) or between 1 and %d, got %d", MaxConcurrentRuns, c.ConcurrentRuns))
+	}
+	if c.GPUMemLimit < MinGPUMemLimit || c.GPUMemLimit > MaxGPUMemLimit {
+		errs = append(errs, fmt.Errorf("CHORUS_GPU_MEM_LIMIT must be between %s and %s, got %s", MinGPUMemLimit, MaxGPUMemLimit, c.GPUMemLimit))
+	}
+	if c.CPUOffloadIDs < 0 || c.CPUOffloadIDs > MaxCPUOffloadIDs {
+		errs = append(errs, fmt.Errorf("CHORUS_CPU_OFFLOAD_IDS must be between 0 (off) and %d, got %d", MaxCPUOffloadIDs, c.CPUOffloadIDs))
 	}
 	if c.BatchWait < 0 {
 		errs = append(errs, fmt.Errorf("CHORUS_BATCH_WAIT must not be negative, got %s", c.BatchWait))

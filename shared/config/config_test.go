@@ -62,17 +62,44 @@ func TestWorker(t *testing.T) {
 	if c.ExecutionProvider != "auto" || c.MaxAttempts != 5 || c.Lease != 2*time.Minute {
 		t.Fatalf("defaults: %+v", c)
 	}
-	for k, v := range map[string]string{"CHORUS_EXECUTION_PROVIDER": "tpu", "CHORUS_BATCH_SIZE": "0", "CHORUS_LEASE": "1s"} {
+	if c.GPUMemLimit != 18<<30 || c.RunMaxIDs != 0 || c.RunMaxItems != 0 || c.ConcurrentRuns != 0 || c.CPUOffloadIDs != 0 {
+		t.Fatalf("run defaults: %+v", c)
+	}
+	with := func(k, v string) map[string]string {
 		env := map[string]string{k: v}
 		for bk, bv := range base {
 			env[bk] = bv
 		}
-		if _, err := LoadFrom[Worker](context.Background(), envconfig.MapLookuper(env)); err == nil || !strings.Contains(err.Error(), k) {
-			t.Errorf("%s=%s: %v", k, v, err)
+		return env
+	}
+	for _, tt := range []struct{ k, v string }{
+		{"CHORUS_EXECUTION_PROVIDER", "tpu"}, {"CHORUS_BATCH_SIZE", "0"}, {"CHORUS_BATCH_SIZE", "1025"},
+		{"CHORUS_LEASE", "1s"}, {"CHORUS_RUN_MAX_ITEMS", "-1"}, {"CHORUS_RUN_MAX_ITEMS", "5000"},
+		{"CHORUS_RUN_MAX_IDS", "10"}, {"CHORUS_CONCURRENT_RUNS", "17"}, {"CHORUS_GPU_MEM_LIMIT", "12"},
+		{"CHORUS_GPU_MEM_LIMIT", "2TiB"}, {"CHORUS_GPU_MEM_LIMIT", "lots"}, {"CHORUS_CPU_OFFLOAD_IDS", "-3"},
+	} {
+		t.Run(tt.k+"="+tt.v, func(t *testing.T) {
+			if _, err := LoadFrom[Worker](context.Background(), envconfig.MapLookuper(with(tt.k, tt.v))); err == nil || !strings.Contains(err.Error(), tt.k) {
+				t.Errorf("%s=%s: %v, want an error naming the variable", tt.k, tt.v, err)
+			}
+		})
+	}
+	for v, want := range map[string]Bytes{"12GiB": 12 << 30, "4096MiB": 4 << 30, "1073741824": 1 << 30} {
+		c, err := LoadFrom[Worker](context.Background(), envconfig.MapLookuper(with("CHORUS_GPU_MEM_LIMIT", v)))
+		if err != nil || c.GPUMemLimit != want {
+			t.Errorf("CHORUS_GPU_MEM_LIMIT=%s: %v, %v; want %v", v, c, err, want)
 		}
 	}
 	delete(base, "CHORUS_ORT_LIBRARY")
 	if _, err := LoadFrom[Worker](context.Background(), envconfig.MapLookuper(base)); err == nil || !strings.Contains(err.Error(), "CHORUS_ORT_LIBRARY") {
 		t.Fatalf("missing library not named: %v", err)
+	}
+}
+
+func TestBytesString(t *testing.T) {
+	for b, want := range map[Bytes]string{18 << 30: "18GiB", 1536 << 20: "1536MiB", 1 << 40: "1TiB", 1000: "1000B", 0: "0B"} {
+		if got := b.String(); got != want {
+			t.Errorf("%d: %q, want %q", int64(b), got, want)
+		}
 	}
 }

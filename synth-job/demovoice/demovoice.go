@@ -22,7 +22,9 @@
 //	output = x · (t < input_lengths·L)                      [B, 1, T] float32
 //
 // so the output length is N × SamplesPerID × length_scale and samples past
-// each item's input_lengths are exactly zero. noise_scale and noise_w are
+// each item's input_lengths are exactly zero. Multi-speaker demo voices
+// declare sid as [1], as Piper's exporter does (one speaker per run);
+// Options.SIDPerItem declares it [batch]. noise_scale and noise_w are
 // accepted and ignored (the demo voice is deterministic).
 package demovoice
 
@@ -58,6 +60,9 @@ type Options struct {
 	// Rank4 makes the output [B,1,1,T] instead of [B,1,T] (both occur in
 	// exported Piper voices).
 	Rank4 bool
+	// SIDPerItem declares sid as [batch] (one speaker per item) instead of
+	// [1], which is how Piper's exporter declares it (one speaker per run).
+	SIDPerItem bool
 }
 
 // F0 is the fundamental frequency of speaker i, in Hz.
@@ -210,7 +215,13 @@ func graph(o Options) *onnxpb.Model {
 	// Tones: phase relative to the start of each id keeps float32 precise.
 	node("Mul", []string{"o", "two_pi_over_sr"}, "rad_per_hz")
 	if o.Speakers > 1 {
-		g.Inputs = append(g.Inputs, onnxpb.ValueInfo{Name: voice.InputSID, Type: onnxpb.Int64, Shape: []onnxpb.Dim{{Param: "batch_size"}}})
+		// Piper's exporter leaves sid out of the dynamic axes: [1], the
+		// speaker of the whole run, broadcast over the batch below.
+		sidShape := []onnxpb.Dim{{Value: 1}}
+		if o.SIDPerItem {
+			sidShape = []onnxpb.Dim{{Param: "batch_size"}}
+		}
+		g.Inputs = append(g.Inputs, onnxpb.ValueInfo{Name: voice.InputSID, Type: onnxpb.Int64, Shape: sidShape})
 		node("Gather", []string{"f0_table", voice.InputSID}, "f0_b")
 		node("Unsqueeze", []string{"f0_b", "axis1"}, "f0")
 	} else {

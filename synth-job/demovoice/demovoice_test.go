@@ -5,18 +5,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/chorus-voice/chorus/synth-job/engine"
 	"github.com/chorus-voice/chorus/synth-job/voice"
 )
 
-var (
-	ortOnce sync.Once
-	ortErr  error
-)
+var ortErr error
 
 // needORT initialises ONNX Runtime from CHORUS_ORT_LIBRARY; without it the
 // test skips locally and fails in CI.
@@ -29,11 +26,7 @@ func needORT(t *testing.T) {
 		}
 		t.Skip("CHORUS_ORT_LIBRARY is not set (run scripts/setup-ort.sh)")
 	}
-	ortOnce.Do(func() {
-		ort.SetSharedLibraryPath(lib)
-		ortErr = ort.InitializeEnvironment(ort.WithLogLevelError())
-	})
-	if ortErr != nil {
+	if ortErr = engine.InitRuntime(lib); ortErr != nil {
 		t.Fatalf("initialise ONNX Runtime: %v", ortErr)
 	}
 }
@@ -123,15 +116,28 @@ func rms(x []float32) float64 {
 
 func TestModelHonoursPiperContract(t *testing.T) {
 	needORT(t)
-	model, _, err := Build(English())
-	if err != nil {
-		t.Fatal(err)
+	for _, tt := range []struct {
+		perItem bool
+		want    voice.Batching
+	}{{false, voice.SpeakerPerRun}, {true, voice.SpeakerPerItem}} {
+		o := English()
+		o.SIDPerItem = tt.perItem
+		model, _, err := Build(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins, outs, err := engine.ModelPortsFromBytes(model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := voice.CheckModel(Config(o), ins, outs); err != nil || b != tt.want {
+			t.Fatalf("per-item sid %v: batching %v, %v; want %v", tt.perItem, b, err, tt.want)
+		}
 	}
-	ins, outs, err := ort.GetInputOutputInfoWithONNXData(model)
+	o := English()
+	o.SIDPerItem = true
+	model, _, err := Build(o)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := voice.CheckModel(Config(English()), ins, outs); err != nil {
 		t.Fatal(err)
 	}
 
@@ -191,6 +197,34 @@ func sub(a, b []float32) []float32 {
 	return d
 }
 
+// In the Piper layout (sid declared [1]) one speaker id serves a whole
+// batch: each item sounds as it does alone with that speaker.
+func TestPiperLayoutOneSpeakerPerRun(t *testing.T) {
+	needORT(t)
+	piper, _, err := Build(English())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := English()
+	o.SIDPerItem = true
+	perItem, _, err := Build(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := []int64{1, 0, 20, 0, 40, 0, 60, 0, 2}
+	b := []int64{1, 0, 40, 0, 2}
+	got, shape := run(t, piper, true, [][]int64{a, b}, 1, []int64{2})
+	want, wantShape := run(t, perItem, true, [][]int64{a, b}, 1, []int64{2, 2})
+	if !shape.Equals(wantShape) {
+		t.Fatalf("shape %v, want %v", shape, wantShape)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("sample %d: %v with sid [1], %v with sid [2 2]", i, got[i], want[i])
+		}
+	}
+}
+
 func TestSingleSpeakerAndRank4(t *testing.T) {
 	needORT(t)
 	o := Korean()
@@ -199,12 +233,12 @@ func TestSingleSpeakerAndRank4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ins, outs, err := ort.GetInputOutputInfoWithONNXData(model)
+	ins, outs, err := engine.ModelPortsFromBytes(model)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := voice.CheckModel(Config(o), ins, outs); err != nil {
-		t.Fatal(err)
+	if b, err := voice.CheckModel(Config(o), ins, outs); err != nil || b != voice.SingleSpeaker {
+		t.Fatal(b, err)
 	}
 	ids := make([]int64, 2000)
 	for i := range ids {

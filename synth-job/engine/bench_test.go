@@ -46,7 +46,7 @@ func BenchmarkSynthesizeOne(b *testing.B) {
 func BenchmarkSynthesize64(b *testing.B) {
 	for _, batch := range []int{1, 8} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			e := newEngine(b, engine.Options{IntraOpThreads: 1, MaxBatch: batch})
+			e := newEngine(b, engine.Options{IntraOpThreads: 1, MaxRunItems: batch})
 			v := writeVoice(b, b.TempDir(), "en", demovoice.English(), nil)
 			reqs := make([]engine.Request, 64)
 			for i := range reqs {

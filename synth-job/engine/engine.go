@@ -2,20 +2,36 @@
 //
 // One Engine serves many voices: it keeps a bounded LRU of open ONNX
 // sessions, turns each request's text into sentences of phoneme ids
-// (textnorm → espeak-ng → Piper ids), runs the sentences of all requests of
-// one call in batches (padded to the longest, with input_lengths), trims each
-// item's audio, joins a request's sentences with a short silence and encodes
-// a WAV file per request.
+// (textnorm → espeak-ng → Piper ids), packs the sentences of all requests of
+// one call into model runs, runs them (padded to the longest, with
+// input_lengths), trims each item's audio, joins a request's sentences with
+// a short silence and encodes a WAV file per request.
+//
+// Runs. A run holds sentences of one length_scale (scales is one tensor per
+// run) and, for a voice whose sid input is declared [1] as Piper's exporter
+// declares it, of one speaker. Sorted by length, sentences fill a run up to
+// MaxRunItems and up to a budget of MaxRunIDs padded phoneme ids (items ×
+// longest × length_scale): device memory grows with batch × audio length,
+// and the audio length of a sentence is its ids × the voice's frames per id
+// × length_scale, so the budget is what bounds a run's memory. At most
+// ConcurrentRuns runs are in flight in the whole engine; while one runs,
+// the previous one's audio is trimmed and converted, so the device does not
+// wait on the host.
+//
+// Out of memory. A run that fails for lack of memory is split in halves
+// and each half retried, down to one sentence; a sentence that alone does
+// not fit fails its request with ErrTooLong (permanent), never the whole
+// call.
 //
 // Trimming rule. In a padded batch every item comes back as long as the
-// longest one. VITS gives padded phonemes zero duration and masks the
-// latent, but its decoder still turns the masked frames into a low,
-// non-zero tail (biases), so the tail cannot be cut at exact zeros. The
-// engine therefore trims every item, batched or not, the same way: it drops
-// trailing samples whose magnitude stays below TrimRatio × the item's peak,
-// then keeps TrimTail of what follows the last loud sample (so the decay of
-// the last phoneme survives). Applying it to unbatched items too makes the
-// output independent of how requests happened to be batched.
+// longest one. A trained VITS voice decodes masked (padded) frames to
+// near-silence, but a decoder with biases leaves a low tail, so the tail
+// cannot be cut at exact zeros. The engine therefore trims every item,
+// batched or not, the same way: it drops trailing samples whose magnitude
+// stays below TrimRatio × the item's peak, then keeps TrimTail of what
+// follows the last loud sample (so the decay of the last phoneme survives).
+// Applying it to unbatched items too makes the output independent of how
+// requests happened to be batched (within TrimTail of length).
 //
 // Then, as Piper does, each sentence is scaled so that its peak is
 // PeakLevel (a peak below 0.01 is treated as 0.01 so silence is not
@@ -27,6 +43,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -42,7 +59,9 @@ const (
 	ProviderCPU  = "cpu"
 )
 
-// Bounds of the user-facing speed (length_scale = config length_scale / speed).
+// Bounds of the speed the engine accepts (length_scale = config
+// length_scale / speed). The public API accepts a narrower range; this one
+// only keeps the model's input sane.
 const (
 	MinSpeed = 0.25
 	MaxSpeed = 4.0
@@ -55,6 +74,30 @@ const (
 	PeakLevel = 0.95
 )
 
+// Run sizes by provider, used where Options leave them zero. On the CPU,
+// batching gains nothing (padding only costs), so runs stay small. On CUDA
+// they are sized for the deployed GPU, an NVIDIA L4 with 24 GB: at most
+// GPUConcurrentRuns runs of at most GPUMaxRunIDs padded ids each stay under
+// DefaultGPUMemLimit with the Piper "medium" architecture (see
+// docs/performance.md for the measurements behind them).
+const (
+	CPUMaxRunItems    = 8
+	CPUMaxRunIDs      = 4096
+	CPUConcurrentRuns = 1
+
+	GPUMaxRunItems    = 64
+	GPUMaxRunIDs      = 6144
+	GPUConcurrentRuns = 2
+	// DefaultGPUMemLimit bounds ONNX Runtime's CUDA arena: 18 GiB of an
+	// L4's 24 GB leaves room for the CUDA context, cuDNN and cuBLAS.
+	DefaultGPUMemLimit = 18 << 30
+	// DefaultCPUOffloadIDs: on CUDA, a run of at most this many padded ids
+	// (one short sentence) goes to a CPU session when no other CPU run is
+	// in flight: for a lone short sentence the CPU answers sooner than the
+	// GPU (host/device copies and CPU-placed shape nodes dominate there).
+	DefaultCPUOffloadIDs = 0
+)
+
 // Options configure an Engine. Zero values take the defaults shown.
 type Options struct {
 	// LibraryPath is the ONNX Runtime shared library (CHORUS_ORT_LIBRARY).
@@ -62,12 +105,30 @@ type Options struct {
 	// Provider is auto (CUDA when it works, else CPU with a warning), cuda
 	// (fail without CUDA) or cpu. Default auto.
 	Provider string
-	// IntraOpThreads is ONNX Runtime's thread count per session (0: ORT's default).
+	// IntraOpThreads is ONNX Runtime's thread count per session (0: ORT's
+	// default, one per core).
 	IntraOpThreads int
 	// SessionCache bounds the number of open sessions (default 4).
 	SessionCache int
-	// MaxBatch bounds the sentences per model run (default 8).
-	MaxBatch int
+	// MaxRunItems bounds the sentences of one model run (default
+	// CPUMaxRunItems or GPUMaxRunItems).
+	MaxRunItems int
+	// MaxRunIDs bounds a run's padded phoneme ids: items × longest ×
+	// length_scale (default CPUMaxRunIDs or GPUMaxRunIDs). One sentence
+	// longer than the budget still runs, alone.
+	MaxRunIDs int
+	// ConcurrentRuns bounds the model runs in flight in the whole engine
+	// (default CPUConcurrentRuns or GPUConcurrentRuns).
+	ConcurrentRuns int
+	// GPUMemLimit bounds the CUDA arena, in bytes (default
+	// DefaultGPUMemLimit).
+	GPUMemLimit int64
+	// CPUOffloadIDs: on CUDA, runs of at most this many padded ids go to a
+	// CPU session of the voice while it is free (0: off).
+	CPUOffloadIDs int
+	// CUDAOptions are further CUDA provider options, applied over the
+	// engine's own (benchmarks use it to compare settings).
+	CUDAOptions map[string]string
 	// MaxTextRunes bounds a text piece phonemised at once (default 400).
 	MaxTextRunes int
 	// MaxPhonemes bounds the phonemes of one sentence in one model run;
@@ -86,8 +147,8 @@ func (o *Options) withDefaults() {
 	if o.SessionCache <= 0 {
 		o.SessionCache = 4
 	}
-	if o.MaxBatch <= 0 {
-		o.MaxBatch = 8
+	if o.GPUMemLimit <= 0 {
+		o.GPUMemLimit = DefaultGPUMemLimit
 	}
 	if o.MaxTextRunes <= 0 {
 		o.MaxTextRunes = 400
@@ -103,6 +164,28 @@ func (o *Options) withDefaults() {
 	}
 }
 
+// runLimits are the run sizes in force for one execution provider.
+type runLimits struct {
+	maxItems, maxIDs, concurrent int
+}
+
+func (o *Options) limits(provider string) runLimits {
+	l := runLimits{CPUMaxRunItems, CPUMaxRunIDs, CPUConcurrentRuns}
+	if provider == ProviderCUDA {
+		l = runLimits{GPUMaxRunItems, GPUMaxRunIDs, GPUConcurrentRuns}
+	}
+	if o.MaxRunItems > 0 {
+		l.maxItems = o.MaxRunItems
+	}
+	if o.MaxRunIDs > 0 {
+		l.maxIDs = o.MaxRunIDs
+	}
+	if o.ConcurrentRuns > 0 {
+		l.concurrent = o.ConcurrentRuns
+	}
+	return l
+}
+
 // Engine synthesises speech. It is safe for concurrent use.
 type Engine struct {
 	opts     Options
@@ -110,13 +193,21 @@ type Engine struct {
 	cache    *sessionCache
 	provider atomic.Value // string: the provider sessions actually run on
 	useCUDA  atomic.Bool  // try CUDA for new sessions
+	limits   runLimits
+	// slots bounds the runs in flight (limits.concurrent); cpuSlot the
+	// runs offloaded to the CPU while the engine runs on CUDA.
+	slots   chan struct{}
+	cpuSlot chan struct{}
 
 	stats stats
 }
 
 // New initialises ONNX Runtime (once per process) and returns an engine.
-// With Provider cuda it fails unless the CUDA execution provider loads; with
-// auto it falls back to CPU and logs a warning.
+// Unless Provider is cpu it proves CUDA first: a tiny model runs on the
+// CUDA execution provider and its output is checked. With Provider cuda a
+// failed proof is an error (the worker exits at once instead of failing
+// jobs one by one); with auto the engine falls back to the CPU and logs a
+// warning.
 func New(opts Options) (*Engine, error) {
 	opts.withDefaults()
 	switch opts.Provider {
@@ -130,20 +221,28 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{opts: opts, log: opts.Logger}
 	e.provider.Store(ProviderCPU)
 	if opts.Provider != ProviderCPU {
-		err := probeCUDA()
+		driver := CUDADriverVersion()
+		err := e.proveCUDA()
 		switch {
 		case err == nil:
 			e.useCUDA.Store(true)
 			e.provider.Store(ProviderCUDA)
+			e.log.Info("CUDA proven: a test model ran on the CUDA execution provider", "cuda_driver", driver,
+				"gpu_mem_limit", opts.GPUMemLimit)
 		case opts.Provider == ProviderCUDA:
-			return nil, fmt.Errorf("CUDA execution provider requested but unavailable: %w", err)
+			return nil, fmt.Errorf("CUDA execution provider requested but unusable (driver supports CUDA %s; ONNX Runtime %s): %w",
+				driver, ort.GetVersion(), err)
 		default:
-			e.log.Warn("CUDA execution provider unavailable, running on CPU", "error", err.Error())
+			e.log.Warn("CUDA execution provider unusable, running on CPU", "cuda_driver", driver, "error", err.Error())
 		}
 	}
+	e.limits = opts.limits(e.Provider())
+	e.slots = make(chan struct{}, e.limits.concurrent)
+	e.cpuSlot = make(chan struct{}, 1)
 	e.cache = newSessionCache(opts.SessionCache, e.openSession)
 	e.log.Info("synthesis engine ready", "provider", e.Provider(), "ort_version", ort.GetVersion(),
-		"session_cache", opts.SessionCache, "max_batch", opts.MaxBatch)
+		"session_cache", opts.SessionCache, "max_run_items", e.limits.maxItems, "max_run_ids", e.limits.maxIDs,
+		"concurrent_runs", e.limits.concurrent, "cpu_offload_ids", e.cpuOffloadIDs())
 	return e, nil
 }
 
@@ -159,29 +258,30 @@ func (e *Engine) Close() error {
 	return nil
 }
 
-// cudaOptions appends the CUDA provider to opts, with the cuDNN convolution
-// algorithm search set to HEURISTIC: the default exhaustive search re-runs
-// for every new input shape, and every sentence length is a new shape.
-func cudaOptions(opts *ort.SessionOptions) error {
-	cuda, err := ort.NewCUDAProviderOptions()
-	if err != nil {
-		return err
+func (e *Engine) cpuOffloadIDs() int {
+	if e.Provider() != ProviderCUDA {
+		return 0
 	}
-	defer cuda.Destroy()
-	if err := cuda.Update(map[string]string{"cudnn_conv_algo_search": "HEURISTIC"}); err != nil {
-		return err
-	}
-	return opts.AppendExecutionProviderCUDA(cuda)
+	return e.opts.CPUOffloadIDs
 }
 
-// probeCUDA reports whether the CUDA execution provider can be appended.
-func probeCUDA() error {
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		return err
+// cudaProviderOptions are the CUDA execution provider's settings:
+//   - cuDNN convolution algorithm search HEURISTIC: the default exhaustive
+//     search re-runs for every new input shape, and every sentence length
+//     is a new shape (EXHAUSTIVE measured 4.5× slower);
+//   - the arena grows by what is asked (kSameAsRequested), not by powers of
+//     two, and never past gpu_mem_limit: a run that does not fit fails
+//     with an out-of-memory error that the engine splits and retries.
+func (e *Engine) cudaProviderOptions() map[string]string {
+	m := map[string]string{
+		"cudnn_conv_algo_search": "HEURISTIC",
+		"arena_extend_strategy":  "kSameAsRequested",
+		"gpu_mem_limit":          strconv.FormatInt(e.opts.GPUMemLimit, 10),
 	}
-	defer opts.Destroy()
-	return cudaOptions(opts)
+	for k, v := range e.opts.CUDAOptions {
+		m[k] = v
+	}
+	return m
 }
 
 func (e *Engine) sessionOptions(cuda bool) (*ort.SessionOptions, error) {
@@ -189,32 +289,76 @@ func (e *Engine) sessionOptions(cuda bool) (*ort.SessionOptions, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session options: %w", err)
 	}
+	fail := func(err error) (*ort.SessionOptions, error) {
+		opts.Destroy()
+		return nil, fmt.Errorf("session options: %w", err)
+	}
 	if e.opts.IntraOpThreads > 0 {
 		if err := opts.SetIntraOpNumThreads(e.opts.IntraOpThreads); err != nil {
-			opts.Destroy()
-			return nil, fmt.Errorf("session options: %w", err)
+			return fail(err)
 		}
 	}
+	// Random-weight and quiet passages produce denormal floats, which the
+	// CPU handles hundreds of times slower; flushing them changes nothing
+	// audible (they are below 1e-38).
+	if err := opts.AddSessionConfigEntry("session.set_denormal_as_zero", "1"); err != nil {
+		return fail(err)
+	}
 	if cuda {
-		if err := cudaOptions(opts); err != nil {
-			opts.Destroy()
-			return nil, fmt.Errorf("CUDA provider: %w", err)
+		c, err := ort.NewCUDAProviderOptions()
+		if err != nil {
+			return fail(fmt.Errorf("CUDA provider: %w", err))
+		}
+		defer c.Destroy()
+		if err := c.Update(e.cudaProviderOptions()); err != nil {
+			return fail(fmt.Errorf("CUDA provider options: %w", err))
+		}
+		if err := opts.AppendExecutionProviderCUDA(c); err != nil {
+			return fail(fmt.Errorf("CUDA provider: %w", err))
 		}
 	}
 	return opts, nil
 }
 
-// openSession checks a voice's model against the Piper contract and opens a
-// session for it.
-func (e *Engine) openSession(v *voice.Voice) (*session, error) {
-	start := time.Now()
-	ins, outs, err := ort.GetInputOutputInfo(v.ModelPath)
+// ModelPorts reads the declared inputs and outputs of the model at path.
+// Errors wrap ErrInvalidVoice: a file ONNX Runtime cannot parse is a broken
+// voice, not a passing failure. InitRuntime must have been called.
+func ModelPorts(path string) (inputs, outputs []voice.Port, err error) {
+	ins, outs, err := ort.GetInputOutputInfo(path)
 	if err != nil {
-		// A file ONNX Runtime cannot parse is a broken voice, not a
-		// passing failure.
-		return nil, fmt.Errorf("%w: read model %s: %v", ErrInvalidVoice, v.ModelPath, err)
+		return nil, nil, fmt.Errorf("%w: read model %s: %v", ErrInvalidVoice, path, err)
 	}
-	if err := voice.CheckModel(v.Config, ins, outs); err != nil {
+	return ports(ins), ports(outs), nil
+}
+
+// ModelPortsFromBytes is ModelPorts for a model held in memory.
+func ModelPortsFromBytes(model []byte) (inputs, outputs []voice.Port, err error) {
+	ins, outs, err := ort.GetInputOutputInfoWithONNXData(model)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: model is not a readable ONNX file: %v", ErrInvalidVoice, err)
+	}
+	return ports(ins), ports(outs), nil
+}
+
+func ports(infos []ort.InputOutputInfo) []voice.Port {
+	out := make([]voice.Port, len(infos))
+	for i, in := range infos {
+		out[i] = voice.Port{Name: in.Name, Tensor: in.OrtValueType == ort.ONNXTypeTensor,
+			Type: voice.ElemType(in.DataType), Dims: []int64(in.Dimensions)}
+	}
+	return out
+}
+
+// openSession checks a voice's model against the Piper contract and opens a
+// session for it on the given provider (auto: CUDA when in use).
+func (e *Engine) openSession(v *voice.Voice, provider string) (*session, error) {
+	start := time.Now()
+	ins, outs, err := ModelPorts(v.ModelPath)
+	if err != nil {
+		return nil, err
+	}
+	batching, err := voice.CheckModel(v.Config, ins, outs)
+	if err != nil {
 		return nil, fmt.Errorf("voice %s: %w", v.Name, err)
 	}
 	inputs := []string{voice.InputIDs, voice.InputLengths, voice.InputScales}
@@ -223,9 +367,11 @@ func (e *Engine) openSession(v *voice.Voice) (*session, error) {
 	}
 	outputs := []string{outs[0].Name}
 
-	provider := ProviderCPU
-	if e.useCUDA.Load() {
-		provider = ProviderCUDA
+	if provider == ProviderAuto {
+		provider = ProviderCPU
+		if e.useCUDA.Load() {
+			provider = ProviderCUDA
+		}
 	}
 	s, err := e.newSession(v, inputs, outputs, provider == ProviderCUDA)
 	if err != nil && provider == ProviderCUDA && e.opts.Provider == ProviderAuto {
@@ -239,8 +385,9 @@ func (e *Engine) openSession(v *voice.Voice) (*session, error) {
 		return nil, fmt.Errorf("open session for voice %s: %w", describeVoice(v), err)
 	}
 	e.log.Info("voice session opened", "voice", v.Name, "provider", provider,
-		"speakers", v.Config.NumSpeakers, "ms", time.Since(start).Milliseconds())
-	return &session{sess: s, inputs: inputs, provider: provider, destroy: func() { s.Destroy() }}, nil
+		"speakers", v.Config.NumSpeakers, "batching", batching.String(), "ms", time.Since(start).Milliseconds())
+	return &session{run: (&ortRunner{sess: s, withSID: len(inputs) == 4}).run, batching: batching,
+		provider: provider, destroy: func() { s.Destroy() }}, nil
 }
 
 func (e *Engine) newSession(v *voice.Voice, inputs, outputs []string, cuda bool) (*ort.DynamicAdvancedSession, error) {
@@ -257,7 +404,7 @@ func (e *Engine) Preload(ctx context.Context, v *voice.Voice) error {
 	if v == nil || v.Config == nil {
 		return fmt.Errorf("%w: no voice", ErrInvalidVoice)
 	}
-	s, err := e.cache.acquire(ctx, v)
+	s, err := e.cache.acquire(ctx, v, ProviderAuto)
 	if err != nil {
 		return err
 	}

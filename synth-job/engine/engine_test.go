@@ -180,8 +180,8 @@ func TestBatchedEqualsOneAtATime(t *testing.T) {
 		{Text: "Medium length words here. And a second sentence.", SpeakerID: 0, Speed: 1.25},
 		{Text: "Hi.", SpeakerID: 3},
 	}
-	batched := newEngine(t, engine.Options{MaxBatch: 8})
-	single := newEngine(t, engine.Options{MaxBatch: 1})
+	batched := newEngine(t, engine.Options{MaxRunItems: 8})
+	single := newEngine(t, engine.Options{MaxRunItems: 1})
 	rb, err := batched.Synthesize(context.Background(), v, reqs)
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +321,7 @@ func TestLongTextIsBounded(t *testing.T) {
 }
 
 func TestSessionCacheEvictsAndConcurrency(t *testing.T) {
-	e := newEngine(t, engine.Options{SessionCache: 2, MaxBatch: 3})
+	e := newEngine(t, engine.Options{SessionCache: 2, MaxRunItems: 3})
 	dir := t.TempDir()
 	voices := []*voice.Voice{
 		writeVoice(t, dir, "a", demovoice.English(), nil),

@@ -17,6 +17,9 @@ var (
 	ErrSpeaker = errors.New("speaker out of range")
 	// ErrSpeed: the speed is outside [MinSpeed, MaxSpeed].
 	ErrSpeed = errors.New("speed out of range")
+	// ErrTooLong: a sentence alone does not fit in the device's memory
+	// (the GPU memory limit); shorter sentences would.
+	ErrTooLong = errors.New("sentence too long for this device")
 	// ErrInvalidVoice: the voice's config or model breaks the Piper
 	// contract. It is voice.ErrInvalid, so either name works with errors.Is.
 	ErrInvalidVoice = voice.ErrInvalid
@@ -25,5 +28,5 @@ var (
 // IsPermanent reports whether err is one of the permanent failures.
 func IsPermanent(err error) bool {
 	return errors.Is(err, ErrNoPhonemes) || errors.Is(err, ErrSpeaker) ||
-		errors.Is(err, ErrSpeed) || errors.Is(err, ErrInvalidVoice)
+		errors.Is(err, ErrSpeed) || errors.Is(err, ErrInvalidVoice) || errors.Is(err, ErrTooLong)
 }

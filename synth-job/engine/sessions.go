@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"sync"
 
-	ort "github.com/yalue/onnxruntime_go"
-
 	"github.com/chorus-voice/chorus/synth-job/voice"
 )
 
@@ -19,11 +17,12 @@ var errClosed = errors.New("engine is closed")
 // that an entry evicted from the cache while a batch runs on it is destroyed
 // only after its last Run.
 type session struct {
-	key      string
-	sess     *ort.DynamicAdvancedSession
-	inputs   []string // input, input_lengths, scales[, sid]
-	provider string   // execution provider the session runs on
-	destroy  func()   // frees the ONNX session
+	key string
+	// run runs one batch; it may be called from several goroutines.
+	run      func(*batchInput) (*batchOutput, error)
+	batching voice.Batching // how runs may mix speakers
+	provider string         // execution provider the session runs on
+	destroy  func()         // frees the ONNX session
 
 	// Guarded by sessionCache.mu.
 	refs    int
@@ -39,10 +38,11 @@ type loading struct {
 	err  error
 }
 
-// sessionCache is a bounded LRU of open sessions keyed by model path.
+// sessionCache is a bounded LRU of open sessions keyed by model path and
+// requested provider (auto, or cpu for runs offloaded from the GPU).
 type sessionCache struct {
 	capacity int
-	create   func(v *voice.Voice) (*session, error)
+	create   func(v *voice.Voice, provider string) (*session, error)
 
 	mu      sync.Mutex
 	lru     *list.List // front = most recently used; values are *session
@@ -51,7 +51,7 @@ type sessionCache struct {
 	closed  bool
 }
 
-func newSessionCache(capacity int, create func(*voice.Voice) (*session, error)) *sessionCache {
+func newSessionCache(capacity int, create func(*voice.Voice, string) (*session, error)) *sessionCache {
 	return &sessionCache{
 		capacity: max(capacity, 1),
 		create:   create,
@@ -61,10 +61,10 @@ func newSessionCache(capacity int, create func(*voice.Voice) (*session, error)) 
 	}
 }
 
-// acquire returns the voice's session with a reference the caller must give
-// back with release.
-func (c *sessionCache) acquire(ctx context.Context, v *voice.Voice) (*session, error) {
-	key := v.ModelPath
+// acquire returns the voice's session on provider with a reference the
+// caller must give back with release.
+func (c *sessionCache) acquire(ctx context.Context, v *voice.Voice, provider string) (*session, error) {
+	key := v.ModelPath + "\x00" + provider
 	for {
 		c.mu.Lock()
 		if c.closed {
@@ -93,7 +93,7 @@ func (c *sessionCache) acquire(ctx context.Context, v *voice.Voice) (*session, e
 		c.loading[key] = l
 		c.mu.Unlock()
 
-		s, err := c.create(v)
+		s, err := c.create(v, provider)
 
 		c.mu.Lock()
 		delete(c.loading, key)

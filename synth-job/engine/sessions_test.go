@@ -16,10 +16,10 @@ type fakeSessions struct {
 	delay              time.Duration
 }
 
-func (f *fakeSessions) create(v *voice.Voice) (*session, error) {
+func (f *fakeSessions) create(v *voice.Voice, provider string) (*session, error) {
 	time.Sleep(f.delay)
 	f.created.Add(1)
-	s := &session{inputs: []string{v.ModelPath}}
+	s := &session{provider: provider}
 	s.destroy = func() { f.destroyed.Add(1) }
 	return s, nil
 }
@@ -30,12 +30,12 @@ func TestCacheEvictsInUseSessionAfterLastRelease(t *testing.T) {
 	f := &fakeSessions{}
 	c := newSessionCache(1, f.create)
 	ctx := context.Background()
-	a, err := c.acquire(ctx, v("a"))
+	a, err := c.acquire(ctx, v("a"), ProviderAuto)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a2, _ := c.acquire(ctx, v("a")) // second user of the same session
-	b, _ := c.acquire(ctx, v("b"))  // evicts a, which is in use
+	a2, _ := c.acquire(ctx, v("a"), ProviderAuto) // second user of the same session
+	b, _ := c.acquire(ctx, v("b"), ProviderAuto)  // evicts a, which is in use
 	if f.created.Load() != 2 || c.len() != 1 {
 		t.Fatalf("created %d, cached %d", f.created.Load(), c.len())
 	}
@@ -58,7 +58,7 @@ func TestCacheEvictsInUseSessionAfterLastRelease(t *testing.T) {
 	if f.destroyed.Load() != 2 {
 		t.Fatalf("close destroyed %d of 2", f.destroyed.Load())
 	}
-	if _, err := c.acquire(ctx, v("a")); err != errClosed {
+	if _, err := c.acquire(ctx, v("a"), ProviderAuto); err != errClosed {
 		t.Fatalf("acquire after close: %v", err)
 	}
 }
@@ -71,7 +71,7 @@ func TestCacheLoadsOnceForConcurrentCallers(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := c.acquire(context.Background(), v("a"))
+			s, err := c.acquire(context.Background(), v("a"), ProviderAuto)
 			if err != nil {
 				t.Error(err)
 				return
@@ -90,12 +90,12 @@ func TestCacheLRUOrder(t *testing.T) {
 	c := newSessionCache(2, f.create)
 	ctx := context.Background()
 	for _, k := range []string{"a", "b", "a", "c"} { // c evicts b, the least recently used
-		s, _ := c.acquire(ctx, v(k))
+		s, _ := c.acquire(ctx, v(k), ProviderAuto)
 		c.release(s)
 	}
 	c.mu.Lock()
-	_, hasA := c.byKey["a"]
-	_, hasB := c.byKey["b"]
+	_, hasA := c.byKey["a\x00"+ProviderAuto]
+	_, hasB := c.byKey["b\x00"+ProviderAuto]
 	c.mu.Unlock()
 	if !hasA || hasB {
 		t.Errorf("after a b a c with capacity 2: a cached %v, b cached %v", hasA, hasB)

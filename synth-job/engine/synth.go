@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
-
-	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/chorus-voice/chorus/synth-job/phonemize"
 	"github.com/chorus-voice/chorus/synth-job/textnorm"
@@ -49,6 +48,7 @@ type item struct {
 	sid         int64
 	lengthScale float32
 	pcm         []byte // trimmed, peak-normalised 16-bit PCM
+	err         error  // permanent failure of this item alone (ErrTooLong)
 }
 
 // Stats are cumulative timings of the engine's stages, for benchmarks: the
@@ -56,34 +56,79 @@ type item struct {
 type Stats struct {
 	Phonemize time.Duration // text normalisation, espeak-ng, ids
 	Tensors   time.Duration // building input tensors, copying output
-	Run       time.Duration // ONNX Runtime session Run
-	Post      time.Duration // trimming, joining, WAV encoding
-	Runs      int64
+	Run       time.Duration // ONNX Runtime session Run, summed over runs
+	// Busy is the wall time during which at least one Run was in flight:
+	// with concurrent runs it is less than Run. Wall time minus Busy is
+	// the time the engine kept the device waiting.
+	Busy time.Duration
+	Post time.Duration // trimming, joining, WAV encoding
+	Runs int64
+	// Items counts sentences run; PaddedIDs the ids of their runs
+	// (items × longest), so PaddedIDs / real ids is the padding overhead.
 	Items     int64
+	PaddedIDs int64
+	// Splits counts runs split after running out of memory; Offloaded the
+	// runs sent to a CPU session while the engine runs on CUDA.
+	Splits    int64
+	Offloaded int64
 }
 
 type stats struct {
-	phonemize, tensors, run, post, runs, items atomic.Int64
+	phonemize, tensors, run, post, runs, items, paddedIDs, splits, offloaded atomic.Int64
+
+	mu        sync.Mutex
+	active    int
+	busySince time.Time
+	busy      time.Duration
+}
+
+// runStarted and runEnded track the union of run intervals (Busy).
+func (s *stats) runStarted() {
+	s.mu.Lock()
+	if s.active == 0 {
+		s.busySince = time.Now()
+	}
+	s.active++
+	s.mu.Unlock()
+}
+
+func (s *stats) runEnded() {
+	s.mu.Lock()
+	s.active--
+	if s.active == 0 {
+		s.busy += time.Since(s.busySince)
+	}
+	s.mu.Unlock()
 }
 
 // Stats returns the cumulative stage timings since the engine started.
 func (e *Engine) Stats() Stats {
+	e.stats.mu.Lock()
+	busy := e.stats.busy
+	if e.stats.active > 0 {
+		busy += time.Since(e.stats.busySince)
+	}
+	e.stats.mu.Unlock()
 	return Stats{
 		Phonemize: time.Duration(e.stats.phonemize.Load()),
 		Tensors:   time.Duration(e.stats.tensors.Load()),
 		Run:       time.Duration(e.stats.run.Load()),
+		Busy:      busy,
 		Post:      time.Duration(e.stats.post.Load()),
 		Runs:      e.stats.runs.Load(),
 		Items:     e.stats.items.Load(),
+		PaddedIDs: e.stats.paddedIDs.Load(),
+		Splits:    e.stats.splits.Load(),
+		Offloaded: e.stats.offloaded.Load(),
 	}
 }
 
 // Synthesize speaks every request with voice v and returns one Result per
-// request, in order. Sentences of all requests are batched into model runs
-// (up to MaxBatch items of the same length_scale each). A request that
-// cannot be spoken gets its own permanent Err; the returned error is for
-// the whole call: an invalid voice (permanent, ErrInvalidVoice) or a
-// failure of ONNX Runtime or of ctx (transient).
+// request, in order. Sentences of all requests are packed into model runs
+// (see the package comment). A request that cannot be spoken gets its own
+// permanent Err; the returned error is for the whole call: an invalid voice
+// (permanent, ErrInvalidVoice) or a failure of ONNX Runtime or of ctx
+// (transient).
 func (e *Engine) Synthesize(ctx context.Context, v *voice.Voice, reqs []Request) ([]Result, error) {
 	if v == nil || v.Config == nil {
 		return nil, fmt.Errorf("%w: no voice", ErrInvalidVoice)
@@ -110,30 +155,20 @@ func (e *Engine) Synthesize(ctx context.Context, v *voice.Voice, reqs []Request)
 		return nil, err
 	}
 
-	s, err := e.cache.acquire(ctx, v)
+	s, err := e.cache.acquire(ctx, v, ProviderAuto)
 	if err != nil {
 		return nil, err
 	}
 	defer e.cache.release(s)
 
-	// Same length_scale per run (scales is one tensor per run); similar
-	// lengths together keep padding small.
-	order := slices.Clone(items)
-	slices.SortStableFunc(order, func(a, b *item) int {
-		return cmp.Or(cmp.Compare(a.lengthScale, b.lengthScale), cmp.Compare(len(a.ids), len(b.ids)))
-	})
-	for start := 0; start < len(order); {
-		end := start + 1
-		for end < len(order) && end-start < e.opts.MaxBatch && order[end].lengthScale == order[start].lengthScale {
-			end++
+	runs := planRuns(items, s.batching, e.limits.maxItems, e.limits.maxIDs)
+	if err := e.execute(ctx, v, s, runs); err != nil {
+		return nil, fmt.Errorf("synthesise with voice %s: %w", v.Name, err)
+	}
+	for _, it := range items {
+		if it.err != nil && results[it.req].Err == nil {
+			results[it.req].Err = it.err
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := e.run(s, cfg, order[start:end]); err != nil {
-			return nil, fmt.Errorf("synthesise with voice %s: %w", v.Name, err)
-		}
-		start = end
 	}
 
 	t1 := time.Now()
@@ -235,105 +270,6 @@ func truncate(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-// run synthesises one batch of items (same length_scale) and stores each
-// item's trimmed audio.
-func (e *Engine) run(s *session, cfg *voice.Config, batch []*item) error {
-	t0 := time.Now()
-	b := len(batch)
-	n := 0
-	for _, it := range batch {
-		n = max(n, len(it.ids))
-	}
-	pad := cfg.PhonemeIDMap["_"][0]
-	ids := make([]int64, b*n)
-	lengths := make([]int64, b)
-	sids := make([]int64, b)
-	for i, it := range batch {
-		row := ids[i*n : (i+1)*n]
-		copy(row, it.ids)
-		for j := len(it.ids); j < n; j++ {
-			row[j] = pad
-		}
-		lengths[i] = int64(len(it.ids))
-		sids[i] = it.sid
-	}
-	scales := []float32{float32(cfg.Inference.NoiseScale), batch[0].lengthScale, float32(cfg.Inference.NoiseW)}
-
-	// Input tensors alias these Go slices: they stay referenced until Run
-	// returns (the deferred Destroy calls keep them alive).
-	var inputs []ort.Value
-	defer func() {
-		for _, v := range inputs {
-			v.Destroy()
-		}
-	}()
-	add := func(v ort.Value, err error) error {
-		if err != nil {
-			return fmt.Errorf("input tensor: %w", err)
-		}
-		inputs = append(inputs, v)
-		return nil
-	}
-	if err := add(newTensor(ort.NewShape(int64(b), int64(n)), ids)); err != nil {
-		return err
-	}
-	if err := add(newTensor(ort.NewShape(int64(b)), lengths)); err != nil {
-		return err
-	}
-	if err := add(newTensor(ort.NewShape(3), scales)); err != nil {
-		return err
-	}
-	if len(s.inputs) == 4 {
-		if err := add(newTensor(ort.NewShape(int64(b)), sids)); err != nil {
-			return err
-		}
-	}
-	t1 := time.Now()
-	outputs := []ort.Value{nil} // variable length: let ONNX Runtime allocate
-	err := s.sess.Run(inputs, outputs)
-	t2 := time.Now()
-	e.stats.run.Add(int64(t2.Sub(t1)))
-	e.stats.runs.Add(1)
-	e.stats.items.Add(int64(b))
-	if err != nil {
-		return fmt.Errorf("run %d items of up to %d ids: %w", b, n, err)
-	}
-	out := outputs[0]
-	defer out.Destroy()
-	t, ok := out.(*ort.Tensor[float32])
-	if !ok {
-		return fmt.Errorf("output is %T, want a float32 tensor", out)
-	}
-	shape := t.GetShape()
-	if len(shape) < 2 || shape[0] != int64(b) {
-		return fmt.Errorf("output shape %v for a batch of %d", shape, b)
-	}
-	// GetData points into C memory that Destroy frees: copy each item out.
-	data := t.GetData()
-	per := len(data) / b
-	if per == 0 {
-		return errEmptyOutput
-	}
-	sampleRate := cfg.Audio.SampleRate
-	for i, it := range batch {
-		// Straight from ONNX Runtime's buffer to 16-bit PCM: one pass, no
-		// float copy.
-		a, peak := trim(data[i*per:(i+1)*per], sampleRate)
-		it.pcm = make([]byte, 2*len(a))
-		wav.PutPCM(it.pcm, a, PeakLevel/max(peak, 0.01))
-	}
-	e.stats.tensors.Add(int64(t1.Sub(t0) + time.Since(t2)))
-	return nil
-}
-
-func newTensor[T ort.TensorData](shape ort.Shape, data []T) (ort.Value, error) {
-	t, err := ort.NewTensor(shape, data)
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
-}
-
 // trim applies the trimming rule of the package comment; it also returns
 // the peak magnitude.
 func trim(x []float32, sampleRate int) ([]float32, float32) {
@@ -374,6 +310,9 @@ func (e *Engine) assemble(cfg *voice.Config, items []*item, results []Result) {
 		byReq[it.req] = append(byReq[it.req], it)
 	}
 	for req, its := range byReq {
+		if results[req].Err != nil {
+			continue // a sentence of it failed alone (ErrTooLong)
+		}
 		slices.SortFunc(its, func(a, b *item) int { return cmp.Compare(a.seq, b.seq) })
 		total := 0
 		for i, it := range its {

@@ -3,8 +3,6 @@ package voice
 import (
 	"fmt"
 	"strings"
-
-	ort "github.com/yalue/onnxruntime_go"
 )
 
 // The names of the Piper model's inputs.
@@ -15,40 +13,112 @@ const (
 	InputSID     = "sid"
 )
 
-// CheckModel checks a model's declared inputs and outputs (from
-// ort.GetInputOutputInfo) against the Piper contract and the voice config:
+// ElemType is a tensor element type, numbered as ONNX numbers them
+// (TensorProto.DataType), which is also how ONNX Runtime numbers them.
+type ElemType int
+
+// The element types the Piper contract uses.
+const (
+	Float ElemType = 1
+	Int32 ElemType = 6
+	Int64 ElemType = 7
+	Int16 ElemType = 5
+)
+
+func (t ElemType) String() string {
+	switch t {
+	case Float:
+		return "float32"
+	case Int64:
+		return "int64"
+	case Int32:
+		return "int32"
+	case Int16:
+		return "int16"
+	}
+	return fmt.Sprintf("type(%d)", int(t))
+}
+
+// Port describes one declared input or output of a model, as whoever reads
+// the model (ONNX Runtime in the engine and the importer) reports it. Dims
+// holds -1 for a dynamic axis.
+type Port struct {
+	Name string
+	// Tensor is false for non-tensor values (sequences, maps).
+	Tensor bool
+	Type   ElemType
+	Dims   []int64
+}
+
+func (p Port) String() string {
+	if !p.Tensor {
+		return "not a tensor"
+	}
+	return fmt.Sprintf("%s %v", p.Type, p.Dims)
+}
+
+// Batching says how a model's runs may mix requests.
+type Batching int
+
+const (
+	// SingleSpeaker: no sid input; any items share a run.
+	SingleSpeaker Batching = iota
+	// SpeakerPerRun: sid is declared [1], as Piper's exporter declares it;
+	// the one speaker applies to every item of a run, so a run holds items
+	// of one speaker.
+	SpeakerPerRun
+	// SpeakerPerItem: sid is declared [B] (a dynamic axis); speakers mix
+	// freely within a run.
+	SpeakerPerItem
+)
+
+func (b Batching) String() string {
+	switch b {
+	case SingleSpeaker:
+		return "single speaker: any sentences share a run"
+	case SpeakerPerRun:
+		return "one speaker per run (sid declared [1], as Piper exports it): sentences of different speakers run separately"
+	case SpeakerPerItem:
+		return "speakers mixed within a run (sid declared [batch])"
+	}
+	return fmt.Sprintf("batching(%d)", int(b))
+}
+
+// CheckModel checks a model's declared inputs and outputs against the Piper
+// contract and the voice config, and says how its runs may be batched:
 //
 //	input         int64   [B, N]
 //	input_lengths int64   [B]
 //	scales        float32 [3]
-//	sid           int64   [B]   present iff the config has more than one speaker
+//	sid           int64   [1] or [B]   present iff the config has more than one speaker
 //	output 0      float32 [B, 1, T] or [B, 1, 1, T]
 //
-// ONNX Runtime only notices a wrong or missing input when a session runs, so
-// this check is what turns a mismatched voice into a clear, permanent error.
-// Further outputs (Piper's alignment-patched models add one) are allowed and
-// ignored. Errors wrap ErrInvalid.
-func CheckModel(c *Config, inputs, outputs []ort.InputOutputInfo) error {
+// Piper's exporter declares sid as [1] (it is not among the dynamic axes),
+// so such a model takes one speaker per run; a model that declares it [B]
+// takes one per item. ONNX Runtime only notices a wrong or missing input
+// when a session runs, so this check is what turns a mismatched voice into
+// a clear, permanent error. Further outputs (Piper's alignment-patched
+// models add one) are allowed and ignored. Errors wrap ErrInvalid.
+func CheckModel(c *Config, inputs, outputs []Port) (Batching, error) {
 	var errs []string
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
 
-	want := map[string]struct {
-		typ  ort.TensorElementDataType
+	type want struct {
+		typ  ElemType
 		rank int
-	}{
-		InputIDs:     {ort.TensorElementDataTypeInt64, 2},
-		InputLengths: {ort.TensorElementDataTypeInt64, 1},
-		InputScales:  {ort.TensorElementDataTypeFloat, 1},
+	}
+	wants := map[string]want{
+		InputIDs:     {Int64, 2},
+		InputLengths: {Int64, 1},
+		InputScales:  {Float, 1},
 	}
 	if c.MultiSpeaker() {
-		want[InputSID] = struct {
-			typ  ort.TensorElementDataType
-			rank int
-		}{ort.TensorElementDataTypeInt64, 1}
+		wants[InputSID] = want{Int64, 1}
 	}
+	batching := SingleSpeaker
 	seen := make(map[string]bool)
 	for _, in := range inputs {
-		w, ok := want[in.Name]
+		w, ok := wants[in.Name]
 		switch {
 		case in.Name == InputSID && !c.MultiSpeaker():
 			bad("model takes %q but the config has %d speaker", InputSID, c.NumSpeakers)
@@ -58,15 +128,27 @@ func CheckModel(c *Config, inputs, outputs []ort.InputOutputInfo) error {
 			continue
 		}
 		seen[in.Name] = true
-		if in.OrtValueType != ort.ONNXTypeTensor || in.DataType != w.typ || len(in.Dimensions) != w.rank {
-			bad("input %q is %s, want a %s tensor of rank %d", in.Name, describe(in), w.typ, w.rank)
+		if !in.Tensor || in.Type != w.typ || len(in.Dims) != w.rank {
+			bad("input %q is %s, want a %s tensor of rank %d", in.Name, in, w.typ, w.rank)
 			continue
 		}
-		if in.Name == InputScales && in.Dimensions[0] != 3 && in.Dimensions[0] > 0 {
-			bad("input %q has %d elements, want 3", in.Name, in.Dimensions[0])
+		switch in.Name {
+		case InputScales:
+			if in.Dims[0] != 3 && in.Dims[0] > 0 {
+				bad("input %q has %d elements, want 3", in.Name, in.Dims[0])
+			}
+		case InputSID:
+			switch d := in.Dims[0]; {
+			case d == 1:
+				batching = SpeakerPerRun
+			case d < 0:
+				batching = SpeakerPerItem
+			default:
+				bad("input %q is declared [%d], want [1] (one speaker per run) or a dynamic batch axis", in.Name, d)
+			}
 		}
 	}
-	for _, name := range sortedKeys(want) {
+	for _, name := range sortedKeys(wants) {
 		if !seen[name] {
 			if name == InputSID {
 				bad("config has %d speakers but the model has no %q input", c.NumSpeakers, InputSID)
@@ -80,20 +162,12 @@ func CheckModel(c *Config, inputs, outputs []ort.InputOutputInfo) error {
 		bad("model has no output")
 	} else {
 		o := outputs[0]
-		if o.OrtValueType != ort.ONNXTypeTensor || o.DataType != ort.TensorElementDataTypeFloat ||
-			(len(o.Dimensions) != 3 && len(o.Dimensions) != 4) {
-			bad("output %q is %s, want a float tensor [B,1,T] or [B,1,1,T]", o.Name, describe(o))
+		if !o.Tensor || o.Type != Float || (len(o.Dims) != 3 && len(o.Dims) != 4) {
+			bad("output %q is %s, want a float tensor [B,1,T] or [B,1,1,T]", o.Name, o)
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("%w: model does not match the Piper contract: %s", ErrInvalid, strings.Join(errs, "; "))
+		return 0, fmt.Errorf("%w: model does not match the Piper contract: %s", ErrInvalid, strings.Join(errs, "; "))
 	}
-	return nil
-}
-
-func describe(i ort.InputOutputInfo) string {
-	if i.OrtValueType != ort.ONNXTypeTensor {
-		return i.OrtValueType.String()
-	}
-	return fmt.Sprintf("%s %v", i.DataType, i.Dimensions)
+	return batching, nil
 }

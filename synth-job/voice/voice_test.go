@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	ort "github.com/yalue/onnxruntime_go"
 )
 
 const goodConfig = `{
@@ -98,20 +96,22 @@ func FuzzParseConfig(f *testing.F) {
 	})
 }
 
-func tensor(name string, typ ort.TensorElementDataType, dims ...int64) ort.InputOutputInfo {
-	return ort.InputOutputInfo{Name: name, OrtValueType: ort.ONNXTypeTensor, DataType: typ, Dimensions: ort.NewShape(dims...)}
+func tensor(name string, typ ElemType, dims ...int64) Port {
+	return Port{Name: name, Tensor: true, Type: typ, Dims: dims}
 }
 
-func piperIO(withSID bool) ([]ort.InputOutputInfo, []ort.InputOutputInfo) {
-	ins := []ort.InputOutputInfo{
-		tensor(InputIDs, ort.TensorElementDataTypeInt64, 1, -1),
-		tensor(InputLengths, ort.TensorElementDataTypeInt64, 1),
-		tensor(InputScales, ort.TensorElementDataTypeFloat, 3),
+// piperIO declares the inputs and outputs as Piper's exporter does: batch
+// and length axes dynamic, sid fixed at [1].
+func piperIO(withSID bool) ([]Port, []Port) {
+	ins := []Port{
+		tensor(InputIDs, Int64, -1, -1),
+		tensor(InputLengths, Int64, -1),
+		tensor(InputScales, Float, 3),
 	}
 	if withSID {
-		ins = append(ins, tensor(InputSID, ort.TensorElementDataTypeInt64, 1))
+		ins = append(ins, tensor(InputSID, Int64, 1))
 	}
-	return ins, []ort.InputOutputInfo{tensor("output", ort.TensorElementDataTypeFloat, 1, 1, -1)}
+	return ins, []Port{tensor("output", Float, -1, 1, -1)}
 }
 
 func TestCheckModel(t *testing.T) {
@@ -122,37 +122,44 @@ func TestCheckModel(t *testing.T) {
 	}
 
 	ins, outs := piperIO(true)
-	if err := CheckModel(multi, ins, outs); err != nil {
-		t.Errorf("multi-speaker: %v", err)
+	if b, err := CheckModel(multi, ins, outs); err != nil || b != SpeakerPerRun {
+		t.Errorf("multi-speaker, sid [1]: %v, %v; want %v", b, err, SpeakerPerRun)
+	}
+	dyn := append(ins[:3:3], tensor(InputSID, Int64, -1))
+	if b, err := CheckModel(multi, dyn, outs); err != nil || b != SpeakerPerItem {
+		t.Errorf("multi-speaker, sid [B]: %v, %v; want %v", b, err, SpeakerPerItem)
 	}
 	ins, outs = piperIO(false)
-	if err := CheckModel(single, ins, outs); err != nil {
-		t.Errorf("single-speaker: %v", err)
+	if b, err := CheckModel(single, ins, outs); err != nil || b != SingleSpeaker {
+		t.Errorf("single-speaker: %v, %v", b, err)
 	}
-	rank4 := []ort.InputOutputInfo{tensor("output", ort.TensorElementDataTypeFloat, 1, 1, 1, -1), tensor("durations", ort.TensorElementDataTypeFloat, 1, -1)}
-	if err := CheckModel(single, ins, rank4); err != nil {
+	rank4 := []Port{tensor("output", Float, 1, 1, 1, -1), tensor("durations", Float, 1, -1)}
+	if _, err := CheckModel(single, ins, rank4); err != nil {
 		t.Errorf("rank 4 output with an extra output: %v", err)
 	}
 
 	bad := []struct {
 		name      string
 		cfg       *Config
-		ins, outs []ort.InputOutputInfo
+		ins, outs []Port
 		want      string
 	}{
 		{"sid missing", multi, ins, outs, `no "sid" input`},
-		{"sid extra", single, func() []ort.InputOutputInfo { i, _ := piperIO(true); return i }(), outs, `takes "sid"`},
-		{"input int32", single, []ort.InputOutputInfo{tensor(InputIDs, ort.TensorElementDataTypeInt32, 1, -1), ins[1], ins[2]}, outs, `input "input"`},
-		{"input rank", single, []ort.InputOutputInfo{tensor(InputIDs, ort.TensorElementDataTypeInt64, -1), ins[1], ins[2]}, outs, `rank 2`},
-		{"scales 2", single, []ort.InputOutputInfo{ins[0], ins[1], tensor(InputScales, ort.TensorElementDataTypeFloat, 2)}, outs, `want 3`},
-		{"lengths missing", single, []ort.InputOutputInfo{ins[0], ins[2]}, outs, `lacks input "input_lengths"`},
-		{"unexpected", single, append(append([]ort.InputOutputInfo{}, ins...), tensor("pitch", ort.TensorElementDataTypeFloat, 1)), outs, `unexpected input "pitch"`},
+		{"sid extra", single, func() []Port { i, _ := piperIO(true); return i }(), outs, `takes "sid"`},
+		{"sid fixed at 4", multi, append(ins[:3:3], tensor(InputSID, Int64, 4)), outs, `declared [4]`},
+		{"sid rank 2", multi, append(ins[:3:3], tensor(InputSID, Int64, 1, 1)), outs, `input "sid"`},
+		{"input int32", single, []Port{tensor(InputIDs, Int32, 1, -1), ins[1], ins[2]}, outs, `input "input"`},
+		{"input rank", single, []Port{tensor(InputIDs, Int64, -1), ins[1], ins[2]}, outs, `rank 2`},
+		{"input not a tensor", single, []Port{{Name: InputIDs}, ins[1], ins[2]}, outs, `not a tensor`},
+		{"scales 2", single, []Port{ins[0], ins[1], tensor(InputScales, Float, 2)}, outs, `want 3`},
+		{"lengths missing", single, []Port{ins[0], ins[2]}, outs, `lacks input "input_lengths"`},
+		{"unexpected", single, append(append([]Port{}, ins...), tensor("pitch", Float, 1)), outs, `unexpected input "pitch"`},
 		{"no output", single, ins, nil, "no output"},
-		{"output rank 2", single, ins, []ort.InputOutputInfo{tensor("output", ort.TensorElementDataTypeFloat, 1, -1)}, "want a float tensor"},
-		{"output int", single, ins, []ort.InputOutputInfo{tensor("output", ort.TensorElementDataTypeInt16, 1, 1, -1)}, "want a float tensor"},
+		{"output rank 2", single, ins, []Port{tensor("output", Float, 1, -1)}, "want a float tensor"},
+		{"output int", single, ins, []Port{tensor("output", Int16, 1, 1, -1)}, "want a float tensor"},
 	}
 	for _, tt := range bad {
-		err := CheckModel(tt.cfg, tt.ins, tt.outs)
+		_, err := CheckModel(tt.cfg, tt.ins, tt.outs)
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err = %v, want ErrInvalid mentioning %q", tt.name, err, tt.want)
 		}

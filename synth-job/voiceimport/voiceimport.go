@@ -14,7 +14,6 @@ import (
 	"net/http"
 
 	"cloud.google.com/go/storage"
-	ort "github.com/yalue/onnxruntime_go"
 	"google.golang.org/api/googleapi"
 
 	"github.com/chorus-voice/chorus/shared/store"
@@ -42,32 +41,34 @@ type Importer struct {
 	ORTLibrary string
 }
 
-// Validate checks the pair against the Piper contract without uploading.
-func (im *Importer) Validate(v *Voice) (*voice.Config, error) {
+// Validate checks the pair against the Piper contract without uploading,
+// and says how the model's runs may be batched.
+func (im *Importer) Validate(v *Voice) (*voice.Config, voice.Batching, error) {
 	if len(v.Model) == 0 || len(v.Model) > MaxModelBytes {
-		return nil, fmt.Errorf("%w: model is %d bytes (1 … %d)", voice.ErrInvalid, len(v.Model), MaxModelBytes)
+		return nil, 0, fmt.Errorf("%w: model is %d bytes (1 … %d)", voice.ErrInvalid, len(v.Model), MaxModelBytes)
 	}
 	cfg, err := voice.ParseConfig(v.Config)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := engine.InitRuntime(im.ORTLibrary); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	ins, outs, err := ort.GetInputOutputInfoWithONNXData(v.Model)
+	ins, outs, err := engine.ModelPortsFromBytes(v.Model)
 	if err != nil {
-		return nil, fmt.Errorf("%w: model is not a readable ONNX file: %v", voice.ErrInvalid, err)
+		return nil, 0, err
 	}
-	if err := voice.CheckModel(cfg, ins, outs); err != nil {
-		return nil, err
+	batching, err := voice.CheckModel(cfg, ins, outs)
+	if err != nil {
+		return nil, 0, err
 	}
-	return cfg, nil
+	return cfg, batching, nil
 }
 
 // Import validates v, uploads it (unchanged objects are not rewritten) and
 // records it. Importing the same pair again changes nothing.
 func (im *Importer) Import(ctx context.Context, v *Voice) (*store.Voice, error) {
-	cfg, err := im.Validate(v)
+	cfg, _, err := im.Validate(v)
 	if err != nil {
 		return nil, fmt.Errorf("voice %s: %w", v.ID, err)
 	}

@@ -82,12 +82,12 @@ func run(ctx context.Context, cmd string, args []string) error {
 		if err != nil {
 			return err
 		}
-		cfg, err := (&voiceimport.Importer{ORTLibrary: lib}).Validate(v)
+		cfg, batching, err := (&voiceimport.Importer{ORTLibrary: lib}).Validate(v)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("ok: %s, %d Hz, %d speaker(s), phonemes %s (%s), %d symbols\n",
-			*model, cfg.Audio.SampleRate, cfg.NumSpeakers, cfg.PhonemeType, cfg.Espeak.Voice, len(cfg.PhonemeIDMap))
+		fmt.Printf("ok: %s, %d Hz, %d speaker(s), phonemes %s (%s), %d symbols\nbatching: %s\n",
+			*model, cfg.Audio.SampleRate, cfg.NumSpeakers, cfg.PhonemeType, cfg.Espeak.Voice, len(cfg.PhonemeIDMap), batching)
 		return nil
 	case "import", "seed":
 	default:

@@ -81,7 +81,7 @@ func run(ctx context.Context, log *slog.Logger, ortLib, provider string, nReq, b
 		return err
 	}
 	newEngine := func(maxBatch int) (*engine.Engine, error) {
-		return engine.New(engine.Options{LibraryPath: ortLib, Provider: provider, MaxBatch: maxBatch,
+		return engine.New(engine.Options{LibraryPath: ortLib, Provider: provider, MaxRunItems: maxBatch,
 			IntraOpThreads: threads, SessionCache: 1, Logger: log})
 	}
 	batched, err := newEngine(batch)

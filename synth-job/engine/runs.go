@@ -1,0 +1,203 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/chorus-voice/chorus/synth-job/voice"
+	"github.com/chorus-voice/chorus/synth-job/wav"
+)
+
+// runCost is what a run of n items padded to longest ids weighs against
+// the budget: device memory grows with the padded audio, that is ids ×
+// frames per id × length_scale.
+func runCost(n, longest int, lengthScale float32) int {
+	return int(math.Ceil(float64(n) * float64(longest) * float64(lengthScale)))
+}
+
+// planRuns packs items into runs: one length_scale per run, one speaker
+// per run where the model takes one sid per run, similar lengths together
+// (sorted, so padding stays small), each run within maxItems and, but for
+// a lone item, within maxIDs of cost.
+func planRuns(items []*item, batching voice.Batching, maxItems, maxIDs int) [][]*item {
+	perRunSID := batching == voice.SpeakerPerRun
+	order := slices.Clone(items)
+	slices.SortStableFunc(order, func(a, b *item) int {
+		c := cmp.Compare(a.lengthScale, b.lengthScale)
+		if perRunSID {
+			c = cmp.Or(c, cmp.Compare(a.sid, b.sid))
+		}
+		return cmp.Or(c, cmp.Compare(len(a.ids), len(b.ids)))
+	})
+	var runs [][]*item
+	var cur []*item
+	for _, it := range order {
+		if len(cur) > 0 {
+			first := cur[0]
+			split := first.lengthScale != it.lengthScale || (perRunSID && first.sid != it.sid) ||
+				len(cur)+1 > maxItems || runCost(len(cur)+1, len(it.ids), it.lengthScale) > maxIDs
+			if split {
+				runs = append(runs, cur)
+				cur = nil
+			}
+		}
+		cur = append(cur, it)
+	}
+	if len(cur) > 0 {
+		runs = append(runs, cur)
+	}
+	// Costliest first: the long runs start while the short ones queue.
+	slices.SortStableFunc(runs, func(a, b []*item) int {
+		return cmp.Compare(runCost(len(b), len(b[len(b)-1].ids), b[0].lengthScale),
+			runCost(len(a), len(a[len(a)-1].ids), a[0].lengthScale))
+	})
+	return runs
+}
+
+// execute runs the planned runs. One more run than may be in flight is
+// started, so that one run's audio is post-processed while the next one
+// runs; the engine-wide slots bound the runs in flight.
+func (e *Engine) execute(ctx context.Context, v *voice.Voice, s *session, runs [][]*item) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.limits.concurrent + 1)
+	for _, run := range runs {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error { return e.runSplitting(gctx, v, s, run) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// runSplitting runs a batch; when it runs out of memory it splits the batch
+// in halves and runs each, down to one item, which then fails alone with
+// ErrTooLong.
+func (e *Engine) runSplitting(ctx context.Context, v *voice.Voice, s *session, batch []*item) error {
+	err := e.runOnce(ctx, v, s, batch)
+	if !isOutOfMemory(err) {
+		return err
+	}
+	longest := len(batch[len(batch)-1].ids)
+	if len(batch) == 1 {
+		it := batch[0]
+		it.err = fmt.Errorf("%w: a sentence of %d phoneme ids at length_scale %.2f does not fit in the %s memory: %v",
+			ErrTooLong, len(it.ids), it.lengthScale, s.provider, err)
+		e.log.Warn("sentence too long for the device's memory", "voice", v.Name, "ids", len(it.ids),
+			"length_scale", it.lengthScale, "provider", s.provider, "error", err.Error())
+		return nil
+	}
+	e.stats.splits.Add(1)
+	e.log.Warn("run out of memory: splitting it in halves", "voice", v.Name, "items", len(batch),
+		"longest", longest, "provider", s.provider, "error", err.Error())
+	half := len(batch) / 2
+	if err := e.runSplitting(ctx, v, s, batch[:half]); err != nil {
+		return err
+	}
+	return e.runSplitting(ctx, v, s, batch[half:])
+}
+
+// runOnce runs one batch (items of one length_scale, sorted by length, of
+// one speaker where the model needs it) and stores each item's trimmed,
+// peak-normalised audio.
+func (e *Engine) runOnce(ctx context.Context, v *voice.Voice, s *session, batch []*item) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	cfg := v.Config
+	t0 := time.Now()
+	b := len(batch)
+	n := 0
+	for _, it := range batch {
+		n = max(n, len(it.ids))
+	}
+	in := &batchInput{b: b, n: n, ids: make([]int64, b*n), lengths: make([]int64, b),
+		scales: []float32{float32(cfg.Inference.NoiseScale), batch[0].lengthScale, float32(cfg.Inference.NoiseW)}}
+	pad := cfg.PhonemeIDMap["_"][0]
+	for i, it := range batch {
+		row := in.ids[i*n : (i+1)*n]
+		copy(row, it.ids)
+		for j := len(it.ids); j < n; j++ {
+			row[j] = pad
+		}
+		in.lengths[i] = int64(len(it.ids))
+	}
+	switch s.batching {
+	case voice.SpeakerPerRun:
+		in.sids = []int64{batch[0].sid} // planRuns kept one speaker per run
+	case voice.SpeakerPerItem:
+		in.sids = make([]int64, b)
+		for i, it := range batch {
+			in.sids[i] = it.sid
+		}
+	}
+	tensors := time.Since(t0)
+
+	out, err := e.runOn(ctx, v, s, in)
+	if err != nil {
+		return fmt.Errorf("run %d items of up to %d ids: %w", b, n, err)
+	}
+	defer out.release()
+	e.stats.items.Add(int64(b))
+	e.stats.paddedIDs.Add(int64(b * n))
+	if out.per == 0 {
+		return errEmptyOutput
+	}
+	// Straight from ONNX Runtime's buffer to 16-bit PCM: one pass, no
+	// float copy. This runs after the run gave back its slot, so the next
+	// run goes ahead meanwhile.
+	t1 := time.Now()
+	rate := cfg.Audio.SampleRate
+	for i, it := range batch {
+		a, peak := trim(out.data[i*out.per:(i+1)*out.per], rate)
+		it.pcm = make([]byte, 2*len(a))
+		wav.PutPCM(it.pcm, a, PeakLevel/max(peak, 0.01))
+	}
+	e.stats.tensors.Add(int64(tensors + time.Since(t1)))
+	return nil
+}
+
+// runOn runs in on the voice's session, or on its CPU session when the run
+// is small enough to offload and no other offloaded run is in flight.
+func (e *Engine) runOn(ctx context.Context, v *voice.Voice, s *session, in *batchInput) (*batchOutput, error) {
+	if limit := e.cpuOffloadIDs(); limit > 0 && s.provider == ProviderCUDA &&
+		runCost(in.b, in.n, in.scales[1]) <= limit {
+		select {
+		case e.cpuSlot <- struct{}{}:
+			defer func() { <-e.cpuSlot }()
+			cs, err := e.cache.acquire(ctx, v, ProviderCPU)
+			if err != nil {
+				return nil, err
+			}
+			defer e.cache.release(cs)
+			e.stats.offloaded.Add(1)
+			return e.timedRun(cs, in)
+		default: // the CPU is busy with another: the GPU takes it
+		}
+	}
+	select {
+	case e.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-e.slots }()
+	return e.timedRun(s, in)
+}
+
+func (e *Engine) timedRun(s *session, in *batchInput) (*batchOutput, error) {
+	e.stats.runStarted()
+	t := time.Now()
+	out, err := s.run(in)
+	e.stats.run.Add(int64(time.Since(t)))
+	e.stats.runs.Add(1)
+	e.stats.runEnded()
+	return out, err
+}
