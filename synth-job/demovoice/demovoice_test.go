@@ -10,6 +10,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/chorus-voice/chorus/synth-job/engine"
+	"github.com/chorus-voice/chorus/synth-job/internal/testenv"
 	"github.com/chorus-voice/chorus/synth-job/voice"
 )
 
@@ -19,13 +20,7 @@ var ortErr error
 // test skips locally and fails in CI.
 func needORT(t *testing.T) {
 	t.Helper()
-	lib := os.Getenv("CHORUS_ORT_LIBRARY")
-	if lib == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CHORUS_ORT_LIBRARY is not set (run scripts/setup-ort.sh)")
-		}
-		t.Skip("CHORUS_ORT_LIBRARY is not set (run scripts/setup-ort.sh)")
-	}
+	lib := testenv.ORTLibrary(t)
 	if ortErr = engine.InitRuntime(lib); ortErr != nil {
 		t.Fatalf("initialise ONNX Runtime: %v", ortErr)
 	}

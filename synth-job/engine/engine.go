@@ -236,14 +236,20 @@ func New(opts Options) (*Engine, error) {
 			e.log.Warn("CUDA execution provider unusable, running on CPU", "cuda_driver", driver, "error", err.Error())
 		}
 	}
-	e.limits = opts.limits(e.Provider())
-	e.slots = make(chan struct{}, e.limits.concurrent)
-	e.cpuSlot = make(chan struct{}, 1)
-	e.cache = newSessionCache(opts.SessionCache, e.openSession)
+	e.init(e.openSession)
 	e.log.Info("synthesis engine ready", "provider", e.Provider(), "ort_version", ort.GetVersion(),
 		"session_cache", opts.SessionCache, "max_run_items", e.limits.maxItems, "max_run_ids", e.limits.maxIDs,
 		"concurrent_runs", e.limits.concurrent, "cpu_offload_ids", e.cpuOffloadIDs())
 	return e, nil
+}
+
+// init sizes the runs for the provider in use and sets up the session
+// cache over create.
+func (e *Engine) init(create func(*voice.Voice, string) (*session, error)) {
+	e.limits = e.opts.limits(e.Provider())
+	e.slots = make(chan struct{}, e.limits.concurrent)
+	e.cpuSlot = make(chan struct{}, 1)
+	e.cache = newSessionCache(e.opts.SessionCache, create)
 }
 
 // Provider names the execution provider that inference actually runs on:
@@ -373,29 +379,49 @@ func (e *Engine) openSession(v *voice.Voice, provider string) (*session, error) 
 			provider = ProviderCUDA
 		}
 	}
-	s, err := e.newSession(v, inputs, outputs, provider == ProviderCUDA)
+	// Piper's graph knows each item's length in frames: ask for it too.
+	patched, frames, err := modelWithFrameLengths(v.ModelPath)
+	if err != nil {
+		return nil, fmt.Errorf("voice %s: %w", v.Name, err)
+	}
+	open := func(cuda bool) (*ort.DynamicAdvancedSession, error) {
+		if patched != nil {
+			s, err := e.newSession(v, patched, inputs, append(outputs, frames), cuda)
+			if err == nil {
+				return s, nil
+			}
+			e.log.Warn("model does not take the frame-lengths output; trimming by level", "voice", v.Name, "error", err.Error())
+			patched, frames = nil, ""
+		}
+		return e.newSession(v, nil, inputs, outputs, cuda)
+	}
+	s, err := open(provider == ProviderCUDA)
 	if err != nil && provider == ProviderCUDA && e.opts.Provider == ProviderAuto {
 		e.log.Warn("CUDA session failed, falling back to CPU", "voice", v.Name, "error", err.Error())
 		e.useCUDA.Store(false)
 		e.provider.Store(ProviderCPU)
 		provider = ProviderCPU
-		s, err = e.newSession(v, inputs, outputs, false)
+		s, err = open(false)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open session for voice %s: %w", describeVoice(v), err)
 	}
-	e.log.Info("voice session opened", "voice", v.Name, "provider", provider,
-		"speakers", v.Config.NumSpeakers, "batching", batching.String(), "ms", time.Since(start).Milliseconds())
-	return &session{run: (&ortRunner{sess: s, withSID: len(inputs) == 4}).run, batching: batching,
-		provider: provider, destroy: func() { s.Destroy() }}, nil
+	e.log.Info("voice session opened", "voice", v.Name, "provider", provider, "speakers", v.Config.NumSpeakers,
+		"batching", batching.String(), "exact_lengths", frames != "", "ms", time.Since(start).Milliseconds())
+	r := &ortRunner{sess: s, withSID: len(inputs) == 4, withFrames: frames != ""}
+	return &session{run: r.run, batching: batching, provider: provider, destroy: func() { s.Destroy() }}, nil
 }
 
-func (e *Engine) newSession(v *voice.Voice, inputs, outputs []string, cuda bool) (*ort.DynamicAdvancedSession, error) {
+// newSession opens the model file, or model when it is not nil.
+func (e *Engine) newSession(v *voice.Voice, model []byte, inputs, outputs []string, cuda bool) (*ort.DynamicAdvancedSession, error) {
 	opts, err := e.sessionOptions(cuda)
 	if err != nil {
 		return nil, err
 	}
 	defer opts.Destroy()
+	if model != nil {
+		return ort.NewDynamicAdvancedSessionWithONNXData(model, inputs, outputs, opts)
+	}
 	return ort.NewDynamicAdvancedSession(v.ModelPath, inputs, outputs, opts)
 }
 

@@ -15,27 +15,14 @@ import (
 
 	"github.com/chorus-voice/chorus/synth-job/demovoice"
 	"github.com/chorus-voice/chorus/synth-job/engine"
+	"github.com/chorus-voice/chorus/synth-job/internal/testenv"
 	"github.com/chorus-voice/chorus/synth-job/voice"
 	"github.com/chorus-voice/chorus/synth-job/wav"
 )
 
-// ortLibrary returns CHORUS_ORT_LIBRARY; without it the test skips locally
-// and fails in CI.
-func ortLibrary(t testing.TB) string {
-	t.Helper()
-	lib := os.Getenv("CHORUS_ORT_LIBRARY")
-	if lib == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CHORUS_ORT_LIBRARY is not set (run scripts/setup-ort.sh)")
-		}
-		t.Skip("CHORUS_ORT_LIBRARY is not set (run scripts/setup-ort.sh)")
-	}
-	return lib
-}
-
 func newEngine(t testing.TB, opts engine.Options) *engine.Engine {
 	t.Helper()
-	opts.LibraryPath = ortLibrary(t)
+	opts.LibraryPath = testenv.ORTLibrary(t)
 	if opts.Provider == "" {
 		opts.Provider = engine.ProviderCPU
 	}
@@ -390,7 +377,7 @@ func TestCloseAndCancel(t *testing.T) {
 }
 
 func TestProviders(t *testing.T) {
-	lib := ortLibrary(t)
+	lib := testenv.ORTLibrary(t)
 	cpu := newEngine(t, engine.Options{Provider: engine.ProviderCPU})
 	if cpu.Provider() != engine.ProviderCPU {
 		t.Errorf("cpu engine reports %q", cpu.Provider())

@@ -19,10 +19,12 @@ type batchInput struct {
 }
 
 // batchOutput is a run's audio: b rows of per samples each. data may point
-// into memory that release frees.
+// into memory that release frees. samples, when known, is each item's own
+// length (see frames.go); nil means trim by level.
 type batchOutput struct {
 	data    []float32
 	per     int
+	samples []int
 	release func()
 }
 
@@ -31,6 +33,9 @@ type batchOutput struct {
 type ortRunner struct {
 	sess    *ort.DynamicAdvancedSession
 	withSID bool
+	// withFrames: the session's second output is each item's length in
+	// frames.
+	withFrames bool
 }
 
 func (r *ortRunner) run(in *batchInput) (*batchOutput, error) {
@@ -64,24 +69,39 @@ func (r *ortRunner) run(in *batchInput) (*batchOutput, error) {
 		}
 	}
 	outputs := []ort.Value{nil} // variable length: let ONNX Runtime allocate
+	if r.withFrames {
+		outputs = append(outputs, nil)
+	}
 	if err := r.sess.Run(inputs, outputs); err != nil {
 		return nil, err
 	}
-	out := outputs[0]
-	t, ok := out.(*ort.Tensor[float32])
+	release := func() {
+		for _, o := range outputs {
+			if o != nil {
+				o.Destroy()
+			}
+		}
+	}
+	t, ok := outputs[0].(*ort.Tensor[float32])
 	if !ok {
-		out.Destroy()
-		return nil, fmt.Errorf("output is %T, want a float32 tensor", out)
+		release()
+		return nil, fmt.Errorf("output is %T, want a float32 tensor", outputs[0])
 	}
 	shape := t.GetShape()
 	if len(shape) < 2 || shape[0] != int64(in.b) {
-		out.Destroy()
+		release()
 		return nil, fmt.Errorf("output shape %v for a batch of %d", shape, in.b)
 	}
 	// GetData points into C memory that Destroy frees: the caller reads it
 	// before release.
 	data := t.GetData()
-	return &batchOutput{data: data, per: len(data) / in.b, release: func() { out.Destroy() }}, nil
+	out := &batchOutput{data: data, per: len(data) / in.b, release: release}
+	if r.withFrames {
+		if f, ok := outputs[1].(*ort.Tensor[float32]); ok && len(f.GetData()) == in.b {
+			out.samples = itemSamples(f.GetData(), out.per)
+		}
+	}
+	return out, nil
 }
 
 func newTensor[T ort.TensorData](shape ort.Shape, data []T) (ort.Value, error) {

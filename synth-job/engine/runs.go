@@ -157,7 +157,11 @@ func (e *Engine) runOnce(ctx context.Context, v *voice.Voice, s *session, batch 
 	t1 := time.Now()
 	rate := cfg.Audio.SampleRate
 	for i, it := range batch {
-		a, peak := trim(out.data[i*out.per:(i+1)*out.per], rate)
+		row := out.data[i*out.per : (i+1)*out.per]
+		if out.samples != nil {
+			row = row[:out.samples[i]] // the item's own length, as if alone
+		}
+		a, peak := trim(row, rate)
 		it.pcm = make([]byte, 2*len(a))
 		wav.PutPCM(it.pcm, a, PeakLevel/max(peak, 0.01))
 	}

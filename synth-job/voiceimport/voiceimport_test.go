@@ -11,6 +11,7 @@ import (
 	"github.com/chorus-voice/chorus/shared/emulators"
 	"github.com/chorus-voice/chorus/shared/store"
 	"github.com/chorus-voice/chorus/synth-job/demovoice"
+	"github.com/chorus-voice/chorus/synth-job/internal/testenv"
 	"github.com/chorus-voice/chorus/synth-job/voice"
 	"github.com/chorus-voice/chorus/synth-job/voiceimport"
 )
@@ -24,13 +25,7 @@ func TestMain(m *testing.M) {
 func importer(t *testing.T, bucket string) (*voiceimport.Importer, *storage.BucketHandle) {
 	t.Helper()
 	emulators.Require(t)
-	lib := os.Getenv("CHORUS_ORT_LIBRARY")
-	if lib == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CHORUS_ORT_LIBRARY is not set")
-		}
-		t.Skip("CHORUS_ORT_LIBRARY is not set")
-	}
+	lib := testenv.ORTLibrary(t)
 	ctx := context.Background()
 	st, err := store.Open(ctx, project)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/chorus-voice/chorus/shared/queue"
 	"github.com/chorus-voice/chorus/shared/store"
 	"github.com/chorus-voice/chorus/synth-job/engine"
+	"github.com/chorus-voice/chorus/synth-job/internal/testenv"
 	"github.com/chorus-voice/chorus/synth-job/voicecache"
 	"github.com/chorus-voice/chorus/synth-job/voiceimport"
 	"github.com/chorus-voice/chorus/synth-job/wav"
@@ -42,19 +43,8 @@ var (
 	seq     atomic.Int64
 )
 
-func ortLibrary(t *testing.T) string {
-	lib := os.Getenv("CHORUS_ORT_LIBRARY")
-	if lib == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CHORUS_ORT_LIBRARY is not set (make test sets it)")
-		}
-		t.Skip("CHORUS_ORT_LIBRARY is not set; run scripts/setup-ort.sh")
-	}
-	return lib
-}
-
 func sharedEngine(t *testing.T) *engine.Engine {
-	lib := ortLibrary(t)
+	lib := testenv.ORTLibrary(t)
 	engOnce.Do(func() { eng, engErr = engine.New(engine.Options{LibraryPath: lib, Provider: engine.ProviderCPU}) })
 	if engErr != nil {
 		t.Fatal(engErr)
@@ -110,7 +100,7 @@ func newWorld(t *testing.T) *world {
 			t.Fatal(err)
 		}
 	}
-	im := &voiceimport.Importer{Store: st, Models: w.gcs.Bucket(models), ORTLibrary: ortLibrary(t)}
+	im := &voiceimport.Importer{Store: st, Models: w.gcs.Bucket(models), ORTLibrary: testenv.ORTLibrary(t)}
 	seed, err := voiceimport.ReadSeed("../../scripts/seed/seed.json")
 	if err != nil {
 		t.Fatal(err)
@@ -122,9 +112,10 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.cfg = &config.Worker{ProjectID: project, Subscription: sub, DeadLetterSubscription: sweep, DeadLetterTopic: dlq,
-		AudioBucket: audio, ModelsBucket: models, ORTLibrary: ortLibrary(t), ExecutionProvider: "cpu",
+		AudioBucket: audio, ModelsBucket: models, ORTLibrary: testenv.ORTLibrary(t), ExecutionProvider: "cpu",
 		VoiceCacheDir: t.TempDir(), SessionCache: 2, Concurrency: 2, BatchSize: 4, BatchWait: 30 * time.Millisecond,
-		Lease: 15 * time.Second, MaxAttempts: 3, IdleTimeout: 2 * time.Second, ShutdownGrace: 5 * time.Second, MaxTextChars: 1000}
+		Lease: 15 * time.Second, MaxAttempts: 3, IdleTimeout: 2 * time.Second, ShutdownGrace: 5 * time.Second, MaxTextChars: 1000,
+		GPUMemLimit: config.MinGPUMemLimit}
 	if err := w.cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -275,6 +266,28 @@ func TestHappyPathWritesWAVAndSucceeds(t *testing.T) {
 	}
 	if !(durations[1] > durations[0]*2) {
 		t.Fatalf("longer text should give longer audio: %v", durations)
+	}
+}
+
+// The demo voice declares sid [1], as Piper's exporter does: jobs for its
+// four speakers, pulled together into one batch, run one speaker per model
+// run and all succeed on their first attempt.
+func TestSpeakersOfOneSIDOneVoiceInOneBatch(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.BatchSize, w.cfg.BatchWait = 8, 500*time.Millisecond
+	var jobs []*job.Job
+	for i, m := range []string{"aria", "juno", "sol", "mika", "aria", "juno", "sol", "mika"} {
+		jobs = append(jobs, w.enqueue(m, fmt.Sprintf("Sentence number %d. And a second one.", i), 1))
+	}
+	w.start(false)
+	for _, j := range jobs {
+		got := w.waitFinal(j.ID, 30*time.Second)
+		if got.Status != job.Succeeded || got.Attempts != 1 {
+			t.Errorf("job %s (speaker %d): %s after %d attempts, error %+v", j.ID, j.SpeakerID, got.Status, got.Attempts, got.Error)
+		}
+	}
+	if dl := w.deadLetters(1, 3*time.Second); len(dl) != 0 {
+		t.Errorf("%d messages reached the dead-letter topic", len(dl))
 	}
 }
 

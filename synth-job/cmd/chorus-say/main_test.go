@@ -10,17 +10,12 @@ import (
 
 	"github.com/chorus-voice/chorus/synth-job/demovoice"
 	"github.com/chorus-voice/chorus/synth-job/engine"
+	"github.com/chorus-voice/chorus/synth-job/internal/testenv"
 	"github.com/chorus-voice/chorus/synth-job/wav"
 )
 
 func TestSaysIntoWAV(t *testing.T) {
-	lib := os.Getenv("CHORUS_ORT_LIBRARY")
-	if lib == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CHORUS_ORT_LIBRARY is not set (run scripts/setup-ort.sh)")
-		}
-		t.Skip("CHORUS_ORT_LIBRARY is not set")
-	}
+	lib := testenv.ORTLibrary(t)
 	dir := t.TempDir()
 	model, config, err := demovoice.Build(demovoice.English())
 	if err != nil {

@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/chorus-voice/chorus/synth-job/onnxpb"
+	"github.com/chorus-voice/chorus/synth-job/voice"
+)
+
+// Exact lengths. In a padded run every item's audio is as long as the
+// longest item's, and the decoder's upsampling spills each item's last
+// frames into the masked frames after it, so the tail of a short item in a
+// batch is not silence and trimming by level cannot find where it ends.
+// Piper's VITS graph computes each item's length in frames —
+//
+//	w_ceil = Ceil(exp(logw) · x_mask · length_scale)
+//	y_lengths = Cast(Clip(ReduceSum(w_ceil, [1, 2]), 1))
+//
+// — but does not output it. The engine finds that ReduceSum (the graph's
+// one Ceil feeds it) and adds its value to the graph's outputs when it
+// opens the session, so each item is cut at exactly frames × hop samples,
+// as long as it comes out alone. A graph without that pattern (the demo
+// voices, other exporters) runs unchanged and is trimmed by level.
+
+// frameLengthsValue returns the name of the value holding the per-item
+// frame counts, or "" when the graph does not have Piper's pattern.
+func frameLengthsValue(nodes []onnxpb.NodeInfo) string {
+	var ceil *onnxpb.NodeInfo
+	for i := range nodes {
+		if nodes[i].OpType == "Ceil" {
+			if ceil != nil {
+				return "" // more than one: not the pattern
+			}
+			ceil = &nodes[i]
+		}
+	}
+	if ceil == nil || len(ceil.Outputs) != 1 {
+		return ""
+	}
+	var sum string
+	for _, n := range nodes {
+		if n.OpType != "ReduceSum" || len(n.Inputs) == 0 || n.Inputs[0] != ceil.Outputs[0] || len(n.Outputs) != 1 {
+			continue
+		}
+		if sum != "" {
+			return ""
+		}
+		sum = n.Outputs[0]
+	}
+	// The sum is clamped to at least one frame (Clip or Max) before use.
+	for _, n := range nodes {
+		if (n.OpType == "Clip" || n.OpType == "Max") && len(n.Inputs) > 0 && n.Inputs[0] == sum {
+			return sum
+		}
+	}
+	return ""
+}
+
+// modelWithFrameLengths reads the model and, when it has Piper's pattern,
+// returns it with the frame counts added as an output, and that output's
+// name. Otherwise it returns nil and "".
+func modelWithFrameLengths(path string) ([]byte, string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("read model: %w", err)
+	}
+	nodes, err := onnxpb.Nodes(data)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: read model graph: %v", voice.ErrInvalid, err)
+	}
+	name := frameLengthsValue(nodes)
+	if name == "" {
+		return nil, "", nil
+	}
+	patched, err := onnxpb.AddOutput(data, onnxpb.ValueInfo{Name: name, Type: onnxpb.Float,
+		Shape: []onnxpb.Dim{{Param: "batch_size"}}})
+	if err != nil {
+		return nil, "", err
+	}
+	return patched, name, nil
+}
+
+// itemSamples turns the per-item frame counts of a run into sample counts,
+// given the samples per row of the output. It returns nil when the counts
+// do not explain the output (then the engine trims by level).
+func itemSamples(frames []float32, per int) []int {
+	longest := 0
+	out := make([]int, len(frames))
+	for i, f := range frames {
+		if f != f || f < 0 || f > 1e9 { // NaN or absurd
+			return nil
+		}
+		out[i] = max(1, int(f))
+		longest = max(longest, out[i])
+	}
+	if longest == 0 || per%longest != 0 {
+		return nil
+	}
+	hop := per / longest
+	for i := range out {
+		out[i] *= hop
+	}
+	return out
+}

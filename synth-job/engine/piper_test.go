@@ -1,0 +1,137 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/chorus-voice/chorus/synth-job/engine"
+	"github.com/chorus-voice/chorus/synth-job/internal/benchvoice"
+	"github.com/chorus-voice/chorus/synth-job/internal/testenv"
+	"github.com/chorus-voice/chorus/synth-job/voice"
+)
+
+// These tests use the benchmark voices of ../shared/voices: Piper's own
+// "medium" export (random weights, real cost), sid declared [1] in the
+// four-speaker one, exactly as Piper's exporter declares it.
+
+// lookAheadLimit bounds the end of a sentence that depends on what follows
+// it in the decoder (about 7 frames of 256 samples for Piper's medium
+// HiFi-GAN, measured 77 ms).
+const lookAheadLimit = 100 * time.Millisecond
+
+var benchTexts = []string{
+	"Hello everyone, thank you for coming tonight.",
+	"We practised every single day for this show.",
+	"Are you ready?",
+	"Please take care on the way home, and stay warm.",
+}
+
+func TestPiperMultiSpeakerExportBatches(t *testing.T) {
+	multi := testenv.BenchVoice(t, benchvoice.Medium4Spk)
+	single := testenv.BenchVoice(t, benchvoice.Medium)
+	e := newEngine(t, engine.Options{IntraOpThreads: 2})
+	ctx := context.Background()
+
+	// One request of three sentences for speaker 2: one run of three items
+	// with sid [1].
+	res, err := e.Synthesize(ctx, multi, []engine.Request{{
+		Text: "The stage lights came up slowly. Everyone in the hall went quiet. Then the first song began.", SpeakerID: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res[0]; r.Err != nil || r.Sentences != 3 || r.Duration < 3*time.Second {
+		t.Fatalf("three sentences for speaker 2: err %v, %d sentences, %v", r.Err, r.Sentences, r.Duration)
+	}
+
+	// One call of 8 requests over 4 speakers.
+	var reqs, same []engine.Request
+	for i := range 8 {
+		reqs = append(reqs, engine.Request{Text: benchTexts[i%len(benchTexts)], SpeakerID: i % 4})
+		same = append(same, engine.Request{Text: benchTexts[i%len(benchTexts)]})
+	}
+	before := e.Stats()
+	got, err := e.Synthesize(ctx, multi, reqs)
+	if err != nil {
+		t.Fatalf("8 requests over 4 speakers: %v", err)
+	}
+	if runs := e.Stats().Runs - before.Runs; runs < 4 {
+		t.Errorf("%d runs for 4 speakers of a sid [1] voice, want one speaker per run", runs)
+	}
+	want, err := e.Synthesize(ctx, single, same)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		if got[i].Err != nil {
+			t.Fatalf("request %d (speaker %d): %v", i, reqs[i].SpeakerID, got[i].Err)
+		}
+		// Same graph, same durations per phoneme: the same text lasts about
+		// as long with either voice.
+		if r := got[i].Duration.Seconds() / want[i].Duration.Seconds(); r < 0.9 || r > 1.1 {
+			t.Errorf("request %d: %v with the 4-speaker voice, %v with the single-speaker one", i, got[i].Duration, want[i].Duration)
+		}
+	}
+}
+
+// Padding never becomes audio: with the graph's noise off, a sentence
+// synthesised alone and the same sentence in one run with much longer ones
+// come out the same (duration within 50 ms, samples within ±1 up to the
+// trim point).
+func TestPaddingNeverBecomesAudio(t *testing.T) {
+	v := testenv.BenchVoice(t, benchvoice.Medium)
+	cfg := *v.Config
+	cfg.Inference.NoiseScale, cfg.Inference.NoiseW = 0, 0
+	quiet := &voice.Voice{Name: v.Name, ModelPath: v.ModelPath, Config: &cfg}
+	e := newEngine(t, engine.Options{IntraOpThreads: 2, MaxRunItems: 8, MaxRunIDs: 1 << 20})
+	ctx := context.Background()
+
+	const short = "See you soon."
+	alone, err := e.Synthesize(ctx, quiet, []engine.Request{{Text: short}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.Stats()
+	batched, err := e.Synthesize(ctx, quiet, []engine.Request{
+		{Text: short},
+		{Text: "Nobody in the audience expected the band to play for three more hours without a single break"},
+		{Text: "After the encore the lights went down and thousands of voices kept singing the chorus all the way home"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs := e.Stats().Runs - before.Runs; runs != 1 {
+		t.Fatalf("%d runs, want the three sentences in one padded run", runs)
+	}
+	a, b := decode(t, alone[0]), decode(t, batched[0])
+	if d := alone[0].Duration - batched[0].Duration; d > 50*time.Millisecond || d < -50*time.Millisecond {
+		t.Errorf("alone %v, batched %v: padding changed the duration", alone[0].Duration, batched[0].Duration)
+	}
+	if long := decode(t, batched[1]); len(long.Samples) < 3*len(b.Samples) {
+		t.Fatalf("the long sentence (%d samples) is not much longer than the short one (%d)", len(long.Samples), len(b.Samples))
+	}
+	// Up to the decoder's look-ahead before the end, samples agree within
+	// ±1. In the last frames HiFi-GAN's convolutions read a few frames past
+	// the sentence: alone, those are the convolution's zero padding; in a
+	// batch, the upsampler's spill into the masked frames. A trained voice
+	// says its final pad and EOS there (near-silence); the bench voice,
+	// whose every frame is noise, shows the difference, bounded here.
+	if len(a.Samples) != len(b.Samples) {
+		t.Errorf("alone %d samples, batched %d: want exactly the same length", len(a.Samples), len(b.Samples))
+	}
+	n := min(len(a.Samples), len(b.Samples))
+	lookAhead := int(lookAheadLimit.Seconds() * float64(alone[0].SampleRate))
+	first := n
+	for i := range n {
+		if d := int(a.Samples[i]) - int(b.Samples[i]); d > 1 || d < -1 {
+			first = i
+			break
+		}
+	}
+	if first < n-lookAhead {
+		t.Errorf("samples differ by more than ±1 from sample %d of %d (%.0f ms before the end): padding leaked into the audio",
+			first, n, float64(n-first)/float64(alone[0].SampleRate)*1000)
+	}
+	t.Logf("%d samples; identical within ±1 up to %d (the last %.0f ms are the decoder's look-ahead)",
+		n, first, float64(n-first)/float64(alone[0].SampleRate)*1000)
+}
