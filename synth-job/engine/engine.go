@@ -304,12 +304,6 @@ func (e *Engine) sessionOptions(cuda bool) (*ort.SessionOptions, error) {
 			return fail(err)
 		}
 	}
-	// Random-weight and quiet passages produce denormal floats, which the
-	// CPU handles hundreds of times slower; flushing them changes nothing
-	// audible (they are below 1e-38).
-	if err := opts.AddSessionConfigEntry("session.set_denormal_as_zero", "1"); err != nil {
-		return fail(err)
-	}
 	if cuda {
 		c, err := ort.NewCUDAProviderOptions()
 		if err != nil {
