@@ -79,12 +79,12 @@ const (
 
 type options struct {
 	ortLib, provider, voiceArg, sections, jsonOut string
-	threads, callers, batch, requests, rssRuns  int
-	budgets, concurrent                         []int
-	runItems, offload                           int
-	gpuMemLimit                                 int64
-	cudaOpts                                    map[string]string
-	label                                       string
+	threads, callers, batch, requests, rssRuns    int
+	budgets, concurrent                           []int
+	runItems, offload                             int
+	gpuMemLimit                                   int64
+	cudaOpts                                      map[string]string
+	label                                         string
 }
 
 func main() {
