@@ -23,7 +23,9 @@
 # side: short-sentence latency, paragraph RTF, a new sentence length, and
 # throughput per run budget and runs in flight, each configuration in a fresh
 # process with its peak device memory (nvidia-smi). Without a GPU it says so
-# and exits 0. Set BENCH_OUT to keep the results (results.md, results.jsonl).
+# and exits 0. Set BENCH_OUT to keep the results (results.md, results.jsonl),
+# BENCH_SWEEP=0 to skip the large budget sweep, BENCH_REQUESTS (512) and
+# BENCH_TIMEOUT (180 s per configuration) to size it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -190,27 +192,38 @@ run() {
 		timeout "${BENCH_TIMEOUT:-180}" $eb "$@" 2>>"$out/stderr.log" | grep '^|' | tee -a "$out/results.md" || log "configuration failed: $* (see $out/stderr.log)"
 	}
 	local n=${BENCH_REQUESTS:-512}
+	# Latency: one short sentence, one longer one, one paragraph; the CPU of
+	# this machine with all cores and with 4 (a Cloud Run L4 task's vCPUs).
 	bench -provider cuda -sections latency,newlength
+	bench -provider cuda -sections latency -threads 1 -label "CUDA session, 1 CPU thread for its CPU nodes"
+	bench -provider cuda -sections latency -cuda-opt cudnn_conv_use_max_workspace=0 -label "cudnn_conv_use_max_workspace=0"
 	bench -provider cpu -sections latency
-	bench -provider cuda -sections latency -cpu-offload-ids 256 -label "short runs offloaded to the CPU"
-	# Throughput per run budget (padded ids), one and several runs in flight,
-	# under a memory limit no configuration reaches, so each shows its need.
+	bench -provider cpu -sections latency -threads 4
+	bench -provider cuda -sections latency -cpu-offload-ids 128 -label "runs ≤ 128 ids offloaded to the CPU"
+	# Throughput per run budget (padded ids) and runs in flight, under a
+	# memory limit none reaches, so that each shows what it needs.
 	local big="-gpu-mem-limit 120GiB -callers 2 -batch 256 -run-items 256 -requests $n"
-	for budget in 4096 8192 16384 32768; do
-		bench -provider cuda -sections throughput $big -budgets "$budget" -concurrent 1
-	done
-	for c in 2 4 8; do
-		for budget in 2048 4096 8192; do
-			bench -provider cuda -sections throughput $big -budgets "$budget" -concurrent "$c"
+	if [ "${BENCH_SWEEP:-1}" = 1 ]; then
+		for budget in 4096 8192 16384 32768; do
+			bench -provider cuda -sections throughput $big -budgets "$budget" -concurrent 1
 		done
+		for c in 2 4 8; do
+			for budget in 2048 4096 8192; do
+				bench -provider cuda -sections throughput $big -budgets "$budget" -concurrent "$c"
+			done
+		done
+	fi
+	# Small budgets, many runs in flight: the memory-bounded corner.
+	for cb in 8:1024 12:1024 16:1024 6:1536 8:1536 6:2048 4:3072; do
+		bench -provider cuda -sections throughput $big -budgets "${cb#*:}" -concurrent "${cb%:*}"
 	done
+	bench -provider cuda -sections throughput $big -budgets 2048 -concurrent 4 \
+		-cuda-opt cudnn_conv_use_max_workspace=0 -label "cudnn_conv_use_max_workspace=0"
 	# The engine's own defaults (sized for a 24 GB L4, 18 GiB arena limit).
-	bench -provider cuda -sections throughput -requests "$n" -callers 2 -batch 128 -label "defaults (L4 sizing)"
+	bench -provider cuda -sections throughput -requests "$n" -callers 2 -batch 128 -label "engine defaults (L4 sizing)"
 	# An oversized budget under a small limit: runs split on out-of-memory.
 	bench -provider cuda -sections throughput -requests "$n" -callers 2 -batch 256 -run-items 256 -budgets 65536 -concurrent 1 \
 		-gpu-mem-limit 4GiB -label "4 GiB limit, budget 65536: OOM splits"
-	bench -provider cuda -sections throughput $big -budgets 4096 -concurrent 4 \
-		-cuda-opt cudnn_conv1d_pad_to_nc1d=1 -label "cudnn_conv1d_pad_to_nc1d=1"
 	bench -provider cpu -sections throughput,rtf -requests 64 -callers 4 -batch 16 -threads "$(( $(nproc) / 4 ))" -concurrent 4 -label "CPU, 4 runs × nproc/4 threads"
 	log "results in $out/results.md"
 }

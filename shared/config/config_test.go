@@ -62,7 +62,7 @@ func TestWorker(t *testing.T) {
 	if c.ExecutionProvider != "auto" || c.MaxAttempts != 5 || c.Lease != 2*time.Minute {
 		t.Fatalf("defaults: %+v", c)
 	}
-	if c.GPUMemLimit != 18<<30 || c.RunMaxIDs != 0 || c.RunMaxItems != 0 || c.ConcurrentRuns != 0 || c.CPUOffloadIDs != 0 {
+	if c.GPUMemLimit != 18<<30 || c.RunMaxIDs != 0 || c.RunMaxItems != 0 || c.ConcurrentRuns != 0 || c.CPUOffloadIDs != 128 {
 		t.Fatalf("run defaults: %+v", c)
 	}
 	with := func(k, v string) map[string]string {

@@ -86,8 +86,8 @@ const (
 	CPUConcurrentRuns = 1
 
 	GPUMaxRunItems    = 64
-	GPUMaxRunIDs      = 6144
-	GPUConcurrentRuns = 2
+	GPUMaxRunIDs      = 2048
+	GPUConcurrentRuns = 4
 	// DefaultGPUMemLimit bounds ONNX Runtime's CUDA arena: 18 GiB of an
 	// L4's 24 GB leaves room for the CUDA context, cuDNN and cuBLAS.
 	DefaultGPUMemLimit = 18 << 30
@@ -95,7 +95,7 @@ const (
 	// (one short sentence) goes to a CPU session when no other CPU run is
 	// in flight: for a lone short sentence the CPU answers sooner than the
 	// GPU (host/device copies and CPU-placed shape nodes dominate there).
-	DefaultCPUOffloadIDs = 0
+	DefaultCPUOffloadIDs = 128
 )
 
 // Options configure an Engine. Zero values take the defaults shown.

@@ -3,6 +3,7 @@ package engine
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -79,25 +80,41 @@ func (e *Engine) execute(ctx context.Context, v *voice.Voice, s *session, runs [
 }
 
 // runSplitting runs a batch; when it runs out of memory it splits the batch
-// in halves and runs each, down to one item, which then fails alone with
-// ErrTooLong.
+// in halves and runs each, down to one item. A sentence that alone, on a
+// session that had not run out of memory before and with no other run in
+// flight, does not fit fails with ErrTooLong (permanent). Otherwise memory
+// may have been held by other runs, or kept by the session's arena after
+// the earlier failure, so the sentence fails with ErrOutOfMemory
+// (transient: the job is retried, on a fresh session).
 func (e *Engine) runSplitting(ctx context.Context, v *voice.Voice, s *session, batch []*item) error {
+	dirty := s.oomed.Load()
 	err := e.runOnce(ctx, v, s, batch)
-	if !isOutOfMemory(err) {
+	var oom *oomError
+	if !errors.As(err, &oom) {
 		return err
+	}
+	if !s.oomed.Swap(true) {
+		// Later calls get a fresh session; this one goes when released.
+		e.cache.retire(s)
 	}
 	longest := len(batch[len(batch)-1].ids)
 	if len(batch) == 1 {
 		it := batch[0]
-		it.err = fmt.Errorf("%w: a sentence of %d phoneme ids at length_scale %.2f does not fit in the %s memory: %v",
-			ErrTooLong, len(it.ids), it.lengthScale, s.provider, err)
-		e.log.Warn("sentence too long for the device's memory", "voice", v.Name, "ids", len(it.ids),
-			"length_scale", it.lengthScale, "provider", s.provider, "error", err.Error())
+		if !dirty && oom.alone {
+			it.err = fmt.Errorf("%w: a sentence of %d phoneme ids at length_scale %.2f does not fit in the %s memory: %v",
+				ErrTooLong, len(it.ids), it.lengthScale, s.provider, oom.err)
+		} else {
+			it.err = fmt.Errorf("%w: a sentence of %d phoneme ids beside other runs or after an earlier failure: %v",
+				ErrOutOfMemory, len(it.ids), oom.err)
+		}
+		e.log.Warn("sentence does not fit in the device's memory", "voice", v.Name, "ids", len(it.ids),
+			"length_scale", it.lengthScale, "provider", s.provider, "permanent", errors.Is(it.err, ErrTooLong),
+			"error", oom.err.Error())
 		return nil
 	}
 	e.stats.splits.Add(1)
 	e.log.Warn("run out of memory: splitting it in halves", "voice", v.Name, "items", len(batch),
-		"longest", longest, "provider", s.provider, "error", err.Error())
+		"longest", longest, "provider", s.provider, "error", oom.err.Error())
 	half := len(batch) / 2
 	if err := e.runSplitting(ctx, v, s, batch[:half]); err != nil {
 		return err
@@ -198,10 +215,27 @@ func (e *Engine) runOn(ctx context.Context, v *voice.Voice, s *session, in *batc
 
 func (e *Engine) timedRun(s *session, in *batchInput) (*batchOutput, error) {
 	e.stats.runStarted()
+	before := s.started.Add(1)
+	n := s.inflight.Add(1)
 	t := time.Now()
 	out, err := s.run(in)
 	e.stats.run.Add(int64(time.Since(t)))
 	e.stats.runs.Add(1)
+	alone := n == 1 && s.inflight.Load() == 1 && s.started.Load() == before
+	s.inflight.Add(-1)
 	e.stats.runEnded()
+	if isOutOfMemory(err) {
+		return nil, &oomError{err: err, alone: alone}
+	}
 	return out, err
 }
+
+// oomError is a run that ran out of memory; alone says no other run of
+// its session was in flight meanwhile.
+type oomError struct {
+	err   error
+	alone bool
+}
+
+func (e *oomError) Error() string { return e.err.Error() }
+func (e *oomError) Unwrap() error { return e.err }

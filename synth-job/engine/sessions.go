@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/chorus-voice/chorus/synth-job/voice"
 )
@@ -23,6 +24,13 @@ type session struct {
 	batching voice.Batching // how runs may mix speakers
 	provider string         // execution provider the session runs on
 	destroy  func()         // frees the ONNX session
+
+	// inflight counts the session's runs now; started counts all it ever
+	// began. oomed is set once a run ran out of memory: ONNX Runtime's
+	// stream-aware arena was seen to keep memory of failed runs, so such a
+	// session is replaced.
+	inflight, started atomic.Int64
+	oomed             atomic.Bool
 
 	// Guarded by sessionCache.mu.
 	refs    int
@@ -142,6 +150,16 @@ func (c *sessionCache) evictLocked(s *session) {
 	delete(c.byKey, s.key)
 	if s.refs == 0 {
 		s.destroy()
+	}
+}
+
+// retire evicts s so that later callers get a fresh session; s is
+// destroyed after its last release.
+func (c *sessionCache) retire(s *session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byKey[s.key] == s {
+		c.evictLocked(s)
 	}
 }
 

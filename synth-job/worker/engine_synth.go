@@ -104,6 +104,8 @@ func itemError(err error) error {
 		return Permanent("speed_out_of_range", "The speed is outside what the voice supports.", err)
 	case errors.Is(err, engine.ErrInvalidVoice):
 		return Permanent("voice_invalid", "This member's voice is not available.", err)
+	case errors.Is(err, engine.ErrTooLong):
+		return Permanent("text_too_long_for_device", "A sentence is too long for the synthesis device; split it into shorter sentences.", err)
 	}
 	return err
 }

@@ -71,8 +71,9 @@ var sentences = []string{
 }
 
 const (
-	shortSentence = "Hello there."
-	paragraph     = "Welcome to the show, everyone. We have waited a long time for this night. " +
+	shortSentence  = "Hello there."
+	mediumSentence = "Thank you all for coming out tonight, it means the world to us."
+	paragraph      = "Welcome to the show, everyone. We have waited a long time for this night. " +
 		"Before we start, please take a moment to find the exits. Phones are welcome, flash is not. " +
 		"We will play for about two hours, with a short break in the middle. Now, let's begin!"
 )
@@ -273,18 +274,30 @@ func (b *bench) record(kind string, fields map[string]any) {
 
 // synth runs one call and returns its audio seconds.
 func synth(ctx context.Context, e *engine.Engine, v *voice.Voice, reqs []engine.Request) (float64, error) {
+	secs, _, err := synthCounting(ctx, e, v, reqs)
+	return secs, err
+}
+
+// synthCounting is synth that counts requests refused for device memory
+// (engine.ErrOutOfMemory, transient: the worker retries them) instead of
+// failing on them.
+func synthCounting(ctx context.Context, e *engine.Engine, v *voice.Voice, reqs []engine.Request) (float64, int, error) {
 	res, err := e.Synthesize(ctx, v, reqs)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	var secs float64
+	oom := 0
 	for _, r := range res {
-		if r.Err != nil {
-			return 0, r.Err
+		switch {
+		case errors.Is(r.Err, engine.ErrOutOfMemory):
+			oom++
+		case r.Err != nil:
+			return 0, 0, r.Err
 		}
 		secs += r.Duration.Seconds()
 	}
-	return secs, nil
+	return secs, oom, nil
 }
 
 func (b *bench) rtf(ctx context.Context) error {
@@ -361,15 +374,28 @@ func (b *bench) latency(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if _, _, err := timeOne(ctx, e, b.v, mediumSentence, 2); err != nil {
+		return err
+	}
+	medium, mediumSecs, err := timeOne(ctx, e, b.v, mediumSentence, 11)
+	if err != nil {
+		return err
+	}
 	para, paraSecs, err := timeOne(ctx, e, b.v, paragraph, 5)
 	if err != nil {
 		return err
 	}
+	name := e.Provider() + label(b.o.label)
+	if b.o.provider == engine.ProviderCPU {
+		name = fmt.Sprintf("cpu, %s threads%s", orDefault(b.o.threads), label(b.o.label))
+	}
 	fmt.Printf("| %s: one short sentence (%.2f s of audio) | %.1f ms | median of 21, offloaded runs %d |\n",
-		e.Provider(), shortSecs, ms(short), e.Stats().Offloaded)
+		name, shortSecs, ms(short), e.Stats().Offloaded)
+	fmt.Printf("| %s: one longer sentence (%.2f s of audio) | %.1f ms | median of 11 |\n", name, mediumSecs, ms(medium))
 	fmt.Printf("| %s: one paragraph (%.1f s of audio, 6 sentences) | %.0f ms | RTF %.4f, median of 5 |\n",
-		e.Provider(), paraSecs, ms(para), para.Seconds()/paraSecs)
-	b.record("latency", map[string]any{"short_ms": ms(short), "short_audio_s": shortSecs, "paragraph_ms": ms(para),
+		name, paraSecs, ms(para), para.Seconds()/paraSecs)
+	b.record("latency", map[string]any{"short_ms": ms(short), "short_audio_s": shortSecs, "medium_ms": ms(medium),
+		"medium_audio_s": mediumSecs, "paragraph_ms": ms(para),
 		"paragraph_audio_s": paraSecs, "paragraph_rtf": para.Seconds() / paraSecs, "threads": b.o.threads, "cpu_offload_ids": b.o.offload})
 	return nil
 }
@@ -456,6 +482,7 @@ func (b *bench) throughputOne(ctx context.Context, reqs []engine.Request, budget
 	before := e.Stats()
 	var next atomic.Int64
 	var audio atomic.Int64 // ms
+	var refused atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, b.o.callers)
 	t0 := time.Now()
@@ -466,12 +493,13 @@ func (b *bench) throughputOne(ctx context.Context, reqs []engine.Request, budget
 				if start >= len(reqs) {
 					return
 				}
-				secs, err := synth(ctx, e, b.v, reqs[start:min(start+b.o.batch, len(reqs))])
+				secs, oom, err := synthCounting(ctx, e, b.v, reqs[start:min(start+b.o.batch, len(reqs))])
 				if err != nil {
 					errs <- err
 					return
 				}
 				audio.Add(int64(secs * 1000))
+				refused.Add(int64(oom))
 			}
 		})
 	}
@@ -491,12 +519,12 @@ func (b *bench) throughputOne(ctx context.Context, reqs []engine.Request, budget
 	if peak > 0 {
 		mem = fmt.Sprintf(", peak VRAM %.1f GB", float64(peak)/1e9)
 	}
-	fmt.Printf("| %s throughput, budget %s ids, %s runs in flight, %d callers × %d | %.0f audio-s/s | %d requests in %s; %d runs, %.1f items/run; outside Run %.1f%%; %d OOM splits%s |\n",
-		e.Provider(), orDefault(budget), orDefault(concurrent), b.o.callers, b.o.batch, secs/wall.Seconds(), len(reqs),
-		wall.Round(time.Millisecond), d.runs, float64(d.items)/float64(max(d.runs, 1)), 100*outside, d.splits, mem)
+	fmt.Printf("| %s throughput, budget %s ids, %s runs in flight, %d callers × %d%s | %.0f audio-s/s | %d requests in %s; %d runs, %.1f items/run; outside Run %.1f%%; %d OOM splits, %d requests refused for memory (retried later)%s |\n",
+		e.Provider(), orDefault(budget), orDefault(concurrent), b.o.callers, b.o.batch, label(b.o.label), secs/wall.Seconds(), len(reqs),
+		wall.Round(time.Millisecond), d.runs, float64(d.items)/float64(max(d.runs, 1)), 100*outside, d.splits, refused.Load(), mem)
 	b.record("throughput", map[string]any{"budget": budget, "concurrent": concurrent, "callers": b.o.callers, "batch": b.o.batch,
 		"requests": len(reqs), "audio_s_per_s": secs / wall.Seconds(), "wall_s": wall.Seconds(), "runs": d.runs,
-		"items_per_run": float64(d.items) / float64(max(d.runs, 1)), "outside_run": outside, "splits": d.splits,
+		"items_per_run": float64(d.items) / float64(max(d.runs, 1)), "outside_run": outside, "splits": d.splits, "refused": refused.Load(),
 		"peak_vram_bytes": peak, "gpu_mem_limit": b.o.gpuMemLimit, "cuda_opts": b.o.cudaOpts, "threads": b.o.threads})
 	return nil
 }
