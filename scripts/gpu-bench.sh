@@ -42,7 +42,7 @@ SHARED_SHA256=c6a12593396095f5670160e284c35d1700b7708cf3037b7042e2a5200ccae772
 log() { echo "gpu-bench: $*" >&2; }
 die() { log "$*"; exit 1; }
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
-usage() { die "usage: $0 prepare DIR [ARCH] | run DIR"; }
+usage() { die "usage: $0 prepare DIR [ARCH] | run DIR [all|oom]"; }
 
 verify() { # file want what
 	local got
@@ -191,7 +191,12 @@ run() {
 	bench() { # a fresh process per configuration: its peak memory is its own
 		timeout "${BENCH_TIMEOUT:-180}" $eb "$@" 2>>"$out/stderr.log" | grep '^|' | tee -a "$out/results.md" || log "configuration failed: $* (see $out/stderr.log)"
 	}
-	local n=${BENCH_REQUESTS:-512}
+	local n=${BENCH_REQUESTS:-512} part=${2:-all}
+	if [ "$part" = oom ]; then
+		oom_split "$n"
+		log "results in $out/results.md"
+		return
+	fi
 	# Latency: one short sentence, one longer one, one paragraph; the CPU of
 	# this machine with all cores and with 4 (a Cloud Run L4 task's vCPUs).
 	bench -provider cuda -sections latency,newlength
@@ -221,15 +226,20 @@ run() {
 		-cuda-opt cudnn_conv_use_max_workspace=0 -label "cudnn_conv_use_max_workspace=0"
 	# The engine's own defaults (sized for a 24 GB L4, 18 GiB arena limit).
 	bench -provider cuda -sections throughput -requests "$n" -callers 2 -batch 128 -label "engine defaults (L4 sizing)"
-	# An oversized budget under a small limit: runs split on out-of-memory.
-	bench -provider cuda -sections throughput -requests "$n" -callers 2 -batch 256 -run-items 256 -budgets 65536 -concurrent 1 \
-		-gpu-mem-limit 4GiB -label "4 GiB limit, budget 65536: OOM splits"
+	oom_split "$n"
 	bench -provider cpu -sections throughput,rtf -requests 64 -callers 4 -batch 16 -threads "$(( $(nproc) / 4 ))" -concurrent 4 -label "CPU, 4 runs × nproc/4 threads"
 	log "results in $out/results.md"
 }
 
+# oom_split N: an oversized budget under a small limit, so that runs run out
+# of memory, are split and retried on a fresh model instance.
+oom_split() {
+	bench -provider cuda -sections throughput -requests "$(( $1 / 4 ))" -callers 1 -batch 128 -run-items 256 -budgets 65536 -concurrent 1 \
+		-gpu-mem-limit 4GiB -label "4 GiB limit, budget 65536: OOM splits"
+}
+
 case "${1:-}" in
 prepare) [ $# -ge 2 ] || usage; prepare "$2" "${3:-}" ;;
-run) [ $# -eq 2 ] || usage; run "$2" ;;
+run) [ $# -ge 2 ] || usage; run "$2" "${3:-all}" ;;
 *) usage ;;
 esac

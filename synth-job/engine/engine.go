@@ -378,32 +378,38 @@ func (e *Engine) openSession(v *voice.Voice, provider string) (*session, error) 
 	if err != nil {
 		return nil, fmt.Errorf("voice %s: %w", v.Name, err)
 	}
-	open := func(cuda bool) (*ort.DynamicAdvancedSession, error) {
+	load := func(cuda bool) (*instance, error) {
 		if patched != nil {
 			s, err := e.newSession(v, patched, inputs, append(outputs, frames), cuda)
 			if err == nil {
-				return s, nil
+				r := &ortRunner{sess: s, withSID: len(inputs) == 4, withFrames: true}
+				return &instance{run: r.run, destroy: func() { s.Destroy() }}, nil
 			}
 			e.log.Warn("model does not take the frame-lengths output; trimming by level", "voice", v.Name, "error", err.Error())
 			patched, frames = nil, ""
 		}
-		return e.newSession(v, nil, inputs, outputs, cuda)
+		s, err := e.newSession(v, nil, inputs, outputs, cuda)
+		if err != nil {
+			return nil, err
+		}
+		r := &ortRunner{sess: s, withSID: len(inputs) == 4}
+		return &instance{run: r.run, destroy: func() { s.Destroy() }}, nil
 	}
-	s, err := open(provider == ProviderCUDA)
+	open := func() (*instance, error) { return load(provider == ProviderCUDA) }
+	s, err := newSession(batching, provider, open)
 	if err != nil && provider == ProviderCUDA && e.opts.Provider == ProviderAuto {
 		e.log.Warn("CUDA session failed, falling back to CPU", "voice", v.Name, "error", err.Error())
 		e.useCUDA.Store(false)
 		e.provider.Store(ProviderCPU)
 		provider = ProviderCPU
-		s, err = open(false)
+		s, err = newSession(batching, provider, open)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open session for voice %s: %w", describeVoice(v), err)
 	}
 	e.log.Info("voice session opened", "voice", v.Name, "provider", provider, "speakers", v.Config.NumSpeakers,
 		"batching", batching.String(), "exact_lengths", frames != "", "ms", time.Since(start).Milliseconds())
-	r := &ortRunner{sess: s, withSID: len(inputs) == 4, withFrames: frames != ""}
-	return &session{run: r.run, batching: batching, provider: provider, destroy: func() { s.Destroy() }}, nil
+	return s, nil
 }
 
 // newSession opens the model file, or model when it is not nil.

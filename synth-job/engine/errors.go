@@ -20,10 +20,6 @@ var (
 	// ErrTooLong: a sentence alone does not fit in the device's memory
 	// (the GPU memory limit); shorter sentences would.
 	ErrTooLong = errors.New("sentence too long for this device")
-	// ErrOutOfMemory (transient): a sentence did not fit in the device's
-	// memory beside other runs, or after the session's arena had failed
-	// once; a retry on a fresh session may fit.
-	ErrOutOfMemory = errors.New("device out of memory")
 	// ErrInvalidVoice: the voice's config or model breaks the Piper
 	// contract. It is voice.ErrInvalid, so either name works with errors.Is.
 	ErrInvalidVoice = voice.ErrInvalid

@@ -79,37 +79,36 @@ func (e *Engine) execute(ctx context.Context, v *voice.Voice, s *session, runs [
 	return ctx.Err()
 }
 
-// runSplitting runs a batch; when it runs out of memory it splits the batch
-// in halves and runs each, down to one item. A sentence that alone, on a
-// session that had not run out of memory before and with no other run in
-// flight, does not fit fails with ErrTooLong (permanent). Otherwise memory
-// may have been held by other runs, or kept by the session's arena after
-// the earlier failure, so the sentence fails with ErrOutOfMemory
-// (transient: the job is retried, on a fresh session).
+// runSplitting runs a batch. When it runs out of memory, the session's
+// model instance is replaced (see session.reset) and the batch split in
+// halves, each run the same way, down to one sentence, which is then run
+// once more alone on the fresh instance: if it still does not fit it fails
+// with ErrTooLong (permanent), the only sentence of the call to fail.
 func (e *Engine) runSplitting(ctx context.Context, v *voice.Voice, s *session, batch []*item) error {
-	dirty := s.oomed.Load()
-	err := e.runOnce(ctx, v, s, batch)
+	err := e.runOnce(ctx, v, s, batch, false)
 	var oom *oomError
 	if !errors.As(err, &oom) {
 		return err
 	}
-	if !s.oomed.Swap(true) {
-		// Later calls get a fresh session; this one goes when released.
+	if err := s.reset(oom.gen); err != nil {
 		e.cache.retire(s)
+		return err
 	}
 	longest := len(batch[len(batch)-1].ids)
 	if len(batch) == 1 {
-		it := batch[0]
-		if !dirty && oom.alone {
-			it.err = fmt.Errorf("%w: a sentence of %d phoneme ids at length_scale %.2f does not fit in the %s memory: %v",
-				ErrTooLong, len(it.ids), it.lengthScale, s.provider, oom.err)
-		} else {
-			it.err = fmt.Errorf("%w: a sentence of %d phoneme ids beside other runs or after an earlier failure: %v",
-				ErrOutOfMemory, len(it.ids), oom.err)
+		err := e.runOnce(ctx, v, s, batch, true)
+		if !errors.As(err, &oom) {
+			return err
 		}
-		e.log.Warn("sentence does not fit in the device's memory", "voice", v.Name, "ids", len(it.ids),
-			"length_scale", it.lengthScale, "provider", s.provider, "permanent", errors.Is(it.err, ErrTooLong),
-			"error", oom.err.Error())
+		it := batch[0]
+		it.err = fmt.Errorf("%w: a sentence of %d phoneme ids at length_scale %.2f does not fit in the %s memory: %v",
+			ErrTooLong, len(it.ids), it.lengthScale, s.provider, oom.err)
+		e.log.Warn("sentence too long for the device's memory", "voice", v.Name, "ids", len(it.ids),
+			"length_scale", it.lengthScale, "provider", s.provider, "error", oom.err.Error())
+		if err := s.reset(oom.gen); err != nil {
+			e.cache.retire(s)
+			return err
+		}
 		return nil
 	}
 	e.stats.splits.Add(1)
@@ -125,7 +124,7 @@ func (e *Engine) runSplitting(ctx context.Context, v *voice.Voice, s *session, b
 // runOnce runs one batch (items of one length_scale, sorted by length, of
 // one speaker where the model needs it) and stores each item's trimmed,
 // peak-normalised audio.
-func (e *Engine) runOnce(ctx context.Context, v *voice.Voice, s *session, batch []*item) error {
+func (e *Engine) runOnce(ctx context.Context, v *voice.Voice, s *session, batch []*item, exclusive bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -158,7 +157,7 @@ func (e *Engine) runOnce(ctx context.Context, v *voice.Voice, s *session, batch 
 	}
 	tensors := time.Since(t0)
 
-	out, err := e.runOn(ctx, v, s, in)
+	out, err := e.runOn(ctx, v, s, in, exclusive)
 	if err != nil {
 		return fmt.Errorf("run %d items of up to %d ids: %w", b, n, err)
 	}
@@ -186,10 +185,11 @@ func (e *Engine) runOnce(ctx context.Context, v *voice.Voice, s *session, batch 
 	return nil
 }
 
-// runOn runs in on the voice's session, or on its CPU session when the run
-// is small enough to offload and no other offloaded run is in flight.
-func (e *Engine) runOn(ctx context.Context, v *voice.Voice, s *session, in *batchInput) (*batchOutput, error) {
-	if limit := e.cpuOffloadIDs(); limit > 0 && s.provider == ProviderCUDA &&
+// runOn runs in on the voice's session (alone on it when exclusive), or on
+// its CPU session when the run is small enough to offload and no other
+// offloaded run is in flight.
+func (e *Engine) runOn(ctx context.Context, v *voice.Voice, s *session, in *batchInput, exclusive bool) (*batchOutput, error) {
+	if limit := e.cpuOffloadIDs(); limit > 0 && !exclusive && s.provider == ProviderCUDA &&
 		runCost(in.b, in.n, in.scales[1]) <= limit {
 		select {
 		case e.cpuSlot <- struct{}{}:
@@ -200,7 +200,7 @@ func (e *Engine) runOn(ctx context.Context, v *voice.Voice, s *session, in *batc
 			}
 			defer e.cache.release(cs)
 			e.stats.offloaded.Add(1)
-			return e.timedRun(cs, in)
+			return e.timedRun(cs, in, false)
 		default: // the CPU is busy with another: the GPU takes it
 		}
 	}
@@ -210,31 +210,26 @@ func (e *Engine) runOn(ctx context.Context, v *voice.Voice, s *session, in *batc
 		return nil, ctx.Err()
 	}
 	defer func() { <-e.slots }()
-	return e.timedRun(s, in)
+	return e.timedRun(s, in, exclusive)
 }
 
-func (e *Engine) timedRun(s *session, in *batchInput) (*batchOutput, error) {
+func (e *Engine) timedRun(s *session, in *batchInput, exclusive bool) (*batchOutput, error) {
 	e.stats.runStarted()
-	before := s.started.Add(1)
-	n := s.inflight.Add(1)
 	t := time.Now()
-	out, err := s.run(in)
+	out, gen, err := s.runBatch(in, exclusive)
 	e.stats.run.Add(int64(time.Since(t)))
 	e.stats.runs.Add(1)
-	alone := n == 1 && s.inflight.Load() == 1 && s.started.Load() == before
-	s.inflight.Add(-1)
 	e.stats.runEnded()
 	if isOutOfMemory(err) {
-		return nil, &oomError{err: err, alone: alone}
+		return nil, &oomError{err: err, gen: gen}
 	}
 	return out, err
 }
 
-// oomError is a run that ran out of memory; alone says no other run of
-// its session was in flight meanwhile.
+// oomError is a run that ran out of memory on instance gen of its session.
 type oomError struct {
-	err   error
-	alone bool
+	err error
+	gen int64
 }
 
 func (e *oomError) Error() string { return e.err.Error() }

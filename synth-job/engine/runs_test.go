@@ -68,10 +68,11 @@ func TestPlanRuns(t *testing.T) {
 // whose padded ids exceed memIDs fails the way ONNX Runtime's CUDA arena
 // does at its limit.
 type fakeModel struct {
-	memIDs int
-	runs   atomic.Int64
-	mu     sync.Mutex
-	sizes  []int // b × n of every attempted run
+	memIDs    int
+	runs      atomic.Int64
+	instances atomic.Int64
+	mu        sync.Mutex
+	sizes     []int // b × n of every attempted run
 }
 
 const fakeSamplesPerID = 64
@@ -95,6 +96,11 @@ func (f *fakeModel) run(in *batchInput) (*batchOutput, error) {
 	return &batchOutput{data: data, per: per, release: func() {}}, nil
 }
 
+func (f *fakeModel) open() (*instance, error) {
+	f.instances.Add(1)
+	return &instance{run: f.run, destroy: func() {}}, nil
+}
+
 func fakeEngine(t *testing.T, opts Options, m *fakeModel, batching voice.Batching) (*Engine, *voice.Voice) {
 	t.Helper()
 	opts.Logger = slog.New(slog.DiscardHandler)
@@ -102,7 +108,7 @@ func fakeEngine(t *testing.T, opts Options, m *fakeModel, batching voice.Batchin
 	e := &Engine{opts: opts, log: opts.Logger}
 	e.provider.Store(ProviderCUDA)
 	e.init(func(*voice.Voice, string) (*session, error) {
-		return &session{run: m.run, batching: batching, provider: ProviderCUDA, destroy: func() {}}, nil
+		return newSession(batching, ProviderCUDA, m.open)
 	})
 	t.Cleanup(func() { e.Close() })
 	return e, &voice.Voice{Name: "fake", ModelPath: "/fake.onnx", Config: demovoice.Config(demovoice.English())}
@@ -141,10 +147,8 @@ func TestOutOfMemorySplitsTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the call failed as a whole: %v", err)
 	}
-	// Alone after the session's arena failed once, the long sentence may
-	// have been refused for memory the failure left behind: transient.
-	if !errors.Is(res[0].Err, ErrOutOfMemory) || IsPermanent(res[0].Err) {
-		t.Errorf("long sentence after a split: %v, want a transient ErrOutOfMemory", res[0].Err)
+	if !errors.Is(res[0].Err, ErrTooLong) || !IsPermanent(res[0].Err) {
+		t.Errorf("long sentence: %v, want a permanent ErrTooLong", res[0].Err)
 	}
 	for i, r := range res[1:] {
 		if r.Err != nil || len(r.WAV) == 0 {
@@ -152,24 +156,19 @@ func TestOutOfMemorySplitsTheRun(t *testing.T) {
 		}
 	}
 	st := e.Stats()
-	// 12 short sentences: runs of 12 (as planned) → 6 → 3 fit; the long
-	// one fails once. Halving, not one by one.
-	if st.Splits < 2 || st.Items != 12 || st.Runs > 12 {
+	// 13 sentences in one run → halves → … until 3 short ones fit; the
+	// long one fails twice (in a batch, then alone). Halving, not one by
+	// one; each failure replaced the model instance.
+	if st.Splits < 2 || st.Items != 12 || st.Runs > 16 {
 		t.Errorf("splits %d, items %d, runs %d (sizes %v)", st.Splits, st.Items, st.Runs, m.sizes)
+	}
+	if n := m.instances.Load(); n < 3 {
+		t.Errorf("%d model instances: each out-of-memory failure should replace the instance", n)
 	}
 	for _, r := range res[1:] {
 		if r.Duration != res[1].Duration {
 			t.Errorf("same text, durations %v and %v", r.Duration, res[1].Duration)
 		}
-	}
-	// The session that failed was replaced; on the fresh one, alone, the
-	// long sentence fails for good.
-	res, err = e.Synthesize(context.Background(), v, []Request{{Text: long}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !errors.Is(res[0].Err, ErrTooLong) || !IsPermanent(res[0].Err) {
-		t.Errorf("long sentence alone on a fresh session: %v, want a permanent ErrTooLong", res[0].Err)
 	}
 }
 
@@ -181,7 +180,9 @@ func TestOtherRunErrorsFailTheCall(t *testing.T) {
 	e.cache.close()
 	boom := errors.New("CUDA failure 719: unspecified launch failure")
 	e.init(func(*voice.Voice, string) (*session, error) {
-		return &session{run: func(*batchInput) (*batchOutput, error) { return nil, boom }, provider: ProviderCUDA, destroy: func() {}}, nil
+		return newSession(voice.SingleSpeaker, ProviderCUDA, func() (*instance, error) {
+			return &instance{run: func(*batchInput) (*batchOutput, error) { return nil, boom }, destroy: func() {}}, nil
+		})
 	})
 	_, err := e.Synthesize(context.Background(), v, []Request{{Text: "Hello."}, {Text: "Again."}})
 	if !errors.Is(err, boom) || IsPermanent(err) || e.Stats().Splits != 0 {
@@ -216,17 +217,19 @@ func TestConcurrentRunsBounded(t *testing.T) {
 	e, v := fakeEngine(t, Options{ConcurrentRuns: 2, MaxRunItems: 1}, m, voice.SingleSpeaker)
 	e.cache.close()
 	e.init(func(*voice.Voice, string) (*session, error) {
-		return &session{run: func(in *batchInput) (*batchOutput, error) {
-			n := inFlight.Add(1)
-			for {
-				p := peak.Load()
-				if n <= p || peak.CompareAndSwap(p, n) {
-					break
+		return newSession(voice.SingleSpeaker, ProviderCUDA, func() (*instance, error) {
+			return &instance{run: func(in *batchInput) (*batchOutput, error) {
+				n := inFlight.Add(1)
+				for {
+					p := peak.Load()
+					if n <= p || peak.CompareAndSwap(p, n) {
+						break
+					}
 				}
-			}
-			defer inFlight.Add(-1)
-			return m.run(in)
-		}, provider: ProviderCUDA, destroy: func() {}}, nil
+				defer inFlight.Add(-1)
+				return m.run(in)
+			}, destroy: func() {}}, nil
+		})
 	})
 	var wg sync.WaitGroup
 	for range 4 {

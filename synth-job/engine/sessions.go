@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 
 	"github.com/chorus-voice/chorus/synth-job/voice"
 )
@@ -18,24 +17,101 @@ var errClosed = errors.New("engine is closed")
 // that an entry evicted from the cache while a batch runs on it is destroyed
 // only after its last Run.
 type session struct {
-	key string
-	// run runs one batch; it may be called from several goroutines.
-	run      func(*batchInput) (*batchOutput, error)
+	key      string
 	batching voice.Batching // how runs may mix speakers
 	provider string         // execution provider the session runs on
-	destroy  func()         // frees the ONNX session
+	// open makes a fresh instance of the model: at first, and to replace
+	// one whose memory arena failed (see reset).
+	open func() (*instance, error)
 
-	// inflight counts the session's runs now; started counts all it ever
-	// began. oomed is set once a run ran out of memory: ONNX Runtime's
-	// stream-aware arena was seen to keep memory of failed runs, so such a
-	// session is replaced.
-	inflight, started atomic.Int64
-	oomed             atomic.Bool
+	// mu guards cur: runs hold it shared until their output is released;
+	// reset and exclusive runs hold it alone. gen counts the instances.
+	mu  sync.RWMutex
+	cur *instance
+	gen int64
 
 	// Guarded by sessionCache.mu.
 	refs    int
 	evicted bool
 	elem    *list.Element
+}
+
+// instance is one loaded copy of a model.
+type instance struct {
+	// run runs one batch; it may be called from several goroutines.
+	run     func(*batchInput) (*batchOutput, error)
+	destroy func()
+}
+
+var errSessionLost = errors.New("the model could not be reloaded after running out of memory")
+
+// newSession loads the first instance of a model.
+func newSession(batching voice.Batching, provider string, open func() (*instance, error)) (*session, error) {
+	inst, err := open()
+	if err != nil {
+		return nil, err
+	}
+	return &session{batching: batching, provider: provider, open: open, cur: inst}, nil
+}
+
+// runBatch runs in on the current instance, shared with other runs or,
+// when exclusive, alone. The output's release ends the hold, so that the
+// instance outlives every output read from it. gen names the instance.
+func (s *session) runBatch(in *batchInput, exclusive bool) (out *batchOutput, gen int64, err error) {
+	unlock := s.mu.RUnlock
+	if exclusive {
+		s.mu.Lock()
+		unlock = s.mu.Unlock
+	} else {
+		s.mu.RLock()
+	}
+	if s.cur == nil {
+		unlock()
+		return nil, s.gen, errSessionLost
+	}
+	gen = s.gen
+	out, err = s.cur.run(in)
+	if err != nil {
+		unlock()
+		return nil, gen, err
+	}
+	release := out.release
+	out.release = func() { release(); unlock() }
+	return out, gen, nil
+}
+
+// reset replaces instance gen by a fresh one, once every run on it ended;
+// a no-op when another caller already replaced it. ONNX Runtime's
+// stream-aware CUDA arena was seen to keep memory of runs that failed for
+// lack of it, until every later run of the instance failed too; a fresh
+// instance starts with an empty arena.
+func (s *session) reset(gen int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen != gen {
+		return nil
+	}
+	if s.cur != nil {
+		s.cur.destroy()
+		s.cur = nil
+	}
+	s.gen++
+	inst, err := s.open()
+	if err != nil {
+		return fmt.Errorf("%w: %v", errSessionLost, err)
+	}
+	s.cur = inst
+	return nil
+}
+
+// destroy frees the current instance (after the runs holding it).
+func (s *session) destroy() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != nil {
+		s.cur.destroy()
+		s.cur = nil
+	}
 }
 
 // loading is a session being created; later callers for the same model wait

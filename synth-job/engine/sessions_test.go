@@ -19,9 +19,9 @@ type fakeSessions struct {
 func (f *fakeSessions) create(v *voice.Voice, provider string) (*session, error) {
 	time.Sleep(f.delay)
 	f.created.Add(1)
-	s := &session{provider: provider}
-	s.destroy = func() { f.destroyed.Add(1) }
-	return s, nil
+	return newSession(0, provider, func() (*instance, error) {
+		return &instance{destroy: func() { f.destroyed.Add(1) }}, nil
+	})
 }
 
 func v(path string) *voice.Voice { return &voice.Voice{Name: path, ModelPath: path} }

@@ -278,26 +278,25 @@ func synth(ctx context.Context, e *engine.Engine, v *voice.Voice, reqs []engine.
 	return secs, err
 }
 
-// synthCounting is synth that counts requests refused for device memory
-// (engine.ErrOutOfMemory, transient: the worker retries them) instead of
-// failing on them.
+// synthCounting is synth that counts the requests refused as too long for
+// the device (engine.ErrTooLong, permanent) instead of failing on them.
 func synthCounting(ctx context.Context, e *engine.Engine, v *voice.Voice, reqs []engine.Request) (float64, int, error) {
 	res, err := e.Synthesize(ctx, v, reqs)
 	if err != nil {
 		return 0, 0, err
 	}
 	var secs float64
-	oom := 0
+	tooLong := 0
 	for _, r := range res {
 		switch {
-		case errors.Is(r.Err, engine.ErrOutOfMemory):
-			oom++
+		case errors.Is(r.Err, engine.ErrTooLong):
+			tooLong++
 		case r.Err != nil:
 			return 0, 0, r.Err
 		}
 		secs += r.Duration.Seconds()
 	}
-	return secs, oom, nil
+	return secs, tooLong, nil
 }
 
 func (b *bench) rtf(ctx context.Context) error {
@@ -519,7 +518,7 @@ func (b *bench) throughputOne(ctx context.Context, reqs []engine.Request, budget
 	if peak > 0 {
 		mem = fmt.Sprintf(", peak VRAM %.1f GB", float64(peak)/1e9)
 	}
-	fmt.Printf("| %s throughput, budget %s ids, %s runs in flight, %d callers × %d%s | %.0f audio-s/s | %d requests in %s; %d runs, %.1f items/run; outside Run %.1f%%; %d OOM splits, %d requests refused for memory (retried later)%s |\n",
+	fmt.Printf("| %s throughput, budget %s ids, %s runs in flight, %d callers × %d%s | %.0f audio-s/s | %d requests in %s; %d runs, %.1f items/run; outside Run %.1f%%; %d OOM splits, %d sentences too long for the device%s |\n",
 		e.Provider(), orDefault(budget), orDefault(concurrent), b.o.callers, b.o.batch, label(b.o.label), secs/wall.Seconds(), len(reqs),
 		wall.Round(time.Millisecond), d.runs, float64(d.items)/float64(max(d.runs, 1)), 100*outside, d.splits, refused.Load(), mem)
 	b.record("throughput", map[string]any{"budget": budget, "concurrent": concurrent, "callers": b.o.callers, "batch": b.o.batch,
