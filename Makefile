@@ -61,8 +61,11 @@ test-e2e: ## browser end-to-end test in headless Chromium against the full local
 	CHORUS_ORT_LIBRARY=$(ORT_LIB) scripts/e2e.sh
 
 .PHONY: bench
-bench: setup ## engine and load benchmarks; prints ratios measured in one run
-	CHORUS_ORT_LIBRARY=$(ORT_LIB) go run ./synth-job/cmd/enginebench
+bench: setup ## engine benchmarks (demo voice, and the bench voice from ../shared/voices) and the load run
+	go build -o build/enginebench ./synth-job/cmd/enginebench
+	build/enginebench -ort $(ORT_LIB) -voice demo -sections rtf,throughput -requests 128 -batch 32 -budgets 1024,4096
+	build/enginebench -ort $(ORT_LIB) -voice bench -sections rtf,latency,throughput,rss \
+		-requests 64 -batch 16 -budgets 1024,4096,16384 -rss-runs 1000
 	CHORUS_ORT_LIBRARY=$(ORT_LIB) scripts/load.sh
 
 .PHONY: clean

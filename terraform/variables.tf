@@ -353,8 +353,30 @@ variable "worker_ort_library" {
   default     = "/opt/onnxruntime/lib/libonnxruntime.so"
 }
 
+variable "worker_gpu" {
+  description = "How the worker sizes its work for the GPU (see docs/performance.md): voice sessions kept open, each one's CUDA arena limit, padded phoneme ids per model run, runs in flight, jobs per batch and how long a batch waits to fill, and the largest run sent to the CPU instead."
+  type = object({
+    sessions              = optional(number, 2)
+    mem_limit_per_session = optional(string, "10GiB")
+    run_max_ids           = optional(number, 2048)
+    concurrent_runs       = optional(number, 2)
+    batch_size            = optional(number, 128)
+    batch_wait_ms         = optional(number, 200)
+    cpu_offload_ids       = optional(number, 128)
+  })
+  default = {}
+
+  validation {
+    condition = (var.worker_gpu.sessions >= 1 && var.worker_gpu.run_max_ids >= 64 && var.worker_gpu.run_max_ids <= 1048576 &&
+      var.worker_gpu.concurrent_runs >= 1 && var.worker_gpu.concurrent_runs <= 16 && var.worker_gpu.batch_size >= 1 &&
+      var.worker_gpu.batch_size <= 1024 && var.worker_gpu.batch_wait_ms >= 0 && var.worker_gpu.cpu_offload_ids >= 0 &&
+    can(regex("^[0-9]+(GiB|MiB)$", var.worker_gpu.mem_limit_per_session)))
+    error_message = "worker_gpu: sessions ≥ 1, run_max_ids 64…1048576, concurrent_runs 1…16, batch_size 1…1024, batch_wait_ms ≥ 0, cpu_offload_ids ≥ 0, mem_limit_per_session like \"10GiB\"."
+  }
+}
+
 variable "worker_extra_env" {
-  description = "Extra worker settings (e.g. CHORUS_CONCURRENCY, CHORUS_BATCH_SIZE). Variables Terraform already sets cannot be overridden here."
+  description = "Extra worker settings (e.g. CHORUS_CONCURRENCY, CHORUS_LEASE). Variables Terraform already sets cannot be overridden here (the GPU sizing is var.worker_gpu)."
   type        = map(string)
   default     = {}
 
@@ -363,6 +385,8 @@ variable "worker_extra_env" {
       "GOOGLE_CLOUD_PROJECT", "CHORUS_SUBSCRIPTION", "CHORUS_DEAD_LETTER_SUBSCRIPTION", "CHORUS_AUDIO_BUCKET",
       "CHORUS_MODELS_BUCKET", "CHORUS_ORT_LIBRARY", "CHORUS_EXECUTION_PROVIDER", "CHORUS_MAX_ATTEMPTS",
       "CHORUS_MAX_TEXT_CHARS", "CHORUS_IDLE_TIMEOUT", "CHORUS_DEAD_LETTER_TOPIC", "CHORUS_MAX_RUN", "CHORUS_TOPIC",
+      "CHORUS_SESSION_CACHE", "CHORUS_GPU_MEM_LIMIT", "CHORUS_RUN_MAX_IDS", "CHORUS_CONCURRENT_RUNS", "CHORUS_BATCH_SIZE",
+      "CHORUS_BATCH_WAIT", "CHORUS_CPU_OFFLOAD_IDS", "CHORUS_INTRA_OP_THREADS",
     ])) == 0
     error_message = "worker_extra_env must not set a variable Terraform manages (use the dedicated variable instead)."
   }

@@ -59,6 +59,17 @@ resource "google_cloud_run_v2_job" "worker" {
             # Stop pulling well inside the task timeout; the backstop or the
             # next enqueue starts a fresh execution for what is left.
             CHORUS_MAX_RUN = "${max(60, var.worker_task_timeout_seconds - 600)}s"
+            # GPU sizing for one L4 (24 GB), measured in docs/performance.md:
+            # each open voice session has its own CUDA arena, bounded by
+            # the memory limit, and runs × budget keep each under it.
+            CHORUS_SESSION_CACHE    = tostring(var.worker_gpu.sessions)
+            CHORUS_GPU_MEM_LIMIT    = var.worker_gpu.mem_limit_per_session
+            CHORUS_RUN_MAX_IDS      = tostring(var.worker_gpu.run_max_ids)
+            CHORUS_CONCURRENT_RUNS  = tostring(var.worker_gpu.concurrent_runs)
+            CHORUS_BATCH_SIZE       = tostring(var.worker_gpu.batch_size)
+            CHORUS_BATCH_WAIT       = "${var.worker_gpu.batch_wait_ms}ms"
+            CHORUS_CPU_OFFLOAD_IDS  = tostring(var.worker_gpu.cpu_offload_ids)
+            CHORUS_INTRA_OP_THREADS = tostring(var.worker_cpu)
           }, var.worker_extra_env)
           content {
             name  = env.key

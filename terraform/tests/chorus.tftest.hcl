@@ -132,6 +132,15 @@ run "worker_job_requests_one_l4_gpu" {
     error_message = "the cloud worker must insist on CUDA instead of falling back to CPU silently"
   }
   assert {
+    condition = (
+      one([for e in google_cloud_run_v2_job.worker.template[0].template[0].containers[0].env : e.value if e.name == "CHORUS_GPU_MEM_LIMIT"]) == "10GiB" &&
+      one([for e in google_cloud_run_v2_job.worker.template[0].template[0].containers[0].env : e.value if e.name == "CHORUS_SESSION_CACHE"]) == "2" &&
+      one([for e in google_cloud_run_v2_job.worker.template[0].template[0].containers[0].env : e.value if e.name == "CHORUS_RUN_MAX_IDS"]) == "2048" &&
+      one([for e in google_cloud_run_v2_job.worker.template[0].template[0].containers[0].env : e.value if e.name == "CHORUS_CONCURRENT_RUNS"]) == "2"
+    )
+    error_message = "the worker must size its runs and bound each voice session's CUDA arena for one L4 (2 sessions × 10 GiB, runs of 2048 ids × 2; docs/performance.md)"
+  }
+  assert {
     condition     = google_cloud_run_v2_job.worker.template[0].template[0].service_account == google_service_account.worker.email
     error_message = "the job must run as its own service account"
   }
