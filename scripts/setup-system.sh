@@ -5,12 +5,18 @@
 #   sox: checks WAV files in tests and by hand
 #   chromium, chromium-driver, fonts-noto-*: the browser end-to-end test (Korean, emoji)
 #   zip: packaging the function sources (scripts/package-functions.sh)
+#   xz-utils: unpacking the bench voices of ../shared/voices (tests, make bench)
+#   python3, curl: used by the scripts (e2e, smoke, load, gpu-bench pruning)
 set -euo pipefail
 
-pkgs=(espeak-ng libespeak-ng-dev sox chromium chromium-driver fonts-noto-cjk fonts-noto-color-emoji zip)
+pkgs=(espeak-ng libespeak-ng-dev sox chromium chromium-driver fonts-noto-cjk fonts-noto-color-emoji zip xz-utils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Commands the scripts run: any python3 and curl on the PATH will do.
+for c in python3 curl; do
+  command -v "$c" >/dev/null || missing+=("$c")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
