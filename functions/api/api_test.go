@@ -90,7 +90,7 @@ func newEnv(t *testing.T, tweak func(*config.Functions)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &config.Functions{ProjectID: project, Topic: topic, AudioBucket: "audio", SignedURLTTL: 15 * time.Minute,
+	cfg := &config.Functions{ProjectID: project, Topic: topic, AudioBucket: "audio", SignedURLTTL: 15 * time.Minute, AudioRetention: 7 * 24 * time.Hour,
 		SigningKeyFile: writeKey(t), PublicStorageURL: "http://" + stack.GCSHost, AllowedOrigins: []string{"http://app.example"},
 		StatusURL: "/api/status", MaxTextChars: 1000, MaxBatchItems: 100, RatePerMinute: 0, RateBurst: 1}
 	if tweak != nil {

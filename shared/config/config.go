@@ -21,6 +21,9 @@ import (
 // MaxSignedURLTTL is the longest expiry a V4 signed URL may have (7 days).
 const MaxSignedURLTTL = 7 * 24 * time.Hour
 
+// MaxAudioRetention bounds CHORUS_AUDIO_RETENTION (a year).
+const MaxAudioRetention = 366 * 24 * time.Hour
+
 // Bounds of the worker's batching and model-run settings.
 const (
 	MaxBatchSize      = 1024
@@ -72,6 +75,18 @@ type Functions struct {
 	// queue (projects/P/locations/L/jobs/J). When set, the enqueue
 	// functions start an execution if none is running. Empty locally.
 	WorkerJob string `env:"CHORUS_WORKER_JOB"`
+
+	// AudioRetention is how long audio is kept after it was written: the
+	// bucket's lifecycle deletes it then, job and request records expire
+	// (Firestore TTL) with it, and status answers 410 audio_expired past
+	// it. Terraform sets it from audio_retention_days (days × 24h).
+	AudioRetention time.Duration `env:"CHORUS_AUDIO_RETENTION, default=168h"`
+	// TrustedProxyHops is how many proxies in front of the functions
+	// append the client's address to X-Forwarded-For: 0 locally (nothing
+	// does; the header is ignored), 1 for Cloud Run functions behind
+	// Google's front end, 2 behind an external load balancer. The rate
+	// limit keys on the address that many entries from the right.
+	TrustedProxyHops int `env:"CHORUS_TRUSTED_PROXY_HOPS, default=0"`
 }
 
 // Validate reports the first invalid setting, naming its variable.
@@ -102,6 +117,12 @@ func (c *Functions) Validate() error {
 		if u, err := url.Parse(c.PublicStorageURL); err != nil || u.Host == "" {
 			errs = append(errs, fmt.Errorf("CHORUS_PUBLIC_STORAGE_URL: %q is not a URL", c.PublicStorageURL))
 		}
+	}
+	if c.AudioRetention < time.Second || c.AudioRetention > MaxAudioRetention {
+		errs = append(errs, fmt.Errorf("CHORUS_AUDIO_RETENTION must be between 1s and %s, got %s", MaxAudioRetention, c.AudioRetention))
+	}
+	if c.TrustedProxyHops < 0 || c.TrustedProxyHops > 8 {
+		errs = append(errs, fmt.Errorf("CHORUS_TRUSTED_PROXY_HOPS must be between 0 and 8, got %d", c.TrustedProxyHops))
 	}
 	if c.WorkerJob != "" && !strings.HasPrefix(c.WorkerJob, "projects/") {
 		errs = append(errs, fmt.Errorf("CHORUS_WORKER_JOB must look like projects/P/locations/L/jobs/J, got %q", c.WorkerJob))
@@ -188,6 +209,9 @@ type Worker struct {
 	// MaxTextChars must match the functions' limit (messages published
 	// directly to the topic are validated against it).
 	MaxTextChars int `env:"CHORUS_MAX_TEXT_CHARS, default=1000"`
+	// AudioRetention must match the functions' (see Functions): job
+	// records the worker writes expire with their audio.
+	AudioRetention time.Duration `env:"CHORUS_AUDIO_RETENTION, default=168h"`
 }
 
 // Validate reports the first invalid setting, naming its variable.
@@ -245,6 +269,9 @@ func (c *Worker) Validate() error {
 	}
 	if c.MaxTextChars < 1 || c.MaxTextChars > 10000 {
 		errs = append(errs, fmt.Errorf("CHORUS_MAX_TEXT_CHARS must be between 1 and 10000, got %d", c.MaxTextChars))
+	}
+	if c.AudioRetention < time.Second || c.AudioRetention > MaxAudioRetention {
+		errs = append(errs, fmt.Errorf("CHORUS_AUDIO_RETENTION must be between 1s and %s, got %s", MaxAudioRetention, c.AudioRetention))
 	}
 	return errors.Join(errs...)
 }

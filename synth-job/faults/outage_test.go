@@ -36,7 +36,7 @@ var internals = []string{"rpc error", "context deadline", "context canceled", "d
 // functions do.
 func (w *world) apiServer() (*httptest.Server, *config.Functions) {
 	w.t.Helper()
-	cfg := &config.Functions{ProjectID: project, Topic: w.topic, AudioBucket: w.bucket, SignedURLTTL: 10 * time.Minute,
+	cfg := &config.Functions{ProjectID: project, Topic: w.topic, AudioBucket: w.bucket, SignedURLTTL: 10 * time.Minute, AudioRetention: 7 * 24 * time.Hour,
 		SigningKeyFile: writeKey(w.t), PublicStorageURL: "http://" + w.stack.GCSHost,
 		AllowedOrigins: []string{"http://app.example"}, StatusURL: "/api/status",
 		MaxTextChars: 1000, MaxBatchItems: 100}

@@ -115,7 +115,7 @@ func newWorld(t *testing.T) *world {
 		AudioBucket: audio, ModelsBucket: models, ORTLibrary: testenv.ORTLibrary(t), ExecutionProvider: "cpu",
 		VoiceCacheDir: t.TempDir(), SessionCache: 2, Concurrency: 2, BatchSize: 4, BatchWait: 30 * time.Millisecond,
 		Lease: 15 * time.Second, MaxAttempts: 3, IdleTimeout: 2 * time.Second, ShutdownGrace: 5 * time.Second, MaxTextChars: 1000,
-		GPUMemLimit: config.MinGPUMemLimit}
+		GPUMemLimit: config.MinGPUMemLimit, AudioRetention: 7 * 24 * time.Hour}
 	if err := w.cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
