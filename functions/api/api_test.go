@@ -283,6 +283,10 @@ func TestLimitsRejectAndChangeNothing(t *testing.T) {
 		{"batch without items", "/api/batch", "application/json", []byte(`{"items":[]}`), 400, "no_items", "items"},
 		{"batch with one bad item", "/api/batch", "application/json", []byte(`{"items":[{"member_id":"aria","text":"ok"},{"member_id":"aria","text":""}]}`), 400, "text_required", "items[1].text"},
 		{"batch with inactive member", "/api/batch", "application/json", []byte(`{"items":[{"member_id":"aria","text":"ok"},{"member_id":"gone","text":"hi"}]}`), 404, "member_inactive", "items[1].member_id"},
+		{"zero-width text", "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"\u200b\u200b"}`), 400, "text_unspeakable", "text"},
+		{"punctuation only", "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"?!… —"}`), 400, "text_unspeakable", "text"},
+		{"emoji only", "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"🎤🎶✨"}`), 400, "text_unspeakable", "text"},
+		{"batch with an unspeakable item", "/api/batch", "application/json", []byte(`{"items":[{"member_id":"aria","text":"ok"},{"member_id":"aria","text":"\ufeff..."}]}`), 400, "text_unspeakable", "items[1].text"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/chorus-voice/chorus/shared/job"
 	"github.com/chorus-voice/chorus/shared/message"
 	"github.com/chorus-voice/chorus/shared/store"
+	"github.com/chorus-voice/chorus/shared/textnorm"
 )
 
 // VoiceSummary is what fans see of a member's voice.
@@ -155,6 +157,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field string) ([]Enqueued, error) {
 	ctx := r.Context()
 	members := map[string]*store.Member{}
+	voiceLangs := map[string]string{}
 	now := s.now()
 	jobs := make([]*job.Job, len(items))
 	for i, it := range items {
@@ -172,6 +175,13 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 		}
 		if !m.Active {
 			return nil, &apierr.Error{Status: http.StatusNotFound, Code: "member_inactive", Message: m.Name + " is not taking requests right now.", Field: itemField(field, i, "member_id")}
+		}
+		if err := s.checkSpeakable(ctx, it.Text, m.VoiceID, voiceLangs); err != nil {
+			var ae *apierr.Error
+			if errors.As(err, &ae) {
+				ae.Field = itemField(field, i, "text")
+			}
+			return nil, err
 		}
 		j := job.New(m.ID, m.VoiceID, m.SpeakerID, it.Text, it.speed(), now)
 		j.RequestID, j.BatchID = it.RequestID, batchID
@@ -224,6 +234,32 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 		out[i] = Enqueued{JobID: c.Job.ID, Status: c.Job.Status, StatusURL: s.statusURL(c.Job.ID)}
 	}
 	return out, nil
+}
+
+// checkSpeakable applies the engine's rule for what can be spoken
+// (textnorm.SpeakableIn) so that text with nothing to say is a 400, not a
+// job that can only fail. Most text has a letter or digit whatever the
+// language; only the rest needs the voice's language (read once per call).
+func (s *Server) checkSpeakable(ctx context.Context, text, voiceID string, langs map[string]string) error {
+	if textnorm.Speakable(textnorm.Clean(text)) {
+		return nil
+	}
+	lang, ok := langs[voiceID]
+	if !ok {
+		v, err := s.store.GetVoice(ctx, voiceID)
+		switch {
+		case err == nil:
+			lang = v.Language
+		case !errors.Is(err, store.ErrNotFound): // a missing voice fails the job later, as before
+			return fmt.Errorf("read voice %s: %w", voiceID, err)
+		}
+		langs[voiceID] = lang
+	}
+	if textnorm.SpeakableIn(text, lang) {
+		return nil
+	}
+	return &apierr.Error{Status: http.StatusBadRequest, Code: "text_unspeakable",
+		Message: "The text has nothing to say: add letters or digits (punctuation, emoji and invisible characters alone cannot be spoken)."}
 }
 
 func itemField(field string, i int, name string) string {

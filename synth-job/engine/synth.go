@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chorus-voice/chorus/shared/textnorm"
 	"github.com/chorus-voice/chorus/synth-job/phonemize"
-	"github.com/chorus-voice/chorus/synth-job/textnorm"
 	"github.com/chorus-voice/chorus/synth-job/voice"
 	"github.com/chorus-voice/chorus/synth-job/wav"
 )
@@ -191,12 +191,9 @@ func (e *Engine) prepare(cfg *voice.Config, idx int, r Request) ([]*item, int, e
 	}
 	ls := float32(cfg.Inference.LengthScale / speed)
 
-	lang := cfg.Espeak.Voice
-	if cfg.PhonemeType == voice.PhonemeText && cfg.Language != nil {
-		lang = cfg.Language.Code
-	}
+	lang := cfg.TextLanguage()
 	text := textnorm.Normalize(r.Text, lang)
-	if !textnorm.Speakable(text) {
+	if !textnorm.SpeakableIn(r.Text, lang) { // the API applies the same rule
 		return nil, 0, fmt.Errorf("%w: %q has no letters or digits", ErrNoPhonemes, truncate(r.Text, 80))
 	}
 	var (

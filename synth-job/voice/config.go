@@ -226,6 +226,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// TextLanguage is the language the voice's text is normalised for: the
+// espeak-ng voice, or for a voice fed text phonemes its language code. The
+// voice's record carries it so that the API applies the same speakable rule
+// as the engine (shared/textnorm.SpeakableIn).
+func (c *Config) TextLanguage() string {
+	if c.PhonemeType == PhonemeText && c.Language != nil {
+		return c.Language.Code
+	}
+	return c.Espeak.Voice
+}
+
 // HasSpeaker reports whether id is a speaker of this voice: [0, NumSpeakers).
 func (c *Config) HasSpeaker(id int) bool { return id >= 0 && id < c.NumSpeakers }
 

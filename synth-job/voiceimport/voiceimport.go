@@ -74,7 +74,7 @@ func (im *Importer) Import(ctx context.Context, v *Voice) (*store.Voice, error) 
 	}
 	rec := &store.Voice{
 		ID: v.ID, Label: v.Label, ModelObject: v.ModelObject, ConfigObject: v.ConfigObject,
-		SampleRate: cfg.Audio.SampleRate, Language: cfg.Espeak.Voice, NumSpeakers: cfg.NumSpeakers,
+		SampleRate: cfg.Audio.SampleRate, Language: cfg.TextLanguage(), NumSpeakers: cfg.NumSpeakers,
 		Demo: cfg.Chorus != nil && cfg.Chorus.Demo,
 	}
 	if rec.ModelObject == "" {

@@ -222,9 +222,21 @@ func minusKo(m string) string {
 
 func korean(text string) string { return apply(text, koreanRules) }
 
-// Speakable reports whether text has a letter or a digit. Text without any
-// is punctuation or symbols only, which espeak-ng would read out by name
-// ("!?" → "exclamation"): callers treat it as nothing to speak.
+// Speakable reports whether normalised text has a letter or a digit. Text
+// without any is punctuation or symbols only, which espeak-ng would read
+// out by name ("!?" → "exclamation"): callers treat it as nothing to speak.
 func Speakable(text string) bool {
 	return strings.IndexFunc(text, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }) >= 0
+}
+
+// SpeakableIn is the one rule for what can be spoken, shared by the API
+// (which refuses the rest with 400 text_unspeakable) and the engine: text
+// that still has a letter or a digit after Normalize for the voice's
+// language. Zero-width characters, punctuation and emoji alone have none;
+// "&" has some in English ("and"). Since Normalize only ever adds
+// words, text with a letter or digit after Clean is speakable in every
+// language, and only the rest needs the language.
+func SpeakableIn(text, lang string) bool {
+	clean := Clean(text)
+	return Speakable(clean) || Speakable(Normalize(clean, lang))
 }

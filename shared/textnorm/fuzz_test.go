@@ -5,7 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/chorus-voice/chorus/synth-job/textnorm"
+	"github.com/chorus-voice/chorus/shared/textnorm"
 )
 
 // FuzzSplit checks the splitter's contract on any input: pieces are

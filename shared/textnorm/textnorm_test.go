@@ -119,3 +119,24 @@ func TestSpeakable(t *testing.T) {
 		}
 	}
 }
+
+func TestSpeakableIn(t *testing.T) {
+	for _, tt := range []struct {
+		text, lang string
+		want       bool
+	}{
+		{"\u200b\u200b", "en-us", false},
+		{"\ufeff\u00ad \u200b", "ko", false},
+		{"?!...", "en-us", false},
+		{"🎤🎶", "en-us", false},
+		{"&", "en-us", true}, // "and"
+		{"&", "xx", false},
+		{"Hello", "xx", true},
+		{"안녕", "en-us", true},
+		{"4", "ko", true},
+	} {
+		if got := SpeakableIn(tt.text, tt.lang); got != tt.want {
+			t.Errorf("SpeakableIn(%q, %q) = %v, want %v", tt.text, tt.lang, got, tt.want)
+		}
+	}
+}
