@@ -67,7 +67,7 @@ func realMain(ctx context.Context, drain bool) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.ProjectID)
+	st, err := store.Open(ctx, cfg.ProjectID, cfg.AudioRetention)
 	if err != nil {
 		return err
 	}

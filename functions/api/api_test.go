@@ -103,7 +103,7 @@ func newEnv(t *testing.T, tweak func(*config.Functions)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := store.New(fs)
+	st := store.New(fs, cfg.AudioRetention)
 	pub := queue.NewPublisher(ps, topic, cfg.MaxTextChars)
 	server := api.NewServer(api.Deps{Config: cfg, Store: st, Publisher: pub, Signer: signer})
 	srv := httptest.NewServer(server.Mux())
@@ -387,6 +387,57 @@ func TestBatchCreatesOneJobPerItem(t *testing.T) {
 	list, _ := s.body["jobs"].([]any)
 	if s.status != 200 || len(list) != 3 {
 		t.Fatalf("batch status %d %s", s.status, s.raw)
+	}
+}
+
+// With a retention of seconds: while the audio lives, status signs a URL
+// that expires with it at the latest; once the retention has passed, the
+// job answers 410 audio_expired (in a batch: an error entry) and nothing
+// is signed. The job record and its idempotency key expire with it.
+func TestAudioPastRetentionIsGone(t *testing.T) {
+	const retention = 3 * time.Second
+	e := newEnv(t, func(c *config.Functions) { c.AudioRetention = retention })
+	ctx := context.Background()
+	created, err := e.st.CreateJobs(ctx, []*job.Job{func() *job.Job {
+		j := job.New("aria", "demo-en", 0, "short-lived", 1, time.Now())
+		j.BatchID, j.RequestID = job.NewID(), "retention-test-"+job.NewID()
+		return j
+	}()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := created[0].Job
+	if _, o, err := e.st.Claim(ctx, j.ID, "w1", time.Minute); err != nil || o != store.Claimed {
+		t.Fatal(o, err)
+	}
+	finished := time.Now()
+	if err := e.st.Succeed(ctx, j.ID, "w1", job.Output{Bucket: "audio", Object: j.ObjectName(), Bytes: 44, DurationSeconds: 1, SampleRate: 22050}, "cpu"); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := e.st.GetJob(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := stored.ExpireAt.Sub(stored.FinishedAt); d != retention {
+		t.Errorf("job record expires %v after it ended, want the audio retention %v", d, retention)
+	}
+	s := e.do(http.MethodGet, "/api/status?id="+j.ID, "", nil)
+	if s.status != 200 || s.body["audio_url"] == nil {
+		t.Fatalf("fresh audio: %d %s", s.status, s.raw)
+	}
+	exp, err := time.Parse(time.RFC3339, s.body["expires_at"].(string))
+	if err != nil || exp.After(finished.Add(retention+time.Second)) {
+		t.Fatalf("URL expires %v, after the audio is deleted (%v)", exp, finished.Add(retention))
+	}
+	time.Sleep(time.Until(stored.FinishedAt.Add(retention)))
+	g := e.do(http.MethodGet, "/api/status?id="+j.ID, "", nil)
+	if code, _ := g.errCode(); g.status != http.StatusGone || code != "audio_expired" || strings.Contains(string(g.raw), "X-Goog-Signature") {
+		t.Fatalf("past retention: %d %s, want 410 audio_expired and no URL", g.status, g.raw)
+	}
+	b := e.do(http.MethodGet, "/api/status?batch="+j.BatchID, "", nil)
+	jobs, _ := b.body["jobs"].([]any)
+	if b.status != 200 || len(jobs) != 1 || strings.Contains(string(b.raw), "X-Goog-Signature") || !strings.Contains(string(b.raw), `"audio_expired"`) {
+		t.Fatalf("batch past retention: %d %s", b.status, b.raw)
 	}
 }
 

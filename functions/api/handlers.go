@@ -288,6 +288,13 @@ type JobStatus struct {
 	Error           *job.Error `json:"error,omitempty"`
 }
 
+// A succeeded job whose audio is past the retention: 410 on its own, an
+// error entry without audio_url in a batch.
+const (
+	codeAudioExpired    = "audio_expired"
+	audioExpiredMessage = "This audio was deleted at the end of its retention period; ask for it again."
+)
+
 func optTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
@@ -304,7 +311,15 @@ func (s *Server) jobStatus(j *job.Job) (JobStatus, error) {
 		if j.Output == nil {
 			return st, errors.New("succeeded job without output")
 		}
-		u, exp, err := s.signer.Sign(j.Output.Object, s.now())
+		now := s.now()
+		gone := j.AudioExpiresAt(s.cfg.AudioRetention)
+		if !now.Before(gone.Add(-time.Second)) {
+			// The bucket deleted the audio (or is about to): never sign a
+			// URL to an object that is not there.
+			st.Error = &job.Error{Code: codeAudioExpired, Message: audioExpiredMessage}
+			return st, nil
+		}
+		u, exp, err := s.signer.SignUntil(j.Output.Object, now, gone)
 		if err != nil {
 			return st, err
 		}
@@ -337,6 +352,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 		st, err := s.jobStatus(j)
 		if err != nil {
 			return err
+		}
+		if st.Error != nil && st.Error.Code == codeAudioExpired {
+			return apierr.New(http.StatusGone, codeAudioExpired, audioExpiredMessage)
 		}
 		apierr.WriteJSON(w, http.StatusOK, st)
 		return nil

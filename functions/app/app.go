@@ -35,7 +35,7 @@ func New(ctx context.Context, cfg *config.Functions) (_ *App, err error) {
 			_ = a.Close()
 		}
 	}()
-	st, err := store.Open(ctx, cfg.ProjectID)
+	st, err := store.Open(ctx, cfg.ProjectID, cfg.AudioRetention)
 	if err != nil {
 		return nil, err
 	}

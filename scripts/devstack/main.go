@@ -231,7 +231,7 @@ func provision(ctx context.Context, stack *emulators.Stack, o options, ortLib st
 			return fmt.Errorf("create bucket %s: %w", b, err)
 		}
 	}
-	st, err := store.Open(ctx, project)
+	st, err := store.Open(ctx, project, 0) // voices and members only
 	if err != nil {
 		return err
 	}

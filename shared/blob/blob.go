@@ -95,16 +95,30 @@ func readKey(path string) ([]byte, error) {
 
 // Sign returns a URL that reads object until the returned expiry.
 func (s *Signer) Sign(object string, now time.Time) (string, time.Time, error) {
+	return s.SignUntil(object, now, time.Time{})
+}
+
+// SignUntil is Sign for an object that is deleted at notAfter (zero: never
+// known): the URL expires then at the latest, never later than the object.
+func (s *Signer) SignUntil(object string, now, notAfter time.Time) (string, time.Time, error) {
+	ttl := s.ttl
+	if !notAfter.IsZero() {
+		left := notAfter.Sub(now.UTC().Truncate(time.Second)).Truncate(time.Second)
+		if left < time.Second {
+			return "", time.Time{}, fmt.Errorf("blob: sign %s: the object is deleted at %s", object, notAfter.Format(time.RFC3339))
+		}
+		ttl = min(ttl, left)
+	}
 	opts := s.template
 	// The library stamps X-Goog-Date with the clock truncated to the second
 	// and X-Goog-Expires with whole seconds left until Expires: half a
 	// second of slack keeps X-Goog-Expires exactly the TTL.
-	opts.Expires = now.Add(s.ttl + 500*time.Millisecond)
+	opts.Expires = now.Add(ttl + 500*time.Millisecond)
 	u, err := s.bucket.SignedURL(object, &opts)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("blob: sign %s: %w", object, err)
 	}
-	return u, now.UTC().Truncate(time.Second).Add(s.ttl), nil
+	return u, now.UTC().Truncate(time.Second).Add(ttl), nil
 }
 
 // TTL is how long signed URLs stay valid.

@@ -106,12 +106,21 @@ type Job struct {
 	UpdatedAt  time.Time `firestore:"updated_at" json:"updated_at"`
 	StartedAt  time.Time `firestore:"started_at,omitempty" json:"started_at,omitempty"`
 	FinishedAt time.Time `firestore:"finished_at,omitempty" json:"finished_at,omitempty"`
-	// ExpireAt lets a Firestore TTL policy delete old job records.
+	// ExpireAt lets a Firestore TTL policy delete old job records. The
+	// store sets it: the audio retention after creation, then after the
+	// job ended, so that the record goes with its audio.
 	ExpireAt time.Time `firestore:"expire_at,omitempty" json:"-"`
 }
 
-// Retention is how long a finished job's record is kept (Firestore TTL on expire_at).
-const Retention = 30 * 24 * time.Hour
+// AudioExpiresAt is when the audio of a succeeded job is deleted: its
+// object was written as the job ended, and the bucket keeps objects for
+// the retention (CHORUS_AUDIO_RETENTION). Zero for other jobs.
+func (j *Job) AudioExpiresAt(retention time.Duration) time.Time {
+	if j.Status != Succeeded || j.FinishedAt.IsZero() {
+		return time.Time{}
+	}
+	return j.FinishedAt.Add(retention)
+}
 
 // New returns a queued job with a fresh id.
 func New(memberID, voiceID string, speakerID int, text string, speed float64, now time.Time) *Job {
@@ -125,7 +134,6 @@ func New(memberID, voiceID string, speakerID int, text string, speed float64, no
 		Status:    Queued,
 		CreatedAt: now,
 		UpdatedAt: now,
-		ExpireAt:  now.Add(Retention),
 	}
 }
 
@@ -146,7 +154,6 @@ func (j *Job) Transition(to Status, now time.Time) error {
 	case Succeeded, Failed:
 		j.FinishedAt = now
 		j.Worker, j.LeaseUntil = "", time.Time{}
-		j.ExpireAt = now.Add(Retention)
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ func TestTransitions(t *testing.T) {
 func TestTransitionStamps(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	j := New("m", "v", 0, "hi", 1, t0)
-	if !ValidID(j.ID) || j.Status != Queued || !j.ExpireAt.Equal(t0.Add(Retention)) {
+	if !ValidID(j.ID) || j.Status != Queued || !j.AudioExpiresAt(time.Hour).IsZero() {
 		t.Fatalf("new job %+v", j)
 	}
 	_ = j.Transition(Running, t0.Add(time.Second))
@@ -44,6 +44,9 @@ func TestTransitionStamps(t *testing.T) {
 	_ = j.Transition(Succeeded, t0.Add(2*time.Second))
 	if j.Worker != "" || !j.FinishedAt.Equal(t0.Add(2*time.Second)) || j.Status.Terminal() != true {
 		t.Fatalf("finished job %+v", j)
+	}
+	if got := j.AudioExpiresAt(time.Hour); !got.Equal(t0.Add(2*time.Second + time.Hour)) {
+		t.Fatalf("audio of a job finished at %v with 1 h retention expires %v", j.FinishedAt, got)
 	}
 	if j.ObjectName() != "audio/"+j.ID+".wav" {
 		t.Fatal(j.ObjectName())

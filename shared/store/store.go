@@ -33,24 +33,31 @@ const (
 // ErrNotFound is returned when a document does not exist.
 var ErrNotFound = errors.New("not found")
 
+var errNoRetention = errors.New("store: opened without an audio retention, it cannot write jobs")
+
 // Store is the Firestore-backed store. It is safe for concurrent use.
 type Store struct {
-	fs  *firestore.Client
-	now func() time.Time
+	fs        *firestore.Client
+	now       func() time.Time
+	retention time.Duration
 }
 
-// New wraps a Firestore client.
-func New(client *firestore.Client) *Store {
-	return &Store{fs: client, now: time.Now}
+// New wraps a Firestore client. Job and request records expire (Firestore
+// TTL on expire_at) retention after they were written, and a job's again
+// retention after it ended: the records go with the audio
+// (CHORUS_AUDIO_RETENTION). A store opened with retention 0 only manages
+// voices and members (operator tools); it refuses to write jobs.
+func New(client *firestore.Client, retention time.Duration) *Store {
+	return &Store{fs: client, now: time.Now, retention: retention}
 }
 
 // Open connects to Firestore (or the emulator named by FIRESTORE_EMULATOR_HOST).
-func Open(ctx context.Context, projectID string) (*Store, error) {
+func Open(ctx context.Context, projectID string, retention time.Duration) (*Store, error) {
 	c, err := firestore.NewClient(ctx, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to firestore: %w", err)
 	}
-	return New(c), nil
+	return New(c, retention), nil
 }
 
 // Close releases the client.
@@ -237,6 +244,9 @@ type Created struct {
 // nothing; one whose request_id was used for a different request fails the
 // whole call with *ConflictError. Either all new jobs are written or none.
 func (s *Store) CreateJobs(ctx context.Context, subs []*job.Job) ([]Created, error) {
+	if s.retention <= 0 {
+		return nil, errNoRetention
+	}
 	if len(subs) == 0 {
 		return nil, nil
 	}
@@ -320,11 +330,12 @@ func (s *Store) CreateJobs(ctx context.Context, subs []*job.Job) ([]Created, err
 					continue // filled below from the first occurrence
 				}
 			}
+			sub.ExpireAt = now.Add(s.retention)
 			if err := tx.Create(jobs.Doc(sub.ID), sub); err != nil {
 				return fmt.Errorf("create job %s: %w", sub.ID, err)
 			}
 			if sub.RequestID != "" {
-				rd := requestDoc{JobID: sub.ID, Fingerprint: fingerprint(sub), CreatedAt: now, ExpireAt: now.Add(job.Retention)}
+				rd := requestDoc{JobID: sub.ID, Fingerprint: fingerprint(sub), CreatedAt: now, ExpireAt: now.Add(s.retention)}
 				if err := tx.Set(reqs.Doc(requestKey(sub.RequestID)), rd); err != nil {
 					return fmt.Errorf("record idempotency key: %w", err)
 				}
@@ -380,7 +391,7 @@ func (s *Store) AbandonJobs(ctx context.Context, jobs []*job.Job, jobErr job.Err
 				return err
 			}
 			e := jobErr
-			j.Error = &e
+			j.Error, j.ExpireAt = &e, now.Add(s.retention)
 			if err := tx.Set(refs[i], j); err != nil {
 				return fmt.Errorf("store: abandon job %s: %w", j.ID, err)
 			}
@@ -653,9 +664,16 @@ func (s *Store) update(ctx context.Context, id string, fn func(j *job.Job, now t
 		if err != nil {
 			return err
 		}
-		write, err := fn(j, s.now())
+		now := s.now()
+		write, err := fn(j, now)
 		if err != nil || !write {
 			return err
+		}
+		if j.Status.Terminal() {
+			if s.retention <= 0 {
+				return errNoRetention
+			}
+			j.ExpireAt = now.Add(s.retention)
 		}
 		return tx.Set(ref, j)
 	})

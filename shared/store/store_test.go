@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 func open(t *testing.T) *store.Store {
 	t.Helper()
 	emulators.Require(t)
-	s, err := store.Open(context.Background(), project)
+	s, err := store.Open(context.Background(), project, 7*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -130,7 +130,7 @@ func newWorld(t *testing.T) *world {
 	if w.fs, err = firestore.NewClient(ctx, project); err != nil {
 		t.Fatal(err)
 	}
-	w.st = store.New(w.fs)
+	w.st = store.New(w.fs, 7*24*time.Hour)
 	if w.ps, err = pubsub.NewClient(ctx, project); err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func importer(t *testing.T, bucket string) (*voiceimport.Importer, *storage.Buck
 	emulators.Require(t)
 	lib := testenv.ORTLibrary(t)
 	ctx := context.Background()
-	st, err := store.Open(ctx, project)
+	st, err := store.Open(ctx, project, 0) // voices and members only
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func newWorld(t *testing.T) *world {
 	if w.gcs, err = storage.NewClient(ctx); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, project)
+	st, err := store.Open(ctx, project, 7*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

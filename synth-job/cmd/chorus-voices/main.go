@@ -97,7 +97,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 	if project == "" || bucket == "" {
 		return errors.New("GOOGLE_CLOUD_PROJECT and CHORUS_MODELS_BUCKET must be set")
 	}
-	st, err := store.Open(ctx, project)
+	st, err := store.Open(ctx, project, 0) // voices and members only
 	if err != nil {
 		return err
 	}
