@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -583,5 +584,107 @@ func TestProfilesAndCORS(t *testing.T) {
 	pre := e.do(http.MethodOptions, "/api/synthesize", "", nil, "Origin", "http://app.example", "Access-Control-Request-Method", "POST")
 	if pre.status != 204 || pre.header.Get("Access-Control-Allow-Methods") == "" {
 		t.Errorf("preflight: %d %v", pre.status, pre.header)
+	}
+}
+
+// Abuse limits that hold. Locally no proxy appends an address, so a forged
+// X-Forwarded-For must change nothing: 30 requests, each with a different
+// forged header, are limited like 30 without (burst 20: 20 accepted).
+func TestForgedForwardedForIsIgnoredWithoutProxies(t *testing.T) {
+	e := newEnv(t, func(c *config.Functions) { c.RatePerMinute, c.RateBurst, c.TrustedProxyHops = 60, 20, 0 })
+	accepted, limited := 0, 0
+	for i := range 30 {
+		r := e.do(http.MethodPost, "/api/synthesize", "application/json",
+			[]byte(`{"member_id":"aria","text":"hi"}`), "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i+1))
+		switch r.status {
+		case http.StatusAccepted:
+			accepted++
+		case http.StatusTooManyRequests:
+			limited++
+		default:
+			t.Fatalf("request %d: %d %s", i, r.status, r.raw)
+		}
+	}
+	if accepted != 20 || limited != 10 {
+		t.Fatalf("forged headers: %d accepted, %d limited; want 20 and 10, as without them", accepted, limited)
+	}
+}
+
+// Behind one trusted proxy, the entries a client puts before the proxy's
+// own are ignored; a different client (a different last entry) has its own
+// allowance.
+func TestForwardedForBehindOneProxy(t *testing.T) {
+	e := newEnv(t, func(c *config.Functions) { c.RatePerMinute, c.RateBurst, c.TrustedProxyHops = 60, 3, 1 })
+	post := func(xff string) int {
+		return e.do(http.MethodPost, "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"hi"}`),
+			"X-Forwarded-For", xff).status
+	}
+	for i := range 3 {
+		if s := post(fmt.Sprintf("10.9.9.%d, 203.0.113.7", i)); s != http.StatusAccepted {
+			t.Fatalf("request %d: %d", i, s)
+		}
+	}
+	if s := post("10.9.9.99, 203.0.113.7"); s != http.StatusTooManyRequests {
+		t.Fatalf("4th request from the same client with a new forged prefix: %d, want 429", s)
+	}
+	if s := post("203.0.113.8"); s != http.StatusAccepted {
+		t.Fatalf("another client: %d, want 202", s)
+	}
+}
+
+// A batch costs one token per item, and a refused client is told when to
+// come back with some jitter.
+func TestBatchCostsOneTokenPerItem(t *testing.T) {
+	e := newEnv(t, func(c *config.Functions) { c.RatePerMinute, c.RateBurst = 6, 10 })
+	batch := func(n int) resp {
+		items := make([]map[string]any, n)
+		for i := range items {
+			items[i] = map[string]any{"member_id": "aria", "text": fmt.Sprintf("line %d", i)}
+		}
+		return e.postJSON("/api/batch", map[string]any{"items": items})
+	}
+	if r := batch(8); r.status != http.StatusAccepted {
+		t.Fatalf("batch of 8 from a bucket of 10: %d %s", r.status, r.raw)
+	}
+	r := batch(5)
+	if code, _ := r.errCode(); r.status != http.StatusTooManyRequests || code != "rate_limited" {
+		t.Fatalf("batch of 5 with 2 tokens left: %d %s, want 429", r.status, r.raw)
+	}
+	// 3 tokens short at 0.1 a second: 30 s, and up to as much again.
+	if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 30 || ra > 60 {
+		t.Fatalf("Retry-After %q, want 30–60 s", r.header.Get("Retry-After"))
+	}
+	for i := range 2 {
+		if r := e.postJSON("/api/synthesize", map[string]any{"member_id": "aria", "text": "hi"}); r.status != http.StatusAccepted {
+			t.Fatalf("single %d with tokens left: %d", i, r.status)
+		}
+	}
+	if r := e.postJSON("/api/synthesize", map[string]any{"member_id": "aria", "text": "hi"}); r.status != http.StatusTooManyRequests {
+		t.Fatalf("single with none left: %d", r.status)
+	}
+	if n := e.jobCount(); n != 10 {
+		t.Fatalf("%d jobs, want the 10 the allowance paid for", n)
+	}
+}
+
+// Replaying a request that is still queued answers with its job and
+// publishes nothing: one job, one message.
+func TestReplayOfQueuedRequestPublishesNothing(t *testing.T) {
+	e := newEnv(t, nil)
+	body := map[string]any{"member_id": "aria", "text": "once", "request_id": "replay-" + job.NewID()}
+	var id string
+	for i := range 20 {
+		r := e.postJSON("/api/synthesize", body)
+		if r.status != http.StatusAccepted {
+			t.Fatalf("replay %d: %d %s", i, r.status, r.raw)
+		}
+		if i == 0 {
+			id, _ = r.body["job_id"].(string)
+		} else if r.body["job_id"] != id {
+			t.Fatalf("replay %d answered job %v, want %s", i, r.body["job_id"], id)
+		}
+	}
+	if msgs := e.pull(3 * time.Second); len(msgs) != 1 || msgs[0].JobID != id {
+		t.Fatalf("%d messages for 20 identical requests, want 1 for job %s", len(msgs), id)
 	}
 }

@@ -104,7 +104,7 @@ type Enqueued struct {
 }
 
 func (s *Server) synthesize(w http.ResponseWriter, r *http.Request) error {
-	if err := s.limit(r); err != nil {
+	if err := s.limit(r, 1); err != nil {
 		return err
 	}
 	var it SynthesisItem
@@ -123,7 +123,10 @@ func (s *Server) synthesize(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) batch(w http.ResponseWriter, r *http.Request) error {
-	if err := s.limit(r); err != nil {
+	// A client out of allowance is refused before its body is read; the
+	// batch is charged one token per item once it is read: it costs what
+	// its jobs would cost one by one.
+	if err := s.limit(r, 0); err != nil {
 		return err
 	}
 	var br BatchRequest
@@ -140,6 +143,9 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) error {
 		if err := validateItem(&br.Items[i], s.cfg.MaxTextChars, "items["+strconv.Itoa(i)+"]."); err != nil {
 			return err
 		}
+	}
+	if err := s.limit(r, len(br.Items)); err != nil {
+		return err
 	}
 	batchID := job.NewID()
 	jobs, err := s.enqueue(r, br.Items, batchID, "items")
@@ -196,19 +202,18 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 	if err != nil {
 		return nil, err
 	}
-	// Publish new jobs, and re-publish replayed ones that are still queued:
-	// their first publish may have been lost, and the worker ignores
-	// duplicates.
+	// Publish new jobs only. A replayed request answers with its job and
+	// publishes nothing: its first message is on its way, and if that
+	// publish was lost the worker's requeue sweep re-publishes the job
+	// (a second message here would spend the job's delivery attempts).
 	var msgs []*message.SynthesisRequest
 	var fresh []*job.Job
 	for _, c := range created {
-		if c.Job.Status != job.Queued {
+		if c.Existing {
 			continue
 		}
 		msgs = append(msgs, message.ForJob(c.Job))
-		if !c.Existing {
-			fresh = append(fresh, c.Job)
-		}
+		fresh = append(fresh, c.Job)
 	}
 	if len(msgs) > 0 {
 		if _, err := s.pub.Publish(ctx, msgs); err != nil {
@@ -384,10 +389,12 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	return apierr.Field("id_required", "id", "Give a job id (?id=) or a batch id (?batch=).")
 }
 
-func (s *Server) limit(r *http.Request) error {
-	if ok, wait := s.limiter.Allow(clientKey(r)); !ok {
+// limit takes n jobs' worth of the client's allowance (n 0: only checks
+// that some is left).
+func (s *Server) limit(r *http.Request, n int) error {
+	if ok, wait := s.limiter.Take(clientKey(r, s.cfg.TrustedProxyHops), n); !ok {
 		return &apierr.Error{Status: http.StatusTooManyRequests, Code: "rate_limited",
-			Message: "Too many requests. Please wait a moment and try again.", RetryAfter: wait}
+			Message: "Too many requests. Please wait a moment and try again.", RetryAfter: retryAfter(wait)}
 	}
 	return nil
 }
