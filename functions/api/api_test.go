@@ -324,7 +324,7 @@ func TestSynthesizeQueuesJobAndMessage(t *testing.T) {
 		t.Fatalf("got %d %s", r.status, r.raw)
 	}
 	id, _ := r.body["job_id"].(string)
-	if !job.ValidID(id) || r.body["status"] != "queued" || r.body["status_url"] != "/api/status?id="+id {
+	if !job.ValidGeneratedID(id) || r.body["status"] != "queued" || r.body["status_url"] != "/api/status?id="+id {
 		t.Fatalf("unexpected answer %s", r.raw)
 	}
 	msgs := e.pullN(1, 10*time.Second)
@@ -378,7 +378,7 @@ func TestBatchCreatesOneJobPerItem(t *testing.T) {
 	}
 	batch, _ := r.body["batch_id"].(string)
 	jobs, _ := r.body["jobs"].([]any)
-	if !job.ValidID(batch) || len(jobs) != 3 {
+	if !job.ValidGeneratedID(batch) || len(jobs) != 3 {
 		t.Fatalf("answer %s", r.raw)
 	}
 	if got := e.pullN(3, 10*time.Second); len(got) != 3 {

@@ -57,7 +57,7 @@ func (s *Server) profiles(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if id != "" {
 		notFound := apierr.New(http.StatusNotFound, "member_not_found", "That member does not exist.")
-		if !message.ValidID(id) {
+		if !message.ValidRecordID(id) {
 			return notFound
 		}
 		m, err := s.store.GetMember(ctx, id)
@@ -344,7 +344,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	notFound := apierr.New(http.StatusNotFound, "job_not_found", "No such job.")
 	if id := q.Get("id"); id != "" {
-		if !job.ValidID(id) {
+		if !job.ValidGeneratedID(id) {
 			return notFound
 		}
 		j, err := s.store.GetJob(ctx, id)
@@ -365,7 +365,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if b := q.Get("batch"); b != "" {
-		if !job.ValidID(b) {
+		if !job.ValidGeneratedID(b) {
 			return apierr.New(http.StatusNotFound, "batch_not_found", "No such batch.")
 		}
 		jobs, err := s.store.BatchJobs(ctx, b, s.cfg.MaxBatchItems)

@@ -80,7 +80,7 @@ func validateItem(it *SynthesisItem, maxText int, prefix string) error {
 	switch {
 	case it.MemberID == "":
 		return apierr.Field("member_required", prefix+"member_id", "Choose a member.")
-	case !message.ValidID(it.MemberID):
+	case !message.ValidRecordID(it.MemberID):
 		return &apierr.Error{Status: http.StatusNotFound, Code: "member_not_found", Message: "That member does not exist.", Field: prefix + "member_id"}
 	}
 	text := strings.TrimSpace(it.Text)
@@ -93,8 +93,8 @@ func validateItem(it *SynthesisItem, maxText int, prefix string) error {
 		return apierr.Field("invalid_utf8", prefix+"text", "The text contains characters that are not valid UTF-8.")
 	}
 	it.Text = text
-	if it.Speed != nil && !(*it.Speed >= message.MinSpeed && *it.Speed <= message.MaxSpeed) {
-		return apierr.Field("speed_out_of_range", prefix+"speed", fmt.Sprintf("Speed must be between %.1f and %.1f.", message.MinSpeed, message.MaxSpeed))
+	if it.Speed != nil && !(*it.Speed >= message.PublicMinSpeed && *it.Speed <= message.PublicMaxSpeed) {
+		return apierr.Field("speed_out_of_range", prefix+"speed", fmt.Sprintf("Speed must be between %.1f and %.1f.", message.PublicMinSpeed, message.PublicMaxSpeed))
 	}
 	if it.RequestID != "" && !message.ValidRequestID(it.RequestID) {
 		return apierr.Field("invalid_request_id", prefix+"request_id", "request_id must be 1–128 visible ASCII characters.")

@@ -17,10 +17,9 @@ import (
 
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/googleapi"
-)
 
-// MaxTTL is the longest validity Cloud Storage accepts for a V4 signed URL.
-const MaxTTL = 7 * 24 * time.Hour
+	"github.com/chorus-voice/chorus/shared/config"
+)
 
 // SignerOptions configures how URLs are signed.
 type SignerOptions struct {
@@ -46,8 +45,8 @@ type Signer struct {
 
 // NewSigner validates opts and prepares a signer for bucket.
 func NewSigner(client *storage.Client, bucket string, opts SignerOptions) (*Signer, error) {
-	if opts.TTL <= 0 || opts.TTL > MaxTTL {
-		return nil, fmt.Errorf("blob: signed URL TTL %s outside 1s–%s", opts.TTL, MaxTTL)
+	if opts.TTL <= 0 || opts.TTL > config.MaxSignedURLTTL {
+		return nil, fmt.Errorf("blob: signed URL TTL %s outside 1s–%s", opts.TTL, config.MaxSignedURLTTL)
 	}
 	t := storage.SignedURLOptions{
 		Scheme:         storage.SigningSchemeV4,

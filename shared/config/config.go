@@ -18,7 +18,8 @@ import (
 	"github.com/sethvargo/go-envconfig"
 )
 
-// MaxSignedURLTTL is the longest expiry a V4 signed URL may have (7 days).
+// MaxSignedURLTTL is the longest expiry a V4 signed URL may have (7 days,
+// Cloud Storage's limit); shared/blob enforces it too.
 const MaxSignedURLTTL = 7 * 24 * time.Hour
 
 // MaxAudioRetention bounds CHORUS_AUDIO_RETENTION (a year).

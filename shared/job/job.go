@@ -183,8 +183,9 @@ func NewID() string {
 	return idEncoding.EncodeToString(b[:])
 }
 
-// ValidID reports whether s looks like an id NewID made.
-func ValidID(s string) bool {
+// ValidGeneratedID reports whether s looks like an id NewID made (job and
+// batch ids). Ids operators choose are message.ValidRecordID.
+func ValidGeneratedID(s string) bool {
 	if len(s) != 26 {
 		return false
 	}

@@ -33,7 +33,7 @@ func TestTransitions(t *testing.T) {
 func TestTransitionStamps(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	j := New("m", "v", 0, "hi", 1, t0)
-	if !ValidID(j.ID) || j.Status != Queued || !j.AudioExpiresAt(time.Hour).IsZero() {
+	if !ValidGeneratedID(j.ID) || j.Status != Queued || !j.AudioExpiresAt(time.Hour).IsZero() {
 		t.Fatalf("new job %+v", j)
 	}
 	_ = j.Transition(Running, t0.Add(time.Second))
@@ -57,13 +57,13 @@ func TestIDs(t *testing.T) {
 	seen := map[string]bool{}
 	for i := 0; i < 1000; i++ {
 		id := NewID()
-		if !ValidID(id) || seen[id] {
+		if !ValidGeneratedID(id) || seen[id] {
 			t.Fatalf("bad or repeated id %q", id)
 		}
 		seen[id] = true
 	}
 	for _, bad := range []string{"", "short", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "aaaaaaaaaaaaaaaaaaaaaaaaa1", "../../etc/passwdxxxxxxxxxx"} {
-		if ValidID(bad) {
+		if ValidGeneratedID(bad) {
 			t.Errorf("%q accepted", bad)
 		}
 	}

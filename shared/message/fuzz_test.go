@@ -41,7 +41,7 @@ func FuzzDecode(f *testing.F) {
 		if !utf8.ValidString(m.Text) || utf8.RuneCountInString(m.Text) > maxText {
 			t.Fatalf("accepted text %q (limit %d)", m.Text, maxText)
 		}
-		if s := m.EffectiveSpeed(); s < message.MinSpeed || s > message.MaxSpeed {
+		if s := m.EffectiveSpeed(); s < message.PublicMinSpeed || s > message.PublicMaxSpeed {
 			t.Fatalf("effective speed %g", s)
 		}
 		enc, err := m.Encode(maxText)

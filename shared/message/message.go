@@ -32,10 +32,12 @@ type SynthesisRequest struct {
 	BatchID   string  `json:"batch_id,omitempty"`
 }
 
-// Speed limits shared by the HTTP API and the worker.
+// The public speed range: what the HTTP API and queue messages accept. The
+// engine's own range (engine.ModelMinSpeed…ModelMaxSpeed) is wider; it only
+// keeps the model's input sane.
 const (
-	MinSpeed = 0.5
-	MaxSpeed = 2.0
+	PublicMinSpeed = 0.5
+	PublicMaxSpeed = 2.0
 )
 
 var (
@@ -46,8 +48,10 @@ var (
 	requestIDPattern = regexp.MustCompile(`^[\x21-\x7e]{1,128}$`)
 )
 
-// ValidID reports whether s is a well-formed document id.
-func ValidID(s string) bool { return idPattern.MatchString(s) }
+// ValidRecordID reports whether s is a well-formed id of a record operators
+// name (a member or a voice). Job and batch ids are another grammar:
+// job.ValidGeneratedID.
+func ValidRecordID(s string) bool { return idPattern.MatchString(s) }
 
 // ValidRequestID reports whether s is a well-formed client idempotency key.
 func ValidRequestID(s string) bool { return requestIDPattern.MatchString(s) }
@@ -84,9 +88,9 @@ func (m *SynthesisRequest) Validate(maxTextChars int) error {
 	switch {
 	case m.V != Version:
 		return bad("unsupported version %d (want %d)", m.V, Version)
-	case m.JobID != "" && !ValidID(m.JobID):
+	case m.JobID != "" && !ValidRecordID(m.JobID):
 		return bad("malformed job_id")
-	case !ValidID(m.MemberID):
+	case !ValidRecordID(m.MemberID):
 		return bad("malformed member_id")
 	case !utf8.ValidString(m.Text):
 		return bad("text is not valid UTF-8")
@@ -94,13 +98,13 @@ func (m *SynthesisRequest) Validate(maxTextChars int) error {
 		return bad("text is empty")
 	case utf8.RuneCountInString(m.Text) > maxTextChars:
 		return bad("text has %d characters, limit %d", utf8.RuneCountInString(m.Text), maxTextChars)
-	case m.Speed != 0 && (m.Speed < MinSpeed || m.Speed > MaxSpeed):
-		return bad("speed %g outside %g–%g", m.Speed, MinSpeed, MaxSpeed)
+	case m.Speed != 0 && (m.Speed < PublicMinSpeed || m.Speed > PublicMaxSpeed):
+		return bad("speed %g outside %g–%g", m.Speed, PublicMinSpeed, PublicMaxSpeed)
 	case m.RequestID != "" && !ValidRequestID(m.RequestID):
 		return bad("malformed request_id")
 	case m.JobID == "" && m.RequestID == "":
 		return bad("a message without job_id needs a request_id")
-	case m.BatchID != "" && !ValidID(m.BatchID):
+	case m.BatchID != "" && !ValidRecordID(m.BatchID):
 		return bad("malformed batch_id")
 	}
 	return nil

@@ -28,7 +28,7 @@ type Voice struct {
 // Validate checks a voice record before it is written.
 func (v *Voice) Validate() error {
 	switch {
-	case !message.ValidID(v.ID):
+	case !message.ValidRecordID(v.ID):
 		return fmt.Errorf("voice id %q: letters, digits, - and _ only", v.ID)
 	case strings.TrimSpace(v.Label) == "":
 		return fmt.Errorf("voice %s: label is empty", v.ID)
@@ -66,13 +66,13 @@ type Member struct {
 // Validate checks a member record before it is written.
 func (m *Member) Validate() error {
 	switch {
-	case !message.ValidID(m.ID):
+	case !message.ValidRecordID(m.ID):
 		return fmt.Errorf("member id %q: letters, digits, - and _ only", m.ID)
 	case strings.TrimSpace(m.Name) == "":
 		return fmt.Errorf("member %s: name is empty", m.ID)
 	case strings.TrimSpace(m.Group) == "":
 		return fmt.Errorf("member %s: group is empty", m.ID)
-	case !message.ValidID(m.VoiceID):
+	case !message.ValidRecordID(m.VoiceID):
 		return fmt.Errorf("member %s: voice_id %q is malformed", m.ID, m.VoiceID)
 	case m.SpeakerID < 0:
 		return fmt.Errorf("member %s: speaker_id must not be negative", m.ID)

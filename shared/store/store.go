@@ -444,12 +444,12 @@ func (s *Store) BatchJobs(ctx context.Context, batchID string, limit int) ([]*jo
 	return out, nil
 }
 
-// StaleQueued returns up to limit jobs that have been queued, untouched,
+// RequeueCandidates returns up to limit jobs that have been queued, untouched,
 // since before the given time, and up to limit jobs still marked running
 // whose lease lapsed before it (their worker died and their message did
 // not come back). Needs the composite indexes (status, updated_at) and
 // (status, lease_until) that Terraform creates.
-func (s *Store) StaleQueued(ctx context.Context, before time.Time, limit int) ([]*job.Job, error) {
+func (s *Store) RequeueCandidates(ctx context.Context, before time.Time, limit int) ([]*job.Job, error) {
 	var out []*job.Job
 	for _, q := range []firestore.Query{
 		s.fs.Collection(jobsCollection).Where("status", "==", string(job.Queued)).

@@ -60,11 +60,12 @@ const (
 )
 
 // Bounds of the speed the engine accepts (length_scale = config
-// length_scale / speed). The public API accepts a narrower range; this one
-// only keeps the model's input sane.
+// length_scale / speed). The public range is narrower
+// (message.PublicMinSpeed…PublicMaxSpeed); this one only keeps the model's
+// input sane.
 const (
-	MinSpeed = 0.25
-	MaxSpeed = 4.0
+	ModelMinSpeed = 0.25
+	ModelMaxSpeed = 4.0
 )
 
 // Audio post-processing constants (see the package comment).

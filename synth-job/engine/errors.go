@@ -15,7 +15,7 @@ var (
 	ErrNoPhonemes = errors.New("text has nothing to speak")
 	// ErrSpeaker: the speaker id is not one of the voice's speakers.
 	ErrSpeaker = errors.New("speaker out of range")
-	// ErrSpeed: the speed is outside [MinSpeed, MaxSpeed].
+	// ErrSpeed: the speed is outside [ModelMinSpeed, ModelMaxSpeed].
 	ErrSpeed = errors.New("speed out of range")
 	// ErrTooLong: a sentence alone does not fit in the device's memory
 	// (the GPU memory limit); shorter sentences would.

@@ -186,8 +186,8 @@ func (e *Engine) prepare(cfg *voice.Config, idx int, r Request) ([]*item, int, e
 	if speed == 0 {
 		speed = 1
 	}
-	if math.IsNaN(speed) || speed < MinSpeed || speed > MaxSpeed {
-		return nil, 0, fmt.Errorf("%w: %v not in [%v, %v]", ErrSpeed, r.Speed, MinSpeed, MaxSpeed)
+	if math.IsNaN(speed) || speed < ModelMinSpeed || speed > ModelMaxSpeed {
+		return nil, 0, fmt.Errorf("%w: %v not in [%v, %v]", ErrSpeed, r.Speed, ModelMinSpeed, ModelMaxSpeed)
 	}
 	ls := float32(cfg.Inference.LengthScale / speed)
 

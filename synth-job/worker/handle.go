@@ -26,7 +26,7 @@ func (w *Worker) handle(ctx context.Context, b *batcher, m *pubsub.Message) {
 	if err != nil {
 		// The attribute lets us fail the job even when the body is unreadable.
 		id := m.Attributes[queue.AttrJobID]
-		if !job.ValidID(id) {
+		if !job.ValidGeneratedID(id) {
 			id = ""
 		}
 		w.poison(ctx, m, id, &PermanentError{Code: "invalid_message", Message: "The request could not be read.", Err: err})
@@ -149,7 +149,7 @@ func (w *Worker) sweepDeadLetter(ctx context.Context, m *pubsub.Message) {
 			id = body.JobID
 		}
 	}
-	if !job.ValidID(id) {
+	if !job.ValidGeneratedID(id) {
 		w.log.Warn("dead letter without a job id", "message_id", m.ID)
 		m.Ack()
 		return

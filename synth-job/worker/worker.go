@@ -330,7 +330,7 @@ func (w *Worker) requeueLoop(ctx context.Context) {
 
 func (w *Worker) requeueStale(ctx context.Context) error {
 	before := time.Now().Add(-w.cfg.RequeueAfter)
-	jobs, err := w.store.StaleQueued(ctx, before, 100)
+	jobs, err := w.store.RequeueCandidates(ctx, before, 100)
 	if err != nil {
 		return err
 	}

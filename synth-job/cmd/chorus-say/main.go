@@ -27,7 +27,7 @@ func main() {
 		model    = flag.String("model", "", "voice model (.onnx), required")
 		config   = flag.String("config", "", "voice config (default: MODEL.json)")
 		speaker  = flag.Int("speaker", 0, "speaker id of a multi-speaker voice")
-		speed    = flag.Float64("speed", 1, fmt.Sprintf("speaking rate, %v to %v", engine.MinSpeed, engine.MaxSpeed))
+		speed    = flag.Float64("speed", 1, fmt.Sprintf("speaking rate, %v to %v", engine.ModelMinSpeed, engine.ModelMaxSpeed))
 		text     = flag.String("text", "", "text to speak, required")
 		out      = flag.String("out", "", "WAV file to write, required")
 		ortLib   = flag.String("ort", os.Getenv("CHORUS_ORT_LIBRARY"), "ONNX Runtime shared library")
