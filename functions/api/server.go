@@ -17,6 +17,7 @@ import (
 	"github.com/chorus-voice/chorus/shared/apierr"
 	"github.com/chorus-voice/chorus/shared/blob"
 	"github.com/chorus-voice/chorus/shared/config"
+	"github.com/chorus-voice/chorus/shared/logging"
 	"github.com/chorus-voice/chorus/shared/message"
 	"github.com/chorus-voice/chorus/shared/store"
 )
@@ -120,6 +121,10 @@ func (s *Server) wrap(methods []string, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		// Every line logged for this request names its trace.
+		if t, ok := logging.TraceFromRequest(r.Header); ok {
+			r = r.WithContext(logging.WithTrace(r.Context(), t))
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				slog.ErrorContext(r.Context(), "panic serving request", "path", r.URL.Path, "panic", fmt.Sprint(p))
@@ -127,8 +132,13 @@ func (s *Server) wrap(methods []string, h handlerFunc) http.Handler {
 					apierr.Write(rec, r, apierr.ErrInternal)
 				}
 			}
-			slog.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "duration_ms", time.Since(start).Milliseconds())
+			level := slog.LevelInfo
+			if rec.status >= 500 {
+				level = slog.LevelError
+			}
+			slog.LogAttrs(r.Context(), level, "request", logging.HTTPRequest{Method: r.Method, URL: r.URL.RequestURI(),
+				Status: rec.status, ResponseSize: rec.size, Latency: time.Since(start), UserAgent: r.UserAgent(),
+				RemoteIP: clientKey(r, s.cfg.TrustedProxyHops), Referer: r.Referer(), Protocol: r.Proto}.Attr())
 		}()
 		s.cors(rec, r)
 		if r.Method == http.MethodOptions {
@@ -197,6 +207,7 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	size   int64
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -208,7 +219,9 @@ func (r *statusRecorder) WriteHeader(code int) {
 
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	r.wrote = true
-	return r.ResponseWriter.Write(b)
+	n, err := r.ResponseWriter.Write(b)
+	r.size += int64(n)
+	return n, err
 }
 
 // statusURL is where a client polls a job.

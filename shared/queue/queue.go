@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/chorus-voice/chorus/shared/logging"
 	"github.com/chorus-voice/chorus/shared/message"
 )
 
@@ -23,6 +24,9 @@ import (
 const (
 	AttrVersion = "chorus_v"
 	AttrJobID   = "job_id"
+	// AttrTraceParent carries the W3C trace of the request that enqueued
+	// the job, so that the worker's log lines about it join that trace.
+	AttrTraceParent = "traceparent"
 )
 
 // Publisher sends synthesis requests to the topic.
@@ -44,16 +48,18 @@ func NewPublisher(client *pubsub.Client, topicID string, maxTextChars int) *Publ
 func (p *Publisher) Publish(ctx context.Context, msgs []*message.SynthesisRequest) ([]error, error) {
 	results := make([]*pubsub.PublishResult, len(msgs))
 	errs := make([]error, len(msgs))
+	trace, traced := logging.TraceFrom(ctx)
 	for i, m := range msgs {
 		data, err := m.Encode(p.maxText)
 		if err != nil {
 			errs[i] = err
 			continue
 		}
-		results[i] = p.pub.Publish(ctx, &pubsub.Message{
-			Data:       data,
-			Attributes: map[string]string{AttrVersion: fmt.Sprint(message.Version), AttrJobID: m.JobID},
-		})
+		attrs := map[string]string{AttrVersion: fmt.Sprint(message.Version), AttrJobID: m.JobID}
+		if traced {
+			attrs[AttrTraceParent] = trace.TraceParent() // the worker logs the request's trace
+		}
+		results[i] = p.pub.Publish(ctx, &pubsub.Message{Data: data, Attributes: attrs})
 	}
 	var failed []error
 	for i, r := range results {
