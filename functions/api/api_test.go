@@ -171,7 +171,7 @@ func (e *env) do(method, path, contentType string, body []byte, hdr ...string) r
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := contractClient.Do(req) // checks each response against docs/openapi.yaml
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // A realistic stand-in for the Chorus local stack, for developing and
 // running the browser test without the Go functions and worker. It serves
-// dist/ (the built app), the HTTP API of DESIGN.md, and real 16-bit PCM WAVs
-// behind expiring "signed" URLs. It is only ever used when asked for
+// dist/ (the built app), the HTTP API of docs/openapi.yaml (checked against
+// it by src/test/contract.test.js), and real 16-bit PCM WAVs behind expiring
+// "signed" URLs. It is only ever used when asked for
 // (CHORUS_E2E_MOCK=1 in scripts/e2e-web.sh); it is never a fallback.
 //
 //   node e2e/mock-server.mjs [--port N] [--url-file PATH]
 // Env: MOCK_URL_TTL_S (signed URL lifetime, default 900),
-//      MOCK_MAX_TEXT_CHARS (default 1000), MOCK_JOB_MS (time to finish a job, default 1200).
+//      MOCK_MAX_TEXT_CHARS (default 1000), MOCK_MAX_BATCH_ITEMS (default 100),
+//      MOCK_JOB_MS (time to finish a job, default 1200).
 
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -28,6 +30,7 @@ const URL_FILE = arg('--url-file', '');
 const TTL_S = Number(process.env.MOCK_URL_TTL_S || 900);
 const MAX_TEXT = Number(process.env.MOCK_MAX_TEXT_CHARS || 1000);
 const JOB_MS = Number(process.env.MOCK_JOB_MS || 1200);
+const MAX_ITEMS = Number(process.env.MOCK_MAX_BATCH_ITEMS || 100);
 const MAX_BODY = 64 * 1024;
 const SAMPLE_RATE = 22050;
 const SECRET = randomBytes(16);
@@ -55,9 +58,11 @@ const runes = (s) => [...s].length;
 
 function send(res, status, body, headers = {}) {
   const data = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  const isJson = typeof body === 'object' && !Buffer.isBuffer(body);
   res.writeHead(status, {
-    'Content-Type': typeof body === 'object' && !Buffer.isBuffer(body) ? 'application/json; charset=utf-8' : 'text/plain',
+    'Content-Type': isJson ? 'application/json; charset=utf-8' : 'text/plain',
     'Cache-Control': 'no-store',
+    ...(isJson ? { 'X-Content-Type-Options': 'nosniff' } : {}),
     ...headers,
   });
   res.end(data);
@@ -73,51 +78,107 @@ class HttpError extends Error {
 }
 
 async function readJson(req) {
-  const ct = (req.headers['content-type'] || '').split(';')[0].trim().toLowerCase();
-  if (ct !== 'application/json') throw new HttpError(415, 'unsupported_media_type', 'Send JSON (Content-Type: application/json).');
+  const [type, ...params] = (req.headers['content-type'] || '').split(';').map((x) => x.trim().toLowerCase());
+  if (type !== 'application/json') throw new HttpError(415, 'unsupported_media_type', 'Send the request as JSON (Content-Type: application/json).');
+  const charset = params.find((x) => x.startsWith('charset='));
+  if (charset && charset.slice('charset='.length).replace(/"/g, '') !== 'utf-8') throw new HttpError(415, 'unsupported_media_type', 'Send the request as UTF-8 JSON.');
   const chunks = [];
   let size = 0;
   for await (const c of req) {
-    size += c.length;
-    if (size > MAX_BODY) throw new HttpError(413, 'body_too_large', 'The request body is too large.');
-    chunks.push(c);
+    size += c.length; // past the limit, read on (and drop) so the client gets the answer
+    if (size <= MAX_BODY) chunks.push(c);
   }
+  if (size > MAX_BODY) throw new HttpError(413, 'body_too_large', `The request is larger than ${MAX_BODY >> 10} KiB.`);
   const buf = Buffer.concat(chunks);
   let text;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
   } catch {
-    throw new HttpError(400, 'invalid_utf8', 'Text is not valid UTF-8.', 'text');
+    throw new HttpError(400, 'invalid_utf8', 'The text contains characters that are not valid UTF-8.', 'text');
   }
+  let body;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch {
     throw new HttpError(400, 'invalid_json', 'The request body is not valid JSON.');
   }
+  if (body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'invalid_json', 'The request body is not valid JSON.');
+  return body;
 }
 
+const ITEM_FIELDS = { member_id: 'string', text: 'string', speed: 'number', request_id: 'string' };
+const ID = /^[A-Za-z0-9_-]{1,128}$/;
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** decodeItem checks field names and JSON types, as the Go decoder does (prefix: "items." in a batch). */
+function decodeItem(it, prefix = '') {
+  if (it === null) return {};
+  if (typeof it !== 'object' || Array.isArray(it)) throw new HttpError(400, 'invalid_field', `${prefix.replace(/\.$/, '')} has the wrong type.`, prefix.replace(/\.$/, '') || undefined);
+  for (const [k, v] of Object.entries(it)) {
+    if (!(k in ITEM_FIELDS)) throw new HttpError(400, 'unknown_field', `Unknown field "${k}".`, k);
+    if (v !== null && typeof v !== ITEM_FIELDS[k]) throw new HttpError(400, 'invalid_field', `${prefix}${k} has the wrong type.`, `${prefix}${k}`);
+  }
+  return it;
+}
+
+/** validateItem checks one item as the Go handlers do, trimming member_id and text (prefix: "items[3]."). */
 function validateItem(it, prefix = '') {
-  if (!it || typeof it !== 'object') throw new HttpError(400, 'invalid_json', 'Each item must be an object.', prefix.replace(/\.$/, ''));
-  const member = members.find((m) => m.id === it.member_id);
-  if (!member) throw new HttpError(404, 'member_not_found', 'No such member.', `${prefix}member_id`);
-  if (!member.active) throw new HttpError(400, 'member_inactive', 'This member is not available.', `${prefix}member_id`);
-  if (typeof it.text !== 'string' || it.text.trim() === '') throw new HttpError(400, 'text_required', 'Text is required.', `${prefix}text`);
-  if (runes(it.text) > MAX_TEXT) throw new HttpError(400, 'text_too_long', `Text is longer than ${MAX_TEXT} characters.`, `${prefix}text`);
-  if (it.speed !== undefined && (typeof it.speed !== 'number' || it.speed < 0.5 || it.speed > 2)) {
+  const memberId = (it.member_id ?? '').trim();
+  if (memberId === '') throw new HttpError(400, 'member_required', 'Choose a member.', `${prefix}member_id`);
+  if (!ID.test(memberId)) throw new HttpError(404, 'member_not_found', 'That member does not exist.', `${prefix}member_id`);
+  const text = (it.text ?? '').trim();
+  const n = runes(text);
+  if (n === 0) throw new HttpError(400, 'text_required', 'Type something to say.', `${prefix}text`);
+  if (n > MAX_TEXT) throw new HttpError(400, 'text_too_long', `The text has ${n} characters; the limit is ${MAX_TEXT}.`, `${prefix}text`);
+  if (/[\uFFFD\p{Cs}]/u.test(text)) throw new HttpError(400, 'invalid_utf8', 'The text contains characters that are not valid UTF-8.', `${prefix}text`);
+  if (!/[\p{L}\p{N}]/u.test(text)) throw new HttpError(400, 'text_unspeakable', 'The text has nothing to say: add a letter or a number.', `${prefix}text`);
+  if (it.speed != null && !(it.speed >= 0.5 && it.speed <= 2)) {
     throw new HttpError(400, 'speed_out_of_range', 'Speed must be between 0.5 and 2.0.', `${prefix}speed`);
   }
+  if (it.request_id && !REQUEST_ID.test(it.request_id)) {
+    throw new HttpError(400, 'invalid_request_id', 'request_id must be 1–128 visible ASCII characters.', `${prefix}request_id`);
+  }
+  return { member_id: memberId, text, speed: it.speed ?? 1, request_id: it.request_id || '' };
+}
+
+/** memberFor finds an item's member once every item was validated (field: "member_id" or "items[3].member_id"). */
+function memberFor(it, field) {
+  const member = members.find((m) => m.id === it.member_id);
+  if (!member) throw new HttpError(404, 'member_not_found', 'That member does not exist.', field);
+  if (!member.active) throw new HttpError(404, 'member_inactive', `${member.name} is not taking requests right now.`, field);
   return member;
 }
 
-function createJob(it, member, origin, batchId) {
-  if (it.request_id && byRequest.has(it.request_id)) return jobs.get(byRequest.get(it.request_id));
+/** replayed returns the job an earlier request with this request_id made, or throws 409 if it differed. */
+function replayed(it, field) {
+  if (!it.request_id || !byRequest.has(it.request_id)) return null;
+  const job = jobs.get(byRequest.get(it.request_id));
+  if (job.member_id !== it.member_id || job.text !== it.text || job.speed !== it.speed) {
+    throw new HttpError(409, 'request_id_conflict', 'This request_id was already used for a different request.', field);
+  }
+  return job;
+}
+
+function createJob(it, origin, batchId) {
   const job = {
-    job_id: newId(), member_id: member.id, text: it.text, speed: it.speed ?? 1,
+    job_id: newId(), member_id: it.member_id, text: it.text, speed: it.speed,
     created: Date.now(), attempts: 0, batch_id: batchId, origin,
   };
   jobs.set(job.job_id, job);
   if (it.request_id) byRequest.set(it.request_id, job.job_id);
   return job;
+}
+
+/** enqueue checks members and request_ids of validated items, then makes (or replays) their jobs. */
+function enqueue(items, origin, batchId, fieldPrefix) {
+  const field = (i, name) => (fieldPrefix ? `${fieldPrefix}[${i}].${name}` : name);
+  items.forEach((it, i) => memberFor(it, field(i, 'member_id')));
+  const old = items.map((it, i) => replayed(it, field(i, 'request_id')));
+  return items.map((it, i) => {
+    const job = old[i] || createJob(it, origin, batchId);
+    return { job_id: job.job_id, status: view(job).status, status_url: `${origin}/api/status?id=${job.job_id}` };
+  });
 }
 
 function sign(object, exp) {
@@ -191,51 +252,73 @@ async function serveStatic(res, pathname) {
 
 const JUN_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 200"><defs><linearGradient id="b" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#0ea5e9"/><stop offset="1" stop-color="#6366f1"/></linearGradient></defs><rect width="200" height="200" fill="url(#b)"/><circle cx="100" cy="82" r="38" fill="#fde2c8"/><path d="M58 78c2-30 22-44 44-44s40 14 42 42c-10-10-24-16-42-16s-34 6-44 18z" fill="#1f2937"/><path d="M30 200c6-44 36-66 70-66s64 22 70 66z" fill="#f8fafc"/><circle cx="86" cy="86" r="4" fill="#1f2937"/><circle cx="114" cy="86" r="4" fill="#1f2937"/><path d="M88 102q12 9 24 0" stroke="#be185d" stroke-width="4" fill="none" stroke-linecap="round"/></svg>`;
 
+/** API paths and their methods (docs/openapi.yaml); each also answers OPTIONS. */
+const API_METHODS = { profiles: ['GET', 'HEAD'], synthesize: ['POST'], batch: ['POST'], status: ['GET', 'HEAD'] };
+
 async function handle(req, res) {
   const origin = `http://${req.headers.host}`;
   const url = new URL(req.url, origin);
   const p = url.pathname;
   try {
-    if (p === '/api/profiles' || p.startsWith('/api/profiles/')) {
-      if (req.method !== 'GET') throw new HttpError(405, 'method_not_allowed', 'Use GET.');
-      const id = p.length > '/api/profiles/'.length ? decodeURIComponent(p.slice('/api/profiles/'.length)) : url.searchParams.get('id');
+    const api = /^\/api\/(profiles|synthesize|batch|status)(\/.*)?$/.exec(p);
+    if (api && (api[2] === undefined || api[1] === 'profiles')) {
+      const methods = API_METHODS[api[1]];
+      const allow = [...methods, 'OPTIONS'].join(', ');
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, { Allow: allow });
+        return res.end();
+      }
+      if (!methods.includes(req.method)) {
+        return fail(res, 405, 'method_not_allowed', `Use ${methods.join(' or ')}.`, undefined, { Allow: allow });
+      }
+    }
+    if (api?.[1] === 'profiles') {
+      const rest = (api[2] || '').replace(/^\/+|\/+$/g, '');
+      let id = url.searchParams.get('id');
+      try {
+        if (rest) id = decodeURIComponent(rest);
+      } catch {
+        throw new HttpError(404, 'member_not_found', 'That member does not exist.');
+      }
       const pub = ({ active, ...m }) => m;
       if (id) {
-        const m = members.find((x) => x.id === id);
-        if (!m) throw new HttpError(404, 'member_not_found', 'No such member.');
-        return send(res, 200, pub(m));
+        const m = members.find((x) => x.id === id && x.active);
+        if (!m) throw new HttpError(404, 'member_not_found', 'That member does not exist.');
+        return send(res, 200, pub(m), { 'Cache-Control': 'public, max-age=60' });
       }
-      return send(res, 200, { members: members.filter((m) => m.active).map(pub) });
+      return send(res, 200, { members: members.filter((m) => m.active).map(pub) }, { 'Cache-Control': 'public, max-age=30' });
     }
     if (p === '/api/synthesize') {
-      if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'Use POST.');
-      const body = await readJson(req);
-      const member = validateItem(body);
-      const job = createJob(body, member, origin);
-      return send(res, 202, { job_id: job.job_id, status: 'queued', status_url: `${origin}/api/status?id=${job.job_id}` });
+      const it = validateItem(decodeItem(await readJson(req)));
+      return send(res, 202, enqueue([it], origin)[0]);
     }
     if (p === '/api/batch') {
-      if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'Use POST.');
       const body = await readJson(req);
-      if (!Array.isArray(body.items) || body.items.length === 0) throw new HttpError(400, 'no_items', 'Add at least one item.', 'items');
-      if (body.items.length > 100) throw new HttpError(400, 'too_many_items', 'At most 100 items.', 'items');
-      const checked = body.items.map((it, i) => validateItem(it, `items[${i}].`));
+      for (const k of Object.keys(body)) if (k !== 'items') throw new HttpError(400, 'unknown_field', `Unknown field "${k}".`, k);
+      if (body.items != null && !Array.isArray(body.items)) throw new HttpError(400, 'invalid_field', 'items has the wrong type.', 'items');
+      const raw = (body.items ?? []).map((it) => decodeItem(it, 'items.'));
+      if (raw.length === 0) throw new HttpError(400, 'no_items', 'Add at least one line to synthesise.', 'items');
+      if (raw.length > MAX_ITEMS) throw new HttpError(400, 'too_many_items', `A batch holds at most ${MAX_ITEMS} items.`, 'items');
+      const items = raw.map((it, i) => validateItem(it, `items[${i}].`));
       const batchId = newId();
-      const list = body.items.map((it, i) => createJob(it, checked[i], origin, batchId));
+      const list = enqueue(items, origin, batchId, 'items');
       batches.set(batchId, list.map((j) => j.job_id));
-      return send(res, 202, { batch_id: batchId, jobs: list.map((j) => ({ job_id: j.job_id, status_url: `${origin}/api/status?id=${j.job_id}` })) });
+      return send(res, 202, { batch_id: batchId, jobs: list });
     }
     if (p === '/api/status') {
-      if (req.method !== 'GET') throw new HttpError(405, 'method_not_allowed', 'Use GET.');
+      const id = url.searchParams.get('id');
+      if (id) {
+        const job = jobs.get(id);
+        if (!job) throw new HttpError(404, 'job_not_found', 'No such job.');
+        return send(res, 200, view(job));
+      }
       const b = url.searchParams.get('batch');
       if (b) {
         const ids = batches.get(b);
         if (!ids) throw new HttpError(404, 'batch_not_found', 'No such batch.');
-        return send(res, 200, { batch_id: b, jobs: ids.map((id) => view(jobs.get(id))) });
+        return send(res, 200, { batch_id: b, jobs: ids.map((x) => view(jobs.get(x))) });
       }
-      const job = jobs.get(url.searchParams.get('id') || '');
-      if (!job) throw new HttpError(404, 'job_not_found', 'No such job.');
-      return send(res, 200, view(job));
+      throw new HttpError(400, 'id_required', 'Give a job id (?id=) or a batch id (?batch=).', 'id');
     }
     if (p.startsWith('/mock-gcs/chorus-audio/')) {
       const object = p.slice('/mock-gcs/chorus-audio/'.length);

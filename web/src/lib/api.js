@@ -1,6 +1,6 @@
-// The Chorus API client: one place that knows the HTTP contract (see
-// DESIGN.md), turns every failure into an ApiError with a stable code, and
-// polls jobs with a backoff that stops the moment its signal aborts.
+// The Chorus API client: one place that knows the HTTP contract
+// (docs/openapi.yaml), turns every failure into an ApiError with a stable
+// code, and polls jobs with a backoff that stops the moment its signal aborts.
 
 /** ApiError is a failed call: HTTP status (0 for network), stable code, message, field. */
 export class ApiError extends Error {
@@ -167,7 +167,7 @@ export function createClient(config, { fetchImpl = (...a) => globalThis.fetch(..
       return call(config.synthesizeUrl, { method: 'POST', body, signal });
     },
 
-    /** batch queues one job per item: {batch_id, jobs:[{job_id, status_url}]}. */
+    /** batch queues one job per item: {batch_id, jobs:[{job_id, status, status_url}]}. */
     batch(items, { signal } = {}) {
       const body = {
         items: items.map(({ memberId, text, speed, requestId }) => {

@@ -1,5 +1,6 @@
 // An in-memory Chorus API behind a fetch function, for tests that drive the
-// real client and components. Behaviour is scripted per test.
+// real client and components. Behaviour is scripted per test; its own
+// answers follow docs/openapi.yaml (checked by contract.test.js).
 import { encodeWav } from '../lib/wav.js';
 
 export const CONFIG = Object.freeze({
@@ -9,6 +10,9 @@ export const CONFIG = Object.freeze({
   statusUrl: 'http://chorus.test/api/status',
   maxTextChars: 20,
 });
+
+/** METHODS are the methods of each API path (docs/openapi.yaml); each also answers OPTIONS. */
+const METHODS = { '/api/profiles': ['GET', 'HEAD'], '/api/synthesize': ['POST'], '/api/batch': ['POST'], '/api/status': ['GET', 'HEAD'] };
 
 export const MEMBERS = [
   { id: 'mina', name: 'Mina', group: 'STELLA', bio: 'Main vocal who loves rainy days.', image_url: '', voice_id: 'demo-1', sample_text: '안녕하세요!', order: 2, voice: { id: 'demo-1', label: 'Demo voice 1', language: 'ko', demo: true } },
@@ -47,7 +51,10 @@ export function fakeApi(script = {}) {
     }
     const status = j.polls < steps ? (j.polls === 1 ? 'queued' : 'running') : 'succeeded';
     const out = { job_id: id, status, member_id: j.member_id, text: j.text, speed: j.speed ?? 1, created_at: '2026-11-25T10:00:00Z', attempts: 1 };
+    if (j.batch_id) out.batch_id = j.batch_id;
+    if (status !== 'queued') out.started_at = '2026-11-25T10:00:01Z';
     if (status === 'succeeded') {
+      out.finished_at = '2026-11-25T10:00:02Z';
       urlVersion++;
       out.audio_url = `http://gcs.test/audio/${id}.wav?v=${urlVersion}`;
       out.expires_at = script.expiresAt ?? new Date(Date.now() + 15 * 60_000).toISOString();
@@ -70,13 +77,19 @@ export function fakeApi(script = {}) {
       }
       return new Response(wavBytes(), { status: 200, headers: { 'Content-Type': 'audio/wav' } });
     }
-    switch (url.pathname) {
+    const path = url.pathname.startsWith('/api/profiles/') ? '/api/profiles' : url.pathname;
+    if (METHODS[path] && !METHODS[path].includes(method)) {
+      const allow = [...METHODS[path], 'OPTIONS'].join(', ');
+      if (method === 'OPTIONS') return new Response(null, { status: 204, headers: { Allow: allow } });
+      return json(405, { error: { code: 'method_not_allowed', message: `Use ${METHODS[path].join(' or ')}.` } }, { Allow: allow });
+    }
+    switch (path) {
       case '/api/profiles': {
         if (script.profiles) {
           const r = script.profiles(url);
           if (r) return r;
         }
-        const id = url.searchParams.get('id');
+        const id = url.pathname.slice('/api/profiles/'.length) || url.searchParams.get('id');
         if (id) {
           const m = MEMBERS.find((x) => x.id === id);
           return m ? json(200, m) : json(404, { error: { code: 'member_not_found', message: 'no such member' } });
@@ -100,18 +113,22 @@ export function fakeApi(script = {}) {
         const bid = `batch${++next}`;
         const ids = body.items.map((it) => {
           const id = `job${++next}`;
-          jobs.set(id, { ...it, polls: 0 });
+          jobs.set(id, { ...it, batch_id: bid, polls: 0 });
           return id;
         });
         batches.set(bid, ids);
-        return json(202, { batch_id: bid, jobs: ids.map((id) => ({ job_id: id, status_url: '' })) });
+        return json(202, { batch_id: bid, jobs: ids.map((id) => ({ job_id: id, status: 'queued', status_url: `${CONFIG.statusUrl}?id=${id}` })) });
       }
       case '/api/status': {
-        const b = url.searchParams.get('batch');
-        if (b) return json(200, { batch_id: b, jobs: batches.get(b).map(jobView) });
         const id = url.searchParams.get('id');
-        if (!jobs.has(id)) return json(404, { error: { code: 'job_not_found', message: 'no such job' } });
-        return json(200, jobView(id));
+        if (id) {
+          if (!jobs.has(id)) return json(404, { error: { code: 'job_not_found', message: 'no such job' } });
+          return json(200, jobView(id));
+        }
+        const b = url.searchParams.get('batch');
+        if (!b) return json(400, { error: { code: 'id_required', message: 'give id or batch', field: 'id' } });
+        if (!batches.has(b)) return json(404, { error: { code: 'batch_not_found', message: 'no such batch' } });
+        return json(200, { batch_id: b, jobs: batches.get(b).map(jobView) });
       }
       default:
         return json(404, { error: { code: 'not_found', message: 'not found' } });
