@@ -38,13 +38,17 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := realMain(ctx, *drain); err != nil {
+	mode := worker.Serve
+	if *drain {
+		mode = worker.Drain
+	}
+	if err := realMain(ctx, mode); err != nil {
 		slog.Error("synth-job failed", "error", err.Error())
 		os.Exit(1)
 	}
 }
 
-func realMain(ctx context.Context, drain bool) error {
+func realMain(ctx context.Context, mode worker.Mode) error {
 	cfg, err := config.Load[config.Worker](ctx)
 	if err != nil {
 		return err
@@ -79,8 +83,8 @@ func realMain(ctx context.Context, drain bool) error {
 	defer ps.Close()
 
 	w := worker.New(worker.Deps{Config: cfg, Store: st, PubSub: ps, Audio: gcs.Bucket(cfg.AudioBucket),
-		Synth: worker.NewEngineSynth(eng, voices)})
-	err = w.Run(ctx, drain)
+		Synth: NewEngineSynth(eng, voices)})
+	err = w.Run(ctx, mode)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/chorus-voice/chorus/shared/blob"
 	"github.com/chorus-voice/chorus/shared/job"
 	"github.com/chorus-voice/chorus/shared/store"
 )
@@ -23,11 +23,21 @@ type result struct {
 	elapsed time.Duration
 }
 
+// batchDeps are what a batch needs from the worker, and nothing more.
+type batchDeps struct {
+	voice  func(ctx context.Context, id string) (*store.Voice, error)
+	synth  Synth
+	finish func(ctx context.Context, j *job.Job, a Audio) (job.Output, error) // upload and record
+	renew  func(ctx context.Context, jobID string) error                      // extend a job's lease
+	lease  time.Duration
+	log    *slog.Logger
+}
+
 // batcher groups claimed jobs by voice, up to size jobs or wait time,
-// and runs the groups on conc goroutines: one model run serves many jobs,
-// which is where a GPU earns its keep.
+// and runs the groups on conc goroutines: one engine call serves many
+// jobs, which is where a GPU earns its keep.
 type batcher struct {
-	w    *Worker
+	d    batchDeps
 	size int
 	wait time.Duration
 	conc int
@@ -37,25 +47,20 @@ type batcher struct {
 	wg   sync.WaitGroup
 }
 
-func newBatcher(w *Worker, size int, wait time.Duration, conc int) *batcher {
-	return &batcher{w: w, size: size, wait: wait, conc: conc, in: make(chan *task), runs: make(chan []*task)}
+func newBatcher(d batchDeps, size int, wait time.Duration, conc int) *batcher {
+	return &batcher{d: d, size: size, wait: wait, conc: conc, in: make(chan *task), runs: make(chan []*task)}
 }
 
-// start launches the dispatcher and the pool; they stop when stop is
-// called (after the last submit) or ctx is cancelled.
+// start launches the dispatcher and the pool; the batcher owns them, and
+// stop (after the last submit) or ctx ends them.
 func (b *batcher) start(ctx context.Context) {
-	b.wg.Add(1 + b.conc)
-	go func() {
-		defer b.wg.Done()
-		b.dispatch(ctx)
-	}()
-	for i := 0; i < b.conc; i++ {
-		go func() {
-			defer b.wg.Done()
+	b.wg.Go(func() { b.dispatch(ctx) })
+	for range b.conc {
+		b.wg.Go(func() {
 			for tasks := range b.runs {
 				b.run(ctx, tasks)
 			}
-		}()
+		})
 	}
 }
 
@@ -147,7 +152,6 @@ func (b *batcher) run(ctx context.Context, tasks []*task) {
 			}
 		}
 	}
-	w := b.w
 	if err := ctx.Err(); err != nil {
 		setAll(fmt.Errorf("not started: %w", err))
 		return
@@ -156,7 +160,7 @@ func (b *batcher) run(ctx context.Context, tasks []*task) {
 	defer stopRenew()
 
 	voiceID := tasks[0].job.VoiceID
-	v, err := w.store.GetVoice(ctx, voiceID)
+	v, err := b.d.voice(ctx, voiceID)
 	if errors.Is(err, store.ErrNotFound) {
 		setAll(Permanent("voice_not_found", "This member's voice is not available.", err))
 		return
@@ -180,7 +184,7 @@ func (b *batcher) run(ctx context.Context, tasks []*task) {
 	if len(items) == 0 {
 		return
 	}
-	audio, err := w.synth.Synthesize(ctx, v, items)
+	audio, err := b.d.synth.Synthesize(ctx, v, items)
 	if err != nil {
 		setAll(err)
 		return
@@ -197,29 +201,9 @@ func (b *batcher) run(ctx context.Context, tasks []*task) {
 			results[i].err = audio[k].Err
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i].out, results[i].err = w.finish(ctx, tasks[i].job, audio[k])
-		}()
+		wg.Go(func() { results[i].out, results[i].err = b.d.finish(ctx, tasks[i].job, audio[k]) })
 	}
 	wg.Wait()
-}
-
-// finish uploads a job's audio under its deterministic name and marks it
-// succeeded.
-func (w *Worker) finish(ctx context.Context, j *job.Job, a Audio) (job.Output, error) {
-	name := j.ObjectName()
-	size, err := blob.Put(ctx, w.audio, name, a.WAV, "audio/wav")
-	if err != nil {
-		return job.Output{}, err
-	}
-	out := job.Output{Bucket: w.cfg.AudioBucket, Object: name, Bytes: size,
-		DurationSeconds: a.Duration.Seconds(), SampleRate: a.SampleRate}
-	if err := w.store.Succeed(ctx, j.ID, w.id, out, w.synth.Provider()); err != nil {
-		return job.Output{}, fmt.Errorf("record success: %w", err)
-	}
-	return out, nil
 }
 
 // renewLeases keeps the batch's leases alive while it runs longer than a
@@ -227,10 +211,8 @@ func (w *Worker) finish(ctx context.Context, j *job.Job, a Audio) (job.Output, e
 func (b *batcher) renewLeases(ctx context.Context, tasks []*task) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(b.w.cfg.Lease / 3)
+	wg.Go(func() {
+		t := time.NewTicker(b.d.lease / 3)
 		defer t.Stop()
 		for {
 			select {
@@ -238,12 +220,12 @@ func (b *batcher) renewLeases(ctx context.Context, tasks []*task) func() {
 				return
 			case <-t.C:
 				for _, task := range tasks {
-					if err := b.w.store.Renew(ctx, task.job.ID, b.w.id, b.w.cfg.Lease); err != nil && ctx.Err() == nil {
-						b.w.log.Warn("lease renewal failed", "job_id", task.job.ID, "error", err)
+					if err := b.d.renew(ctx, task.job.ID); err != nil && ctx.Err() == nil {
+						b.d.log.Warn("lease renewal failed", "job_id", task.job.ID, "error", err)
 					}
 				}
 			}
 		}
-	}()
+	})
 	return func() { cancel(); wg.Wait() }
 }

@@ -4,23 +4,41 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
 
+	"github.com/chorus-voice/chorus/shared/blob"
 	"github.com/chorus-voice/chorus/shared/job"
+	"github.com/chorus-voice/chorus/shared/logging"
 	"github.com/chorus-voice/chorus/shared/message"
 	"github.com/chorus-voice/chorus/shared/queue"
 	"github.com/chorus-voice/chorus/shared/store"
 )
 
-// handle takes one message to an end: ack once the job reached a final
-// state, nack when a retry may still succeed.
+// What becomes of a message, in one place:
+//
+//	the job finished (now or earlier)          → ack
+//	another worker holds a live lease          → nack (it may die)
+//	a failure a retry may fix                  → release the job, nack
+//	  … on the last delivery attempt           → poison (retries_exhausted)
+//	a failure no retry can fix                 → poison: fail the job with
+//	                                             its code, forward to the
+//	                                             dead-letter topic, ack
+//	a dead letter (sweep subscription)         → fail the job if nobody
+//	                                             holds it, ack
+
+// handle takes one message to an end.
 func (w *Worker) handle(ctx context.Context, b *batcher, m *pubsub.Message) {
 	w.inflight.Add(1)
 	defer w.inflight.Add(-1)
 	defer w.touch()
 	w.touch()
+	// The enqueueing request's trace follows the job into these logs.
+	if t, ok := logging.ParseTraceParent(m.Attributes[queue.AttrTraceParent]); ok {
+		ctx = logging.WithTrace(ctx, t)
+	}
 
 	msg, err := message.Decode(m.Data, w.cfg.MaxTextChars)
 	if err != nil {
@@ -39,7 +57,7 @@ func (w *Worker) handle(ctx context.Context, b *batcher, m *pubsub.Message) {
 			w.poison(ctx, m, msg.JobID, pe)
 			return
 		}
-		w.log.Warn("could not resolve job; will retry", "job_id", msg.JobID, "error", err)
+		w.log.WarnContext(ctx, "could not resolve job; will retry", "job_id", msg.JobID, "error", err)
 		m.Nack()
 		return
 	}
@@ -48,18 +66,17 @@ func (w *Worker) handle(ctx context.Context, b *batcher, m *pubsub.Message) {
 	claimed, outcome, err := w.store.Claim(ctx, j.ID, w.id, w.cfg.Lease)
 	switch {
 	case err != nil:
-		log.Warn("claim failed; will retry", "error", err)
+		log.WarnContext(ctx, "claim failed; will retry", "error", err)
 		m.Nack()
 		return
 	case outcome == store.Finished:
-		log.Info("job already finished; acknowledging duplicate", "status", claimed.Status)
-		m.Ack()
-		w.processed.Add(1)
+		log.InfoContext(ctx, "job already finished; acknowledging duplicate", "status", claimed.Status)
+		w.ack(m)
 		return
 	case outcome == store.Busy:
 		// Another worker holds a live lease (a duplicate delivery). Nack,
 		// never ack: if that worker dies, this message must come back.
-		log.Info("job running elsewhere; nacking duplicate", "holder", claimed.Worker)
+		log.InfoContext(ctx, "job running elsewhere; nacking duplicate", "holder", claimed.Worker)
 		m.Nack()
 		return
 	}
@@ -68,15 +85,36 @@ func (w *Worker) handle(ctx context.Context, b *batcher, m *pubsub.Message) {
 	var pe *PermanentError
 	switch {
 	case res.err == nil:
-		m.Ack()
-		w.processed.Add(1)
-		log.Info("job succeeded", "voice_id", claimed.VoiceID, "audio_seconds", res.out.DurationSeconds,
-			"bytes", res.out.Bytes, "synth_ms", res.elapsed.Milliseconds())
+		w.ack(m)
+		log.InfoContext(ctx, "job succeeded", "voice_id", claimed.VoiceID, "audio_seconds", res.out.DurationSeconds,
+			"bytes", res.out.Bytes, "synth_ms", res.elapsed.Milliseconds(),
+			"rtf", res.elapsed.Seconds()/max(res.out.DurationSeconds, 1e-3))
 	case errors.As(res.err, &pe):
 		w.poison(ctx, m, claimed.ID, pe)
 	default:
 		w.retry(ctx, m, claimed, res.err)
 	}
+}
+
+func (w *Worker) ack(m *pubsub.Message) {
+	m.Ack()
+	w.processed.Add(1)
+}
+
+// finish uploads a job's audio under its deterministic name (never over
+// an existing object) and marks it succeeded.
+func (w *Worker) finish(ctx context.Context, j *job.Job, a Audio) (job.Output, error) {
+	name := j.ObjectName()
+	size, err := blob.Put(ctx, w.audio, name, a.WAV, "audio/wav")
+	if err != nil {
+		return job.Output{}, err
+	}
+	out := job.Output{Bucket: w.cfg.AudioBucket, Object: name, Bytes: size,
+		DurationSeconds: a.Duration.Seconds(), SampleRate: a.SampleRate}
+	if err := w.store.Succeed(ctx, j.ID, w.id, out, w.synth.Provider()); err != nil {
+		return job.Output{}, fmt.Errorf("record success: %w", err)
+	}
+	return out, nil
 }
 
 // retry hands a job back after a failure a retry may fix, or, on the last
@@ -88,16 +126,55 @@ func (w *Worker) retry(ctx context.Context, m *pubsub.Message, j *job.Job, cause
 	defer cancel()
 	// A shutdown is not the job's fault: hand it back whatever the attempt.
 	if attempt(m) >= w.cfg.MaxAttempts && ctx.Err() == nil {
-		log.Error("last delivery attempt failed", "error", cause)
+		log.ErrorContext(ctx, "last delivery attempt failed", "error", cause)
 		w.poison(sctx, m, j.ID, &PermanentError{Code: "retries_exhausted",
 			Message: "The synthesis kept failing; please try again later.", Err: cause})
 		return
 	}
-	log.Warn("synthesis failed; handing job back for retry", "error", cause)
+	log.WarnContext(ctx, "synthesis failed; handing job back for retry", "error", cause)
 	if err := w.store.Release(sctx, j.ID, w.id, &job.Error{Code: "retrying", Message: "Retrying after a temporary failure."}); err != nil {
-		log.Error("could not release job (its lease will lapse)", "error", err)
+		log.ErrorContext(ctx, "could not release job (its lease will lapse)", "error", err)
 	}
 	m.Nack()
+}
+
+// poison ends a job with a permanent error, sends its message to the
+// dead-letter topic (when one is configured) so that operators see it, and
+// acks. When forwarding fails the message is nacked so that it is not lost;
+// its next delivery finds the job finished.
+func (w *Worker) poison(ctx context.Context, m *pubsub.Message, jobID string, pe *PermanentError) {
+	log := w.log.With("job_id", jobID, "code", pe.Code)
+	if jobID != "" {
+		if err := w.store.Fail(ctx, jobID, "", job.Error{Code: pe.Code, Message: pe.Message}); err != nil && !errors.Is(err, store.ErrNotFound) {
+			log.ErrorContext(ctx, "could not fail job; will retry", "error", err)
+			m.Nack()
+			return
+		}
+	}
+	if w.dlq != nil {
+		attrs := map[string]string{"chorus_error_code": pe.Code, "chorus_worker": w.id}
+		for k, v := range m.Attributes {
+			attrs[k] = v
+		}
+		if jobID != "" {
+			attrs[queue.AttrJobID] = jobID
+		}
+		if _, err := w.dlq.Publish(ctx, &pubsub.Message{Data: m.Data, Attributes: attrs}).Get(ctx); err != nil {
+			log.ErrorContext(ctx, "could not forward poison message to the dead-letter topic; nacking", "error", err)
+			m.Nack()
+			return
+		}
+	}
+	log.WarnContext(ctx, "job failed permanently", "error", pe.Error())
+	w.ack(m)
+}
+
+// attempt is the delivery attempt of m (1 when the subscription has no dead-letter policy).
+func attempt(m *pubsub.Message) int {
+	if m.DeliveryAttempt != nil {
+		return *m.DeliveryAttempt
+	}
+	return 1
 }
 
 // resolve finds the job a message is about. Messages published straight to
@@ -150,16 +227,16 @@ func (w *Worker) sweepDeadLetter(ctx context.Context, m *pubsub.Message) {
 		}
 	}
 	if !job.ValidGeneratedID(id) {
-		w.log.Warn("dead letter without a job id", "message_id", m.ID)
+		w.log.WarnContext(ctx, "dead letter without a job id", "message_id", m.ID)
 		m.Ack()
 		return
 	}
 	failed, err := w.store.FailIdle(ctx, id, job.Error{Code: "dead_lettered", Message: "The synthesis could not be completed."})
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		w.log.Warn("could not fail dead-lettered job; will retry", "job_id", id, "error", err)
+		w.log.WarnContext(ctx, "could not fail dead-lettered job; will retry", "job_id", id, "error", err)
 		m.Nack()
 		return
 	}
-	w.log.Info("dead letter recorded", "job_id", id, "code", m.Attributes["chorus_error_code"], "failed_job", failed)
+	w.log.InfoContext(ctx, "dead letter recorded", "job_id", id, "code", m.Attributes["chorus_error_code"], "failed_job", failed)
 	m.Ack()
 }

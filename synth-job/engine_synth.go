@@ -1,4 +1,4 @@
-package worker
+package main
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/chorus-voice/chorus/synth-job/engine"
 	"github.com/chorus-voice/chorus/synth-job/voice"
 	"github.com/chorus-voice/chorus/synth-job/voicecache"
+	"github.com/chorus-voice/chorus/synth-job/worker"
 )
 
 // voiceCheckEvery is how long a resolved voice is used before the cache
@@ -20,8 +21,9 @@ import (
 // voice per interval instead of per batch.
 const voiceCheckEvery = time.Minute
 
-// EngineSynth is the production Synth: the ONNX engine over voices kept
-// on local disk by the voice cache.
+// EngineSynth is the production worker.Synth: the ONNX engine over voices
+// kept on local disk by the voice cache. It lives with the binary so that
+// the worker package stays free of cgo.
 type EngineSynth struct {
 	eng    *engine.Engine
 	voices *voicecache.Cache
@@ -41,7 +43,7 @@ func NewEngineSynth(eng *engine.Engine, voices *voicecache.Cache) *EngineSynth {
 	return &EngineSynth{eng: eng, voices: voices, resolved: map[string]resolvedVoice{}}
 }
 
-// Provider implements Synth.
+// Provider implements worker.Synth.
 func (s *EngineSynth) Provider() string { return s.eng.Provider() }
 
 func (s *EngineSynth) voice(ctx context.Context, rec *store.Voice) (*voice.Voice, error) {
@@ -55,9 +57,9 @@ func (s *EngineSynth) voice(ctx context.Context, rec *store.Voice) (*voice.Voice
 	v, err := s.voices.Get(ctx, rec.ID, rec.ModelObject, rec.ConfigObject)
 	switch {
 	case errors.Is(err, voice.ErrInvalid):
-		return nil, Permanent("voice_invalid", "This member's voice is not available.", err)
+		return nil, worker.Permanent("voice_invalid", "This member's voice is not available.", err)
 	case errors.Is(err, storage.ErrObjectNotExist):
-		return nil, Permanent("voice_unavailable", "This member's voice is not available.", err)
+		return nil, worker.Permanent("voice_unavailable", "This member's voice is not available.", err)
 	case err != nil:
 		return nil, fmt.Errorf("load voice %s: %w", rec.ID, err)
 	}
@@ -67,8 +69,8 @@ func (s *EngineSynth) voice(ctx context.Context, rec *store.Voice) (*voice.Voice
 	return v, nil
 }
 
-// Synthesize implements Synth.
-func (s *EngineSynth) Synthesize(ctx context.Context, rec *store.Voice, items []Item) ([]Audio, error) {
+// Synthesize implements worker.Synth.
+func (s *EngineSynth) Synthesize(ctx context.Context, rec *store.Voice, items []worker.Item) ([]worker.Audio, error) {
 	v, err := s.voice(ctx, rec)
 	if err != nil {
 		return nil, err
@@ -80,13 +82,13 @@ func (s *EngineSynth) Synthesize(ctx context.Context, rec *store.Voice, items []
 	res, err := s.eng.Synthesize(ctx, v, reqs)
 	if err != nil {
 		if errors.Is(err, engine.ErrInvalidVoice) {
-			return nil, Permanent("voice_invalid", "This member's voice is not available.", err)
+			return nil, worker.Permanent("voice_invalid", "This member's voice is not available.", err)
 		}
 		return nil, err
 	}
-	out := make([]Audio, len(res))
+	out := make([]worker.Audio, len(res))
 	for i, r := range res {
-		out[i] = Audio{WAV: r.WAV, Duration: r.Duration, SampleRate: r.SampleRate, Err: itemError(r.Err)}
+		out[i] = worker.Audio{WAV: r.WAV, Duration: r.Duration, SampleRate: r.SampleRate, Err: itemError(r.Err)}
 	}
 	return out, nil
 }
@@ -97,15 +99,15 @@ func itemError(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, engine.ErrNoPhonemes):
-		return Permanent("text_unsupported", "The voice found nothing it could say in this text.", err)
+		return worker.Permanent("text_unsupported", "The voice found nothing it could say in this text.", err)
 	case errors.Is(err, engine.ErrSpeaker):
-		return Permanent("speaker_not_found", "This member's voice is not available.", err)
+		return worker.Permanent("speaker_not_found", "This member's voice is not available.", err)
 	case errors.Is(err, engine.ErrSpeed):
-		return Permanent("speed_out_of_range", "The speed is outside what the voice supports.", err)
+		return worker.Permanent("speed_out_of_range", "The speed is outside what the voice supports.", err)
 	case errors.Is(err, engine.ErrInvalidVoice):
-		return Permanent("voice_invalid", "This member's voice is not available.", err)
+		return worker.Permanent("voice_invalid", "This member's voice is not available.", err)
 	case errors.Is(err, engine.ErrTooLong):
-		return Permanent("text_too_long_for_device", "A sentence is too long for the synthesis device; split it into shorter sentences.", err)
+		return worker.Permanent("text_too_long_for_device", "A sentence is too long for the synthesis device; split it into shorter sentences.", err)
 	}
 	return err
 }
