@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/chorus-voice/chorus/shared/apierr"
+	"github.com/chorus-voice/chorus/functions/apierr"
 	"github.com/chorus-voice/chorus/shared/job"
 	"github.com/chorus-voice/chorus/shared/message"
 	"github.com/chorus-voice/chorus/shared/store"
