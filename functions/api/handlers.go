@@ -96,11 +96,13 @@ func (s *Server) profiles(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// Enqueued is one accepted job in a 202 answer.
+// Enqueued is one accepted job in a 202 answer. A job answered from the
+// result cache is already succeeded and says so (cached).
 type Enqueued struct {
 	JobID     string     `json:"job_id"`
 	Status    job.Status `json:"status"`
 	StatusURL string     `json:"status_url"`
+	Cached    bool       `json:"cached,omitempty"`
 }
 
 func (s *Server) synthesize(w http.ResponseWriter, r *http.Request) error {
@@ -163,7 +165,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field string) ([]Enqueued, error) {
 	ctx := r.Context()
 	members := map[string]*store.Member{}
-	voiceLangs := map[string]string{}
+	voices := map[string]*store.Voice{}
 	now := s.now()
 	jobs := make([]*job.Job, len(items))
 	for i, it := range items {
@@ -182,15 +184,19 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 		if !m.Active {
 			return nil, &apierr.Error{Status: http.StatusNotFound, Code: "member_inactive", Message: m.Name + " is not taking requests right now.", Field: itemField(field, i, "member_id")}
 		}
-		if err := s.checkSpeakable(ctx, it.Text, m.VoiceID, voiceLangs); err != nil {
-			var ae *apierr.Error
-			if errors.As(err, &ae) {
-				ae.Field = itemField(field, i, "text")
-			}
+		v, err := s.voiceOf(ctx, m.VoiceID, voices)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkSpeakable(it.Text, v); err != nil {
+			err.Field = itemField(field, i, "text")
 			return nil, err
 		}
 		j := job.New(m.ID, m.VoiceID, m.SpeakerID, it.Text, it.speed(), now)
 		j.RequestID, j.BatchID = it.RequestID, batchID
+		if err := s.answerFromCache(ctx, j, m, v, now); err != nil {
+			return nil, err
+		}
 		jobs[i] = j
 	}
 	created, err := s.store.CreateJobs(ctx, jobs)
@@ -209,7 +215,7 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 	var msgs []*message.SynthesisRequest
 	var fresh []*job.Job
 	for _, c := range created {
-		if c.Existing {
+		if c.Existing || c.Job.Status != job.Queued { // replayed, or answered from the cache
 			continue
 		}
 		msgs = append(msgs, message.ForJob(c.Job))
@@ -236,35 +242,59 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 	}
 	out := make([]Enqueued, len(created))
 	for i, c := range created {
-		out[i] = Enqueued{JobID: c.Job.ID, Status: c.Job.Status, StatusURL: s.statusURL(c.Job.ID)}
+		out[i] = Enqueued{JobID: c.Job.ID, Status: c.Job.Status, StatusURL: s.statusURL(c.Job.ID), Cached: c.Job.Cached}
 	}
 	return out, nil
 }
 
-// checkSpeakable applies the engine's rule for what can be spoken
-// (textnorm.SpeakableIn) so that text with nothing to say is a 400, not a
-// job that can only fail. Most text has a letter or digit whatever the
-// language; only the rest needs the voice's language (read once per call).
-func (s *Server) checkSpeakable(ctx context.Context, text, voiceID string, langs map[string]string) error {
-	if textnorm.Speakable(textnorm.Clean(text)) {
-		return nil
+// voiceOf reads a member's voice once per call; nil when it does not
+// exist (the job then fails at the worker with voice_not_found, as before).
+func (s *Server) voiceOf(ctx context.Context, id string, seen map[string]*store.Voice) (*store.Voice, error) {
+	if v, ok := seen[id]; ok {
+		return v, nil
 	}
-	lang, ok := langs[voiceID]
-	if !ok {
-		v, err := s.store.GetVoice(ctx, voiceID)
-		switch {
-		case err == nil:
-			lang = v.Language
-		case !errors.Is(err, store.ErrNotFound): // a missing voice fails the job later, as before
-			return fmt.Errorf("read voice %s: %w", voiceID, err)
-		}
-		langs[voiceID] = lang
+	v, err := s.store.GetVoice(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		v = nil
+	case err != nil:
+		return nil, fmt.Errorf("read voice %s: %w", id, err)
+	}
+	seen[id] = v
+	return v, nil
+}
+
+// checkSpeakable applies the engine's rule for what can be spoken
+// (textnorm.SpeakableIn, in the voice's language) so that text with
+// nothing to say is a 400, not a job that can only fail.
+func checkSpeakable(text string, v *store.Voice) *apierr.Error {
+	lang := ""
+	if v != nil {
+		lang = v.Language
 	}
 	if textnorm.SpeakableIn(text, lang) {
 		return nil
 	}
 	return &apierr.Error{Status: http.StatusBadRequest, Code: "text_unspeakable",
 		Message: "The text has nothing to say: add letters or digits (punctuation, emoji and invisible characters alone cannot be spoken)."}
+}
+
+// answerFromCache names the result the job's audio will be (its cache
+// key) and, when an earlier job produced it and its audio still lives,
+// turns the job into a succeeded one that shares that audio: no message,
+// no inference. The cache is off for members who opted out and for voices
+// without a checksum.
+func (s *Server) answerFromCache(ctx context.Context, j *job.Job, m *store.Member, v *store.Voice, now time.Time) error {
+	if m.CacheDisabled || v == nil || v.Checksum == "" {
+		return nil
+	}
+	j.CacheKey = job.ResultKey(v.Checksum, j.SpeakerID, textnorm.Normalize(j.Text, v.Language), j.Speed, job.FormatWAV, 0)
+	out, ok, err := s.store.LookupResult(ctx, j.CacheKey)
+	if err != nil || !ok {
+		return err
+	}
+	j.Status, j.FinishedAt, j.UpdatedAt, j.Output, j.Cached = job.Succeeded, now, now, out, true
+	return nil
 }
 
 func itemField(field string, i int, name string) string {
@@ -290,6 +320,7 @@ type JobStatus struct {
 	ExpiresAt       *time.Time `json:"expires_at,omitempty"`
 	DurationSeconds float64    `json:"duration_seconds,omitempty"`
 	SampleRate      int        `json:"sample_rate,omitempty"`
+	Cached          bool       `json:"cached,omitempty"`
 	Error           *job.Error `json:"error,omitempty"`
 }
 
@@ -309,7 +340,7 @@ func optTime(t time.Time) *time.Time {
 
 func (s *Server) jobStatus(j *job.Job) (JobStatus, error) {
 	st := JobStatus{JobID: j.ID, Status: j.Status, MemberID: j.MemberID, Text: j.Text, Speed: j.Speed,
-		BatchID: j.BatchID, Attempts: j.Attempts, CreatedAt: j.CreatedAt,
+		BatchID: j.BatchID, Attempts: j.Attempts, CreatedAt: j.CreatedAt, Cached: j.Cached,
 		StartedAt: optTime(j.StartedAt), FinishedAt: optTime(j.FinishedAt)}
 	switch j.Status {
 	case job.Succeeded:

@@ -5,8 +5,11 @@ package job
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -77,6 +80,9 @@ type Output struct {
 	Bytes           int64   `firestore:"bytes" json:"bytes"`
 	DurationSeconds float64 `firestore:"duration_seconds" json:"duration_seconds"`
 	SampleRate      int     `firestore:"sample_rate" json:"sample_rate"`
+	// WrittenAt is when the object was written, which its retention counts
+	// from. A job answered from the result cache shares an older object.
+	WrittenAt time.Time `firestore:"written_at,omitempty" json:"written_at,omitempty"`
 }
 
 // Job is one synthesis request and everything known about its progress.
@@ -106,18 +112,28 @@ type Job struct {
 	UpdatedAt  time.Time `firestore:"updated_at" json:"updated_at"`
 	StartedAt  time.Time `firestore:"started_at,omitempty" json:"started_at,omitempty"`
 	FinishedAt time.Time `firestore:"finished_at,omitempty" json:"finished_at,omitempty"`
+	// CacheKey names the result this job's audio answers (ResultKey); empty
+	// when the result cache is off for the member or the voice has no
+	// checksum. Cached marks a job answered from the cache at enqueue.
+	CacheKey string `firestore:"cache_key,omitempty" json:"-"`
+	Cached   bool   `firestore:"cached,omitempty" json:"cached,omitempty"`
+
 	// ExpireAt lets a Firestore TTL policy delete old job records. The
 	// store sets it: the audio retention after creation, then after the
 	// job ended, so that the record goes with its audio.
 	ExpireAt time.Time `firestore:"expire_at,omitempty" json:"-"`
 }
 
-// AudioExpiresAt is when the audio of a succeeded job is deleted: its
-// object was written as the job ended, and the bucket keeps objects for
-// the retention (CHORUS_AUDIO_RETENTION). Zero for other jobs.
+// AudioExpiresAt is when the audio of a succeeded job is deleted: the
+// bucket keeps objects for the retention (CHORUS_AUDIO_RETENTION) after
+// they were written, which is when the job ended unless it was answered
+// from the result cache. Zero for other jobs.
 func (j *Job) AudioExpiresAt(retention time.Duration) time.Time {
 	if j.Status != Succeeded || j.FinishedAt.IsZero() {
 		return time.Time{}
+	}
+	if j.Output != nil && !j.Output.WrittenAt.IsZero() {
+		return j.Output.WrittenAt.Add(retention)
 	}
 	return j.FinishedAt.Add(retention)
 }
@@ -191,4 +207,28 @@ func ValidGeneratedID(s string) bool {
 	}
 	_, err := idEncoding.DecodeString(strings.ToLower(s))
 	return err == nil && s == strings.ToLower(s)
+}
+
+// FormatWAV is the audio format of every result today (16-bit PCM WAV).
+const FormatWAV = "wav"
+
+// PipelineVersion names what turns text into audio besides the voice:
+// text normalisation, phonemisation, the engine's cutting and levelling,
+// encoding. It is part of every result's cache key: bump it whenever a
+// change makes the same request sound different, and earlier results stop
+// answering.
+const PipelineVersion = "2026-11-30.1"
+
+// ResultKey identifies what a request will sound like: the voice file (by
+// the checksum recorded at import), the speaker, the normalised text, the
+// speed, the output format, the member's lexicon revision and the pipeline
+// version. Identical keys give identical audio.
+func ResultKey(voiceChecksum string, speaker int, normalizedText string, speed float64, format string, lexiconRevision int64) string {
+	h := sha256.New()
+	for _, s := range []string{PipelineVersion, voiceChecksum, strconv.Itoa(speaker), normalizedText,
+		strconv.FormatFloat(speed, 'g', -1, 64), format, strconv.FormatInt(lexiconRevision, 10)} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -23,6 +23,10 @@ type Voice struct {
 	NumSpeakers  int    `firestore:"num_speakers" json:"num_speakers"`
 	// Demo marks the generated demo voices, which are labelled as such wherever shown.
 	Demo bool `firestore:"demo" json:"demo"`
+	// Checksum identifies the voice's files (sha256 of model and config),
+	// recorded at import; results are cached under it. Empty for voices
+	// imported before it existed: their results are not cached.
+	Checksum string `firestore:"checksum,omitempty" json:"checksum,omitempty"`
 }
 
 // Validate checks a voice record before it is written.
@@ -61,6 +65,9 @@ type Member struct {
 	SampleText string `firestore:"sample_text" json:"sample_text"`
 	Order      int    `firestore:"order" json:"order"`
 	Active     bool   `firestore:"active" json:"active"`
+	// CacheDisabled turns the result cache off for this member: every
+	// request is synthesised anew.
+	CacheDisabled bool `firestore:"cache_disabled,omitempty" json:"cache_disabled,omitempty"`
 }
 
 // Validate checks a member record before it is written.

@@ -28,6 +28,7 @@ const (
 	voicesCollection   = "voices"
 	jobsCollection     = "jobs"
 	requestsCollection = "requests"
+	resultsCollection  = "results"
 )
 
 // ErrNotFound is returned when a document does not exist.
@@ -331,6 +332,9 @@ func (s *Store) CreateJobs(ctx context.Context, subs []*job.Job) ([]Created, err
 				}
 			}
 			sub.ExpireAt = now.Add(s.retention)
+			if sub.Output != nil && !sub.Output.WrittenAt.IsZero() {
+				sub.ExpireAt = sub.Output.WrittenAt.Add(s.retention) // a cached job goes with its audio
+			}
 			if err := tx.Create(jobs.Doc(sub.ID), sub); err != nil {
 				return fmt.Errorf("create job %s: %w", sub.ID, err)
 			}
@@ -686,6 +690,59 @@ func (s *Store) update(ctx context.Context, id string, fn func(j *job.Job, now t
 			return err
 		}
 		return fmt.Errorf("store: update job %s: %w", id, err)
+	}
+	return nil
+}
+
+// --- result cache ---
+
+// resultDoc is one cached result: the audio a request with this key (see
+// job.ResultKey) produced. It expires (TTL) with its audio.
+type resultDoc struct {
+	JobID    string     `firestore:"job_id"`
+	Output   job.Output `firestore:"output"`
+	ExpireAt time.Time  `firestore:"expire_at"`
+}
+
+// LookupResult returns the audio an earlier job produced for key, when its
+// object will still live a while (a tenth of the retention, at most an
+// hour): a request answered from it must be able to fetch it.
+func (s *Store) LookupResult(ctx context.Context, key string) (*job.Output, bool, error) {
+	if s.retention <= 0 {
+		return nil, false, errNoRetention
+	}
+	snap, err := s.fs.Collection(resultsCollection).Doc(key).Get(ctx)
+	if notFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store: read result: %w", err)
+	}
+	var rd resultDoc
+	if err := snap.DataTo(&rd); err != nil {
+		return nil, false, fmt.Errorf("store: decode result %s: %w", key, err)
+	}
+	margin := min(time.Hour, s.retention/10)
+	if rd.Output.WrittenAt.IsZero() || !s.now().Before(rd.Output.WrittenAt.Add(s.retention-margin)) {
+		return nil, false, nil
+	}
+	out := rd.Output
+	return &out, true, nil
+}
+
+// RecordResult remembers the audio a job produced under its cache key. A
+// later result replaces an earlier one (it lives longer).
+func (s *Store) RecordResult(ctx context.Context, key, jobID string, out job.Output) error {
+	if s.retention <= 0 {
+		return errNoRetention
+	}
+	written := out.WrittenAt
+	if written.IsZero() {
+		return fmt.Errorf("store: result %s without the time its audio was written", key)
+	}
+	rd := resultDoc{JobID: jobID, Output: out, ExpireAt: written.Add(s.retention)}
+	if _, err := s.fs.Collection(resultsCollection).Doc(key).Set(ctx, rd); err != nil {
+		return fmt.Errorf("store: record result: %w", err)
 	}
 	return nil
 }

@@ -110,9 +110,16 @@ func (w *Worker) finish(ctx context.Context, j *job.Job, a Audio) (job.Output, e
 		return job.Output{}, err
 	}
 	out := job.Output{Bucket: w.cfg.AudioBucket, Object: name, Bytes: size,
-		DurationSeconds: a.Duration.Seconds(), SampleRate: a.SampleRate}
+		DurationSeconds: a.Duration.Seconds(), SampleRate: a.SampleRate, WrittenAt: time.Now().UTC()}
 	if err := w.store.Succeed(ctx, j.ID, w.id, out, w.synth.Provider()); err != nil {
 		return job.Output{}, fmt.Errorf("record success: %w", err)
+	}
+	// Later identical requests are answered from this audio. Losing the
+	// record costs only a cache miss: the job itself has succeeded.
+	if j.CacheKey != "" {
+		if err := w.store.RecordResult(ctx, j.CacheKey, j.ID, out); err != nil {
+			w.log.WarnContext(ctx, "could not record the result for the cache", "job_id", j.ID, "error", err)
+		}
 	}
 	return out, nil
 }
