@@ -2,34 +2,8 @@
 # Grants are made on the narrowest resource that carries the permission
 # (topic, subscription, bucket, job, service account); only Firestore roles
 # are project-wide, because Firestore IAM has no per-collection grant.
-
-resource "google_service_account" "profiles" {
-  account_id   = "${local.prefix}-profiles"
-  display_name = "Chorus profiles function"
-  description  = "Reads members and voices from Firestore."
-  depends_on   = [google_project_service.apis]
-}
-
-resource "google_service_account" "synthesize" {
-  account_id   = "${local.prefix}-synthesize"
-  display_name = "Chorus synthesize function"
-  description  = "Creates jobs, publishes requests, starts the worker job."
-  depends_on   = [google_project_service.apis]
-}
-
-resource "google_service_account" "batch" {
-  account_id   = "${local.prefix}-batch"
-  display_name = "Chorus batch function"
-  description  = "Creates jobs, publishes requests, starts the worker job."
-  depends_on   = [google_project_service.apis]
-}
-
-resource "google_service_account" "status" {
-  account_id   = "${local.prefix}-status"
-  display_name = "Chorus status function"
-  description  = "Reads jobs and signs audio URLs (signBlob as itself)."
-  depends_on   = [google_project_service.apis]
-}
+# Each HTTP function's account is made by its module (functions.tf,
+# modules/http_function); its roles on shared resources are granted here.
 
 resource "google_service_account" "worker" {
   account_id   = "${local.prefix}-worker"
@@ -64,8 +38,8 @@ resource "google_service_account" "function_build" {
 
 resource "google_project_iam_member" "firestore_reader" {
   for_each = {
-    profiles = google_service_account.profiles.member
-    status   = google_service_account.status.member
+    profiles = module.profiles.service_account_member
+    status   = module.status.service_account_member
   }
   project = var.project_id
   role    = "roles/datastore.viewer"
@@ -74,8 +48,8 @@ resource "google_project_iam_member" "firestore_reader" {
 
 resource "google_project_iam_member" "firestore_writer" {
   for_each = {
-    synthesize = google_service_account.synthesize.member
-    batch      = google_service_account.batch.member
+    synthesize = module.synthesize.service_account_member
+    batch      = module.batch.service_account_member
     worker     = google_service_account.worker.member
   }
   project = var.project_id
@@ -89,8 +63,8 @@ resource "google_project_iam_member" "firestore_writer" {
 # message (CHORUS_REQUEUE_AFTER).
 resource "google_pubsub_topic_iam_member" "enqueue_publisher" {
   for_each = {
-    synthesize = google_service_account.synthesize.member
-    batch      = google_service_account.batch.member
+    synthesize = module.synthesize.service_account_member
+    batch      = module.batch.service_account_member
     worker     = google_service_account.worker.member
   }
   topic  = google_pubsub_topic.requests.id
@@ -138,18 +112,11 @@ resource "google_storage_bucket_iam_member" "worker_models" {
 resource "google_storage_bucket_iam_member" "status_audio" {
   bucket = google_storage_bucket.audio.name
   role   = "roles/storage.objectViewer"
-  member = google_service_account.status.member
+  member = module.status.service_account_member
 }
 
-# --- Signed URLs ------------------------------------------------------------
-# Functions have no private key: status signs through the IAM Credentials
-# signBlob API as itself (CHORUS_SIGNER_EMAIL), which needs token creator on
-# its own service account.
-resource "google_service_account_iam_member" "status_signs_as_itself" {
-  service_account_id = google_service_account.status.name
-  role               = "roles/iam.serviceAccountTokenCreator"
-  member             = google_service_account.status.member
-}
+# Status signs its URLs through signBlob as itself: its module grants it
+# token creator on its own account (sign_as_itself, functions.tf).
 
 # --- Starting the worker job ------------------------------------------------
 # The enqueue functions read the job's latest execution and run the job
@@ -159,8 +126,8 @@ resource "google_service_account_iam_member" "status_signs_as_itself" {
 
 resource "google_cloud_run_v2_job_iam_member" "job_runner" {
   for_each = {
-    synthesize = google_service_account.synthesize.member
-    batch      = google_service_account.batch.member
+    synthesize = module.synthesize.service_account_member
+    batch      = module.batch.service_account_member
     scheduler  = google_service_account.scheduler.member
   }
   name     = google_cloud_run_v2_job.worker.name
@@ -171,8 +138,8 @@ resource "google_cloud_run_v2_job_iam_member" "job_runner" {
 
 resource "google_cloud_run_v2_job_iam_member" "job_watcher" {
   for_each = {
-    synthesize = google_service_account.synthesize.member
-    batch      = google_service_account.batch.member
+    synthesize = module.synthesize.service_account_member
+    batch      = module.batch.service_account_member
   }
   name     = google_cloud_run_v2_job.worker.name
   location = google_cloud_run_v2_job.worker.location

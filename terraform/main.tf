@@ -1,6 +1,7 @@
 # Chorus on Google Cloud: everything `terraform apply` stands up in an empty
 # project. Files by concern: apis and registry here; storage.tf, firestore.tf,
-# pubsub.tf, iam.tf, functions.tf, worker.tf, web.tf.
+# pubsub.tf, iam.tf, functions.tf (one modules/http_function per function),
+# worker.tf, web.tf; moved.tf keeps older states' addresses.
 
 provider "google" {
   project = var.project_id

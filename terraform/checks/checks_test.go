@@ -278,9 +278,9 @@ func TestTerraformTestFailsOnBrokenConfiguration(t *testing.T) {
 			want: "the worker's CHORUS_MAX_ATTEMPTS must equal the subscription's max_delivery_attempts",
 		},
 		{
-			name: "token creator granted to the wrong account", file: "iam.tf",
-			old:  "  member             = google_service_account.status.member\n",
-			new:  "  member             = google_service_account.worker.member\n",
+			name: "token creator granted to the wrong account", file: "modules/http_function/main.tf",
+			old:  "  member             = google_service_account.this.member\n",
+			new:  "  member             = \"serviceAccount:chorus-worker@chorus-test-1.iam.gserviceaccount.com\"\n",
 			want: "the status service account must hold token creator on itself",
 		},
 	} {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -43,15 +44,16 @@ func TestRepositoryConfigurationFollowsPolicy(t *testing.T) {
 	for _, v := range Check(m, requirements(t)) {
 		t.Error(v)
 	}
-	// The rules must have had something to look at.
+	// The rules must have had something to look at (functions and their
+	// accounts are counted once per module instance).
 	for typ, min := range map[string]int{
 		"google_cloudfunctions2_function": 4,
 		"google_cloud_run_v2_job":         1,
 		"google_pubsub_subscription":      2,
 		"google_storage_bucket":           3,
-		"google_service_account":          5,
+		"google_service_account":          8,
 	} {
-		if got := len(m.ResourcesOf(typ)); got < min {
+		if got := len(m.Instances(typ)); got < min {
 			t.Errorf("found %d %s resources, want at least %d: is the parser reading the module?", got, typ, min)
 		}
 	}
@@ -86,40 +88,59 @@ func TestRequiredEnvReadsTags(t *testing.T) {
 // mutation breaks a copy of the repository's configuration in one way.
 type mutation struct {
 	name string
-	// file is edited by replacing old with new (old must occur); an empty
-	// file adds new as an extra file instead.
+	// file (a path below terraform/, such as modules/http_function/main.tf)
+	// is edited by replacing old with new (old must occur); an empty file
+	// adds new as an extra file of the root module instead.
 	file, old, new string
 	// wantRule must be among the violations; wantText in one of its messages.
 	wantRule, wantText string
 }
 
-// brokenCopy writes the module with mut applied to a temporary directory.
+// brokenCopy writes the configuration (the root module and the local
+// modules under it) with one edit applied to a temporary directory.
 func brokenCopy(t *testing.T, file, old, new string) string {
 	t.Helper()
 	dir := t.TempDir()
-	paths, err := filepath.Glob(filepath.Join(moduleDir, "*.tf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range paths {
+	edited := false
+	err := filepath.WalkDir(moduleDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(moduleDir, p)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") && rel != "." {
+				return filepath.SkipDir // .terraform
+			}
+			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+		}
+		if !strings.HasSuffix(p, ".tf") {
+			return nil
+		}
 		src, err := os.ReadFile(p)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if filepath.Base(p) == file {
+		if filepath.ToSlash(rel) == file {
 			if !strings.Contains(string(src), old) {
 				t.Fatalf("%s no longer contains %q: update the fixture", file, old)
 			}
 			src = []byte(strings.Replace(string(src), old, new, 1))
+			edited = true
 		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(p)), src, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		return os.WriteFile(filepath.Join(dir, rel), src, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if file == "" {
 		if err := os.WriteFile(filepath.Join(dir, "zz_broken.tf"), []byte(new), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	} else if !edited {
+		t.Fatalf("no file %s in the configuration: update the fixture", file)
 	}
 	return dir
 }
@@ -142,10 +163,10 @@ func checkBroken(t *testing.T, dir, wantRule, wantText string) {
 func TestPolicyCatchesBrokenConfiguration(t *testing.T) {
 	for _, mu := range []mutation{
 		{
-			name: "function shares an account", file: "functions.tf",
-			old:      "service_account_email            = google_service_account.batch.email",
-			new:      "service_account_email            = google_service_account.synthesize.email",
-			wantRule: RuleDedicatedServiceAccount, wantText: "shares google_service_account.synthesize",
+			name: "job shares the web app's account", file: "worker.tf",
+			old:      "service_account = google_service_account.worker.email",
+			new:      "service_account = google_service_account.web.email",
+			wantRule: RuleDedicatedServiceAccount, wantText: "shares google_service_account.web",
 		},
 		{
 			name: "job without account", file: "worker.tf",
@@ -154,10 +175,66 @@ func TestPolicyCatchesBrokenConfiguration(t *testing.T) {
 			wantRule: RuleDedicatedServiceAccount, wantText: "default compute service account",
 		},
 		{
-			name: "function runs as a hard-coded account", file: "functions.tf",
-			old:      "service_account_email            = google_service_account.profiles.email",
+			name: "function runs as a hard-coded account", file: "modules/http_function/main.tf",
+			old:      "service_account_email            = google_service_account.this.email",
 			new:      `service_account_email            = "123-compute@developer.gserviceaccount.com"`,
-			wantRule: RuleDedicatedServiceAccount, wantText: "must run as a google_service_account",
+			wantRule: RuleDedicatedServiceAccount, wantText: "module.profiles.google_cloudfunctions2_function.this must run as a google_service_account of its own module",
+		},
+		{
+			name: "function runs as an account passed in", file: "modules/http_function/main.tf",
+			old:      "service_account_email            = google_service_account.this.email",
+			new:      "service_account_email            = var.build.service_account",
+			wantRule: RuleDedicatedServiceAccount, wantText: "must run as a google_service_account of its own module",
+		},
+		{
+			name: "two functions in the module share its account", file: "modules/http_function/main.tf",
+			old: "# Public invoke, for a function the browser calls.",
+			new: `resource "google_cloudfunctions2_function" "twin" {
+  name     = "${var.prefix}-${var.name}-twin"
+  location = var.region
+  service_config {
+    service_account_email = google_service_account.this.email
+  }
+}
+
+# Public invoke, for a function the browser calls.`,
+			wantRule: RuleDedicatedServiceAccount, wantText: "module.status.google_cloudfunctions2_function.twin shares module.status.google_service_account.this with module.status.google_cloudfunctions2_function.this",
+		},
+		{
+			name: "module account with several instances", file: "modules/http_function/main.tf",
+			old:      `resource "google_service_account" "this" {`,
+			new:      "resource \"google_service_account\" \"this\" {\n  count = 2",
+			wantRule: RuleDedicatedServiceAccount, wantText: "runs as module.batch.google_service_account.this, which has several instances",
+		},
+		{
+			name: "two calls of one name", file: "functions.tf",
+			old:      `name                = "batch"`,
+			new:      `name                = "synthesize"`,
+			wantRule: RuleDedicatedServiceAccount, wantText: `module.batch.google_service_account.this has the account id "${var.name_prefix}-synthesize" of module.synthesize.google_service_account.this`,
+		},
+		{
+			name: "function named like the worker", file: "functions.tf",
+			old:      `name                = "profiles"`,
+			new:      `name                = "worker"`,
+			wantRule: RuleDedicatedServiceAccount, wantText: `has the account id "${var.name_prefix}-worker"`,
+		},
+		{
+			name: "module repeated with count", file: "functions.tf",
+			old:      "module \"profiles\" {\n",
+			new:      "module \"profiles\" {\n  count = 2\n",
+			wantRule: RuleDedicatedServiceAccount, wantText: "module.profiles uses count",
+		},
+		{
+			name: "module repeated with for_each under one name", file: "functions.tf",
+			old:      "module \"profiles\" {\n",
+			new:      "module \"profiles\" {\n  for_each = toset([\"a\", \"b\"])\n",
+			wantRule: RuleDedicatedServiceAccount, wantText: `module.profiles["b"].google_service_account.this has the account id "${var.name_prefix}-profiles" of module.profiles["a"].google_service_account.this`,
+		},
+		{
+			name: "module repeated with for_each over unknown keys", file: "functions.tf",
+			old:      "module \"profiles\" {\n",
+			new:      "module \"profiles\" {\n  for_each = var.function_settings\n",
+			wantRule: RuleDedicatedServiceAccount, wantText: "module.profiles: the keys of its for_each cannot be read",
 		},
 		{
 			name: "requests subscription without dead-letter policy", file: "pubsub.tf",
@@ -227,6 +304,18 @@ func TestPolicyCatchesBrokenConfiguration(t *testing.T) {
 			wantRule: RuleNoPrimitiveRole, wantText: "roles/viewer",
 		},
 		{
+			name: "primitive role in the function module", file: "modules/http_function/main.tf",
+			old:      `"roles/iam.serviceAccountTokenCreator"`,
+			new:      `"roles/editor"`,
+			wantRule: RuleNoPrimitiveRole, wantText: "roles/editor",
+		},
+		{
+			name: "undocumented module variable", file: "modules/http_function/variables.tf",
+			old:      `description = "Region of the function."`,
+			new:      "",
+			wantRule: RuleDocumentedVariables, wantText: `"region" has no description`,
+		},
+		{
 			name: "primitive role hidden in a set", file: "",
 			new: `resource "google_project_iam_member" "extra" {
   for_each = toset(["roles/logging.logWriter", "roles/editor"])
@@ -292,7 +381,7 @@ func TestPolicyCatchesMissingRequiredEnv(t *testing.T) {
 	for _, tc := range []struct {
 		typ, file, addr string
 	}{
-		{"google_cloudfunctions2_function", "functions.tf", "google_cloudfunctions2_function.profiles"},
+		{"google_cloudfunctions2_function", "functions.tf", "module.profiles.google_cloudfunctions2_function.this"},
 		{"google_cloud_run_v2_job", "worker.tf", "google_cloud_run_v2_job.worker"},
 	} {
 		src, err := os.ReadFile(filepath.Join(moduleDir, tc.file))
