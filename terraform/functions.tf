@@ -16,6 +16,9 @@ locals {
     CHORUS_AUDIO_BUCKET    = google_storage_bucket.audio.name
     CHORUS_ALLOWED_ORIGINS = join(",", local.allowed_origins)
     CHORUS_MAX_TEXT_CHARS  = tostring(var.max_text_chars)
+    CHORUS_AUDIO_RETENTION = local.audio_retention
+    # Which X-Forwarded-For entry is the client (the rate limit's key).
+    CHORUS_TRUSTED_PROXY_HOPS = tostring(var.trusted_proxy_hops)
   }
 
   # What the enqueue functions (synthesize, batch) add: where clients poll,

@@ -29,6 +29,12 @@ locals {
 
   # Full resource name of the worker job, as the enqueue functions expect it.
   worker_job_name = "projects/${var.project_id}/locations/${var.region}/jobs/${google_cloud_run_v2_job.worker.name}"
+
+  # How long audio is kept, as the Go code reads it (CHORUS_AUDIO_RETENTION,
+  # a duration): the bucket lifecycle deletes audio after
+  # var.audio_retention_days, the functions and the worker get the same
+  # span, and the writers set the Firestore TTL field (expire_at) from it.
+  audio_retention = "${var.audio_retention_days * 24}h"
 }
 
 # Every API the deployment calls. disable_on_destroy = false: turning an API

@@ -283,6 +283,12 @@ func TestTerraformTestFailsOnBrokenConfiguration(t *testing.T) {
 			new:  "  member             = \"serviceAccount:chorus-worker@chorus-test-1.iam.gserviceaccount.com\"\n",
 			want: "the status service account must hold token creator on itself",
 		},
+		{
+			name: "worker keeps audio its own way", file: "worker.tf",
+			old:  "CHORUS_AUDIO_RETENTION = local.audio_retention",
+			new:  `CHORUS_AUDIO_RETENTION = "168h"`,
+			want: "the worker must get CHORUS_AUDIO_RETENTION = audio_retention_days × 24h",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -7,9 +7,10 @@
 // terraform validate and tflint know the provider schema and HCL style but
 // not Chorus's rules: that every workload runs as its own service account,
 // that the request queue dead-letters, that no bucket is public, that no
-// primitive role is granted, that variables are documented, and that every
+// primitive role is granted, that variables are documented, that every
 // environment variable the Go configuration requires is set where that
-// configuration is read. Those rules live here, so that a change to the
+// configuration is read, and that a setting several workloads share comes
+// from one variable. Those rules live here, so that a change to the
 // configuration (or to shared/config) that breaks one fails `go test`.
 package policy
 
@@ -316,6 +317,23 @@ func (m *Module) walkExpressions(fn func(hclsyntax.Expression)) {
 	}
 	for _, b := range m.bodies {
 		walkBody(b)
+	}
+}
+
+// walkBlocks calls fn for every nested block of the module (not the
+// top-level resource, variable and other blocks themselves).
+func (m *Module) walkBlocks(fn func(*hclsyntax.Block)) {
+	var walkBody func(*hclsyntax.Body)
+	walkBody = func(b *hclsyntax.Body) {
+		for _, nested := range b.Blocks {
+			fn(nested)
+			walkBody(nested.Body)
+		}
+	}
+	for _, b := range m.bodies {
+		for _, top := range b.Blocks {
+			walkBody(top.Body)
+		}
 	}
 }
 

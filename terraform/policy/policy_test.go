@@ -36,12 +36,61 @@ func requirements(t *testing.T) Requirements {
 	}
 }
 
+// facts are the settings several workloads share, each of which must come
+// from one variable (issue "One source per fact"). Every name is checked
+// against shared/config below, so a fact cannot outlive the setting.
+var facts = []Fact{
+	{
+		// Audio, its job and request records (Firestore TTL on expire_at,
+		// which the functions and the worker set from this span) and
+		// status's 410 all expire together.
+		Env: "CHORUS_AUDIO_RETENTION", Variable: "audio_retention_days",
+		SetBy:  []string{"google_cloudfunctions2_function", "google_cloud_run_v2_job"},
+		Places: []Place{{"google_storage_bucket", "audio", []string{"lifecycle_rule", "condition", "age"}}},
+	},
+	{
+		Env: "CHORUS_TRUSTED_PROXY_HOPS", Variable: "trusted_proxy_hops",
+		SetBy: []string{"google_cloudfunctions2_function"},
+	},
+	{
+		// The worker fails a job on the subscription's last delivery.
+		Env: "CHORUS_MAX_ATTEMPTS", Variable: "max_delivery_attempts",
+		SetBy:  []string{"google_cloud_run_v2_job"},
+		Places: []Place{{"google_pubsub_subscription", "worker", []string{"dead_letter_policy", "max_delivery_attempts"}}},
+	},
+	{
+		Env: "CHORUS_MAX_TEXT_CHARS", Variable: "max_text_chars",
+		SetBy: []string{"google_cloudfunctions2_function", "google_cloud_run_v2_job", "google_cloud_run_v2_service"},
+	},
+}
+
+// TestFactsAreReadByTheCode keeps the facts honest: each environment
+// variable is one the Go configuration of the functions or the worker
+// reads (the web app's start script reads CHORUS_MAX_TEXT_CHARS too).
+func TestFactsAreReadByTheCode(t *testing.T) {
+	read := map[string]bool{}
+	for _, cfg := range []any{config.Functions{}, config.Worker{}} {
+		names, err := ConfigEnv(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range names {
+			read[n] = true
+		}
+	}
+	for _, f := range facts {
+		if !read[f.Env] {
+			t.Errorf("fact %s: shared/config reads no such variable", f.Env)
+		}
+	}
+}
+
 func TestRepositoryConfigurationFollowsPolicy(t *testing.T) {
 	m, err := Load(moduleDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range Check(m, requirements(t)) {
+	for _, v := range Check(m, requirements(t), facts...) {
 		t.Error(v)
 	}
 	// The rules must have had something to look at (functions and their
@@ -151,7 +200,7 @@ func checkBroken(t *testing.T, dir, wantRule, wantText string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	violations := Check(m, requirements(t))
+	violations := Check(m, requirements(t), facts...)
 	for _, v := range violations {
 		if v.Rule == wantRule && strings.Contains(v.Message, wantText) {
 			return
@@ -235,6 +284,60 @@ func TestPolicyCatchesBrokenConfiguration(t *testing.T) {
 			old:      "module \"profiles\" {\n",
 			new:      "module \"profiles\" {\n  for_each = var.function_settings\n",
 			wantRule: RuleDedicatedServiceAccount, wantText: "module.profiles: the keys of its for_each cannot be read",
+		},
+		{
+			name: "worker retention spelled out", file: "worker.tf",
+			old:      "CHORUS_AUDIO_RETENTION = local.audio_retention",
+			new:      `CHORUS_AUDIO_RETENTION = "168h"`,
+			wantRule: RuleOneSource, wantText: "CHORUS_AUDIO_RETENTION comes from constants, not from var.audio_retention_days alone",
+		},
+		{
+			name: "worker retention from another variable", file: "worker.tf",
+			old:      "CHORUS_AUDIO_RETENTION = local.audio_retention",
+			new:      `CHORUS_AUDIO_RETENTION = "${var.request_retention_seconds}s"`,
+			wantRule: RuleOneSource, wantText: "CHORUS_AUDIO_RETENTION comes from var.request_retention_seconds, not from var.audio_retention_days alone",
+		},
+		{
+			name: "worker without retention", file: "worker.tf",
+			old:      "CHORUS_AUDIO_RETENTION = local.audio_retention\n",
+			new:      "",
+			wantRule: RuleOneSource, wantText: "google_cloud_run_v2_job.worker does not set CHORUS_AUDIO_RETENTION",
+		},
+		{
+			name: "a function's own retention", file: "functions.tf",
+			old:      "CHORUS_SIGNED_URL_TTL = \"${var.signed_url_ttl_seconds}s\"",
+			new:      "CHORUS_SIGNED_URL_TTL = \"${var.signed_url_ttl_seconds}s\"\n    CHORUS_AUDIO_RETENTION = \"24h\"",
+			wantRule: RuleOneSource, wantText: "CHORUS_AUDIO_RETENTION comes from constants",
+		},
+		{
+			name: "bucket lifecycle from a constant", file: "storage.tf",
+			old:      "age = var.audio_retention_days",
+			new:      "age = 30",
+			wantRule: RuleOneSource, wantText: "google_storage_bucket.audio.lifecycle_rule.condition.age comes from constants",
+		},
+		{
+			name: "module sets the retention itself", file: "modules/http_function/main.tf",
+			old:      "environment_variables = merge(var.environment, var.sign_as_itself ? {",
+			new:      "environment_variables = merge(var.environment, { CHORUS_AUDIO_RETENTION = \"${var.settings.timeout_seconds}s\" }, var.sign_as_itself ? {",
+			wantRule: RuleOneSource, wantText: "module.profiles.CHORUS_AUDIO_RETENTION comes from var.function_settings",
+		},
+		{
+			name: "proxy hops left out", file: "functions.tf",
+			old:      "CHORUS_TRUSTED_PROXY_HOPS = tostring(var.trusted_proxy_hops)\n",
+			new:      "",
+			wantRule: RuleOneSource, wantText: "module.status.google_cloudfunctions2_function.this does not set CHORUS_TRUSTED_PROXY_HOPS",
+		},
+		{
+			name: "attempts out of step", file: "pubsub.tf",
+			old:      "max_delivery_attempts = var.max_delivery_attempts",
+			new:      "max_delivery_attempts = 5",
+			wantRule: RuleOneSource, wantText: "google_pubsub_subscription.worker.dead_letter_policy.max_delivery_attempts comes from constants",
+		},
+		{
+			name: "web text limit spelled out", file: "web.tf",
+			old:      "value = tostring(var.max_text_chars)",
+			new:      `value = "1000"`,
+			wantRule: RuleOneSource, wantText: "CHORUS_MAX_TEXT_CHARS comes from constants",
 		},
 		{
 			name: "requests subscription without dead-letter policy", file: "pubsub.tf",

@@ -19,6 +19,7 @@ const (
 	RuleNoPrimitiveRole         = "no-primitive-role"
 	RuleDocumentedVariables     = "documented-variables"
 	RuleRequiredEnv             = "required-env"
+	RuleOneSource               = "one-source"
 )
 
 // Violation is one broken rule at one place of the configuration.
@@ -41,7 +42,7 @@ type Requirements map[string][]string
 // The rules about one module's text (dead letters, private buckets,
 // primitive roles, documented variables) apply to m and to every local
 // module it calls; the rules about workloads see the whole configuration.
-func Check(m *Module, req Requirements) []Violation {
+func Check(m *Module, req Requirements, facts ...Fact) []Violation {
 	var out []Violation
 	out = append(out, DedicatedServiceAccounts(m)...)
 	for _, mod := range m.Modules() {
@@ -51,6 +52,7 @@ func Check(m *Module, req Requirements) []Violation {
 		out = append(out, DocumentedVariables(mod)...)
 	}
 	out = append(out, RequiredEnvSet(m, req)...)
+	out = append(out, OneSource(m, facts)...)
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].Range, out[j].Range
 		if a.Filename != b.Filename {
@@ -376,6 +378,108 @@ func RequiredEnvSet(m *Module, req Requirements) []Violation {
 					out = append(out, Violation{RuleRequiredEnv, r.Range, fmt.Sprintf("%s does not set %s, which its configuration requires", r.Addr(), name)})
 				}
 			}
+		}
+	}
+	return out
+}
+
+// Fact is a setting that several places share and that must have one
+// source: every environment variable named Env, wherever the configuration
+// sets one, takes its value from the root variable Variable and from no
+// other (directly, or through locals and module arguments); every workload
+// of the types in SetBy sets it; and each of Places (attributes of root
+// resources that carry the same setting) takes its value from Variable too.
+type Fact struct {
+	Env      string
+	Variable string
+	SetBy    []string
+	Places   []Place
+}
+
+// Place is an attribute of a root resource: Path names nested blocks (the
+// first of each type) and then the attribute.
+type Place struct {
+	Type, Name string
+	Path       []string
+}
+
+// OneSource checks each fact (see Fact).
+func OneSource(m *Module, facts []Fact) []Violation {
+	var out []Violation
+	for _, f := range facts {
+		from := func(sc *scope, expr hclsyntax.Expression, what string) {
+			vars := sc.rootVariables(expr)
+			if len(vars) == 1 && vars[f.Variable] {
+				return
+			}
+			names := make([]string, 0, len(vars))
+			for v := range vars {
+				names = append(names, "var."+v)
+			}
+			sort.Strings(names)
+			got := "constants"
+			if len(names) > 0 {
+				got = strings.Join(names, ", ")
+			}
+			out = append(out, Violation{RuleOneSource, expr.Range(), fmt.Sprintf("%s%s comes from %s, not from var.%s alone: one setting, one variable", sc.prefix, what, got, f.Variable)})
+		}
+		// Wherever it is set.
+		for _, sc := range m.scopes() {
+			sc.mod.walkExpressions(func(expr hclsyntax.Expression) {
+				_ = hclsyntax.VisitAll(expr, func(n hclsyntax.Node) hcl.Diagnostics {
+					if obj, ok := n.(*hclsyntax.ObjectConsExpr); ok {
+						for _, item := range obj.Items {
+							if k, ok := objectKey(item.KeyExpr); ok && k == f.Env {
+								from(sc, item.ValueExpr, f.Env)
+							}
+						}
+					}
+					return nil
+				})
+			})
+			sc.mod.walkBlocks(func(b *hclsyntax.Block) {
+				if b.Type != "env" {
+					return
+				}
+				if name := b.Body.Attributes["name"]; name != nil {
+					if s, ok := literalString(name.Expr); ok && s == f.Env {
+						if v := b.Body.Attributes["value"]; v != nil {
+							from(sc, v.Expr, f.Env)
+						} else {
+							out = append(out, Violation{RuleOneSource, b.DefRange(), fmt.Sprintf("env %s has no value: it must come from var.%s", f.Env, f.Variable)})
+						}
+					}
+				}
+			})
+		}
+		// On every workload that reads it.
+		for _, typ := range f.SetBy {
+			instances := m.Instances(typ)
+			if len(instances) == 0 {
+				out = append(out, Violation{RuleOneSource, hcl.Range{Filename: "(module)"}, fmt.Sprintf("no %s resource: expected the workloads that read %s", typ, f.Env)})
+			}
+			for _, r := range instances {
+				set, err := r.scope.envNames(r.Block)
+				if err == nil && !slices.Contains(set, f.Env) {
+					out = append(out, Violation{RuleOneSource, r.Range, fmt.Sprintf("%s does not set %s (from var.%s)", r.Addr(), f.Env, f.Variable)})
+				}
+			}
+		}
+		// And wherever else the same setting lives.
+		root := &scope{mod: m}
+		for _, p := range f.Places {
+			addr := p.Type + "." + p.Name + "." + strings.Join(p.Path, ".")
+			r := m.Resource(p.Type, p.Name)
+			if r == nil {
+				out = append(out, Violation{RuleOneSource, hcl.Range{Filename: "(module)"}, fmt.Sprintf("no %s.%s: expected it to carry %s", p.Type, p.Name, f.Env)})
+				continue
+			}
+			a := attr(r.Body, p.Path...)
+			if a == nil {
+				out = append(out, Violation{RuleOneSource, r.Range, fmt.Sprintf("%s is not set: it must come from var.%s", addr, f.Variable)})
+				continue
+			}
+			from(root, a.Expr, addr)
 		}
 	}
 	return out

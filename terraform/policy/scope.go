@@ -131,6 +131,40 @@ func traversalName(t hcl.Traversal) string {
 	return ""
 }
 
+// rootVariables returns the variables of the root module that expr's value
+// is computed from, following locals and module arguments. References to
+// resources, data sources and module outputs add nothing.
+func (sc *scope) rootVariables(expr hclsyntax.Expression) map[string]bool {
+	out := map[string]bool{}
+	sc.collectRootVariables(expr, out, 0)
+	return out
+}
+
+func (sc *scope) collectRootVariables(expr hclsyntax.Expression, out map[string]bool, depth int) {
+	if depth > maxResolveDepth {
+		return
+	}
+	for _, t := range expr.Variables() {
+		name := traversalName(t)
+		switch t.RootName() {
+		case "var":
+			if sc.call == nil {
+				if name != "" {
+					out[name] = true
+				}
+				continue
+			}
+			if arg, in := sc.argument(name); arg != nil {
+				in.collectRootVariables(arg, out, depth+1)
+			}
+		case "local":
+			if l := sc.mod.Locals[name]; l != nil {
+				sc.collectRootVariables(l.Expr, out, depth+1)
+			}
+		}
+	}
+}
+
 // render spells the value expr takes in sc as text, for comparing names
 // (service account ids): constants as they are, var and local references
 // and each.key followed to where they are set, and anything else as a

@@ -316,6 +316,76 @@ run "only_listed_functions_are_public" {
   }
 }
 
+# One retention: the bucket deletes audio after audio_retention_days, and
+# the functions and the worker (whose writers set the Firestore TTL field
+# expire_at from it) get the same span.
+run "one_audio_retention_everywhere" {
+  command = apply
+
+  variables {
+    audio_retention_days = 3
+  }
+
+  assert {
+    condition     = one([for r in google_storage_bucket.audio.lifecycle_rule : one(r.condition).age if one(r.action).type == "Delete"]) == 3
+    error_message = "the audio bucket must delete audio after audio_retention_days"
+  }
+  assert {
+    condition     = alltrue([for f in values(local.functions) : f.function.service_config[0].environment_variables["CHORUS_AUDIO_RETENTION"] == "72h"])
+    error_message = "every function must get CHORUS_AUDIO_RETENTION = audio_retention_days × 24h"
+  }
+  assert {
+    condition     = one([for e in google_cloud_run_v2_job.worker.template[0].template[0].containers[0].env : e.value if e.name == "CHORUS_AUDIO_RETENTION"]) == "72h"
+    error_message = "the worker must get CHORUS_AUDIO_RETENTION = audio_retention_days × 24h"
+  }
+  assert {
+    condition     = toset([for f in google_firestore_field.ttl : f.field]) == toset(["expire_at"])
+    error_message = "Firestore's TTL must follow the expire_at field the writers set from CHORUS_AUDIO_RETENTION"
+  }
+}
+
+run "rejects_a_second_worker_retention" {
+  command = plan
+
+  variables {
+    worker_extra_env = { CHORUS_AUDIO_RETENTION = "720h" }
+  }
+
+  expect_failures = [var.worker_extra_env]
+}
+
+run "trusted_proxy_hops_reach_every_function" {
+  command = apply
+
+  assert {
+    condition     = alltrue([for f in values(local.functions) : f.function.service_config[0].environment_variables["CHORUS_TRUSTED_PROXY_HOPS"] == "1"])
+    error_message = "behind Google's front end every function must trust one proxy hop by default"
+  }
+}
+
+run "trusted_proxy_hops_behind_a_load_balancer" {
+  command = apply
+
+  variables {
+    trusted_proxy_hops = 2
+  }
+
+  assert {
+    condition     = alltrue([for f in values(local.functions) : f.function.service_config[0].environment_variables["CHORUS_TRUSTED_PROXY_HOPS"] == "2"])
+    error_message = "trusted_proxy_hops must reach every function"
+  }
+}
+
+run "rejects_too_many_proxy_hops" {
+  command = plan
+
+  variables {
+    trusted_proxy_hops = 9
+  }
+
+  expect_failures = [var.trusted_proxy_hops]
+}
+
 run "backstop_can_be_turned_off" {
   command = plan
 
