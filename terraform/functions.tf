@@ -63,8 +63,13 @@ module "profiles" {
   prefix = local.prefix
   region = var.region
   build  = local.function_build
-  # The APIs, and the build account's role (iam.tf) before the first build.
-  depends_on = [google_project_service.apis, google_project_iam_member.function_build]
+  # The APIs, and the build account's roles (iam.tf) before the first build.
+  depends_on = [
+    google_project_service.apis,
+    google_project_iam_member.function_build,
+    google_artifact_registry_repository_iam_member.function_build,
+    google_storage_bucket_iam_member.function_build,
+  ]
 }
 
 module "synthesize" {
@@ -81,8 +86,13 @@ module "synthesize" {
   prefix = local.prefix
   region = var.region
   build  = local.function_build
-  # The APIs, and the build account's role (iam.tf) before the first build.
-  depends_on = [google_project_service.apis, google_project_iam_member.function_build]
+  # The APIs, and the build account's roles (iam.tf) before the first build.
+  depends_on = [
+    google_project_service.apis,
+    google_project_iam_member.function_build,
+    google_artifact_registry_repository_iam_member.function_build,
+    google_storage_bucket_iam_member.function_build,
+  ]
 }
 
 module "batch" {
@@ -99,8 +109,13 @@ module "batch" {
   prefix = local.prefix
   region = var.region
   build  = local.function_build
-  # The APIs, and the build account's role (iam.tf) before the first build.
-  depends_on = [google_project_service.apis, google_project_iam_member.function_build]
+  # The APIs, and the build account's roles (iam.tf) before the first build.
+  depends_on = [
+    google_project_service.apis,
+    google_project_iam_member.function_build,
+    google_artifact_registry_repository_iam_member.function_build,
+    google_storage_bucket_iam_member.function_build,
+  ]
 }
 
 # The enqueue functions return status's URL to clients (CHORUS_STATUS_URL),
@@ -122,6 +137,11 @@ module "status" {
   prefix = local.prefix
   region = var.region
   build  = local.function_build
-  # The APIs, and the build account's role (iam.tf) before the first build.
-  depends_on = [google_project_service.apis, google_project_iam_member.function_build]
+  # The APIs, and the build account's roles (iam.tf) before the first build.
+  depends_on = [
+    google_project_service.apis,
+    google_project_iam_member.function_build,
+    google_artifact_registry_repository_iam_member.function_build,
+    google_storage_bucket_iam_member.function_build,
+  ]
 }

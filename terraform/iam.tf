@@ -1,7 +1,7 @@
 # One service account per workload, each granted only what its code calls.
 # Grants are made on the narrowest resource that carries the permission
 # (topic, subscription, bucket, job, service account); only Firestore roles
-# are project-wide, because Firestore IAM has no per-collection grant.
+# and log writing are project-wide, because neither has a narrower grant.
 # Each HTTP function's account is made by its module (functions.tf,
 # modules/http_function); its roles on shared resources are granted here.
 
@@ -93,11 +93,15 @@ resource "google_pubsub_subscription_iam_member" "worker_subscriber" {
 
 # --- Cloud Storage ----------------------------------------------------------
 
-# The worker writes WAVs; objectUser (not objectCreator) because a
-# redelivered job overwrites its own object, which needs delete.
+# The worker writes each WAV once, with a does-not-exist precondition: a
+# redelivered job finds its object already there, keeps it and reads its
+# size. So it creates and reads but never overwrites or deletes:
+# objectCreator + objectViewer, not objectUser.
 resource "google_storage_bucket_iam_member" "worker_audio" {
+  for_each = toset(["roles/storage.objectCreator", "roles/storage.objectViewer"])
+
   bucket = google_storage_bucket.audio.name
-  role   = "roles/storage.objectUser"
+  role   = each.value
   member = google_service_account.worker.member
 }
 
@@ -148,10 +152,53 @@ resource "google_cloud_run_v2_job_iam_member" "job_watcher" {
 }
 
 # --- Function builds --------------------------------------------------------
-# Cloud Functions gen2 builds each function with Cloud Build as this account
-# (reads the source archive, pushes the image, writes build logs).
+# Cloud Functions builds each function with Cloud Build as this account. A
+# build reads the source archive, pushes the image to the chorus repository
+# and writes its log, and needs nothing else: not
+# roles/cloudbuild.builds.builder, which reaches every bucket and
+# repository of the project. Cloud Functions also stores a copy of each
+# function's source in its own bucket, gcf-v2-sources-NUMBER-REGION
+# (created on the first deploy); reading it there is granted on the
+# project, limited to that bucket by a condition. This account deploys
+# nothing and acts as no other account.
+
 resource "google_project_iam_member" "function_build" {
+  for_each = {
+    logs = {
+      role      = "roles/logging.logWriter"
+      condition = null
+    }
+    gcf_sources = {
+      role = "roles/storage.objectViewer"
+      condition = {
+        title      = "gcf-v2-sources only"
+        expression = "resource.name.startsWith(\"projects/_/buckets/${local.gcf_sources_bucket}\")"
+      }
+    }
+  }
+
   project = var.project_id
-  role    = "roles/cloudbuild.builds.builder"
+  role    = each.value.role
   member  = google_service_account.function_build.member
+
+  dynamic "condition" {
+    for_each = each.value.condition == null ? [] : [each.value.condition]
+    content {
+      title      = condition.value.title
+      expression = condition.value.expression
+    }
+  }
+}
+
+resource "google_artifact_registry_repository_iam_member" "function_build" {
+  location   = google_artifact_registry_repository.chorus.location
+  repository = google_artifact_registry_repository.chorus.name
+  role       = "roles/artifactregistry.writer"
+  member     = google_service_account.function_build.member
+}
+
+resource "google_storage_bucket_iam_member" "function_build" {
+  bucket = google_storage_bucket.sources.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.function_build.member
 }

@@ -35,6 +35,9 @@ locals {
   # var.audio_retention_days, the functions and the worker get the same
   # span, and the writers set the Firestore TTL field (expire_at) from it.
   audio_retention = "${var.audio_retention_days * 24}h"
+
+  # Where Cloud Functions keeps its copy of each function's source (iam.tf).
+  gcf_sources_bucket = "gcf-v2-sources-${data.google_project.this.number}-${var.region}"
 }
 
 # Every API the deployment calls. disable_on_destroy = false: turning an API

@@ -289,6 +289,12 @@ func TestTerraformTestFailsOnBrokenConfiguration(t *testing.T) {
 			new:  `CHORUS_AUDIO_RETENTION = "168h"`,
 			want: "the worker must get CHORUS_AUDIO_RETENTION = audio_retention_days × 24h",
 		},
+		{
+			name: "worker may overwrite audio", file: "iam.tf",
+			old:  `"roles/storage.objectCreator"`,
+			new:  `"roles/storage.objectUser"`,
+			want: "the worker only creates audio and reads it back",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

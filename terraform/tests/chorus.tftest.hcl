@@ -386,6 +386,38 @@ run "rejects_too_many_proxy_hops" {
   expect_failures = [var.trusted_proxy_hops]
 }
 
+run "roles_are_narrow" {
+  command = apply
+
+  assert {
+    condition = (
+      toset([for g in google_storage_bucket_iam_member.worker_audio : g.role]) == toset(["roles/storage.objectCreator", "roles/storage.objectViewer"]) &&
+      alltrue([for g in google_storage_bucket_iam_member.worker_audio : g.bucket == google_storage_bucket.audio.name && g.member == google_service_account.worker.member])
+    )
+    error_message = "the worker only creates audio and reads it back: objectCreator + objectViewer on the audio bucket"
+  }
+  assert {
+    condition     = toset([for g in google_project_iam_member.function_build : g.role]) == toset(["roles/logging.logWriter", "roles/storage.objectViewer"])
+    error_message = "the build account's only project roles are log writing and (conditioned) reading Cloud Functions' source copies"
+  }
+  assert {
+    condition = (
+      google_project_iam_member.function_build["gcf_sources"].condition[0].expression == "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-123456789012-us-central1\")" &&
+      length(google_project_iam_member.function_build["logs"].condition) == 0
+    )
+    error_message = "the build account may read only Cloud Functions' own source bucket through its project grant"
+  }
+  assert {
+    condition = (
+      google_artifact_registry_repository_iam_member.function_build.repository == google_artifact_registry_repository.chorus.name &&
+      google_artifact_registry_repository_iam_member.function_build.role == "roles/artifactregistry.writer" &&
+      google_storage_bucket_iam_member.function_build.bucket == google_storage_bucket.sources.name &&
+      google_storage_bucket_iam_member.function_build.role == "roles/storage.objectViewer"
+    )
+    error_message = "the build account pushes to the chorus repository and reads the sources bucket, nothing wider"
+  }
+}
+
 run "backstop_can_be_turned_off" {
   command = plan
 
