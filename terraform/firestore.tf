@@ -12,10 +12,12 @@ resource "google_firestore_database" "default" {
 }
 
 # TTL policies: Firestore deletes a jobs/ or requests/ document (within about
-# a day) once its expire_at timestamp has passed. Documents without the
-# field are kept, so the policy is safe before the writers set it; the
-# writers set expire_at to about when the job's audio is deleted
-# (var.audio_retention_days). The field is exempt from indexing, as Google
+# a day) once its expire_at timestamp has passed. The writers set expire_at
+# to when the job's audio expires: the functions and the worker read the
+# span from CHORUS_AUDIO_RETENTION, which Terraform sets from
+# var.audio_retention_days like the audio bucket's lifecycle
+# (local.audio_retention), so a record and its audio go together. Documents
+# without the field are kept. The field is exempt from indexing, as Google
 # recommends for TTL timestamps (monotonic values hot-spot an index).
 resource "google_firestore_field" "ttl" {
   for_each = toset(["jobs", "requests"])

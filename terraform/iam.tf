@@ -1,35 +1,9 @@
 # One service account per workload, each granted only what its code calls.
 # Grants are made on the narrowest resource that carries the permission
 # (topic, subscription, bucket, job, service account); only Firestore roles
-# are project-wide, because Firestore IAM has no per-collection grant.
-
-resource "google_service_account" "profiles" {
-  account_id   = "${local.prefix}-profiles"
-  display_name = "Chorus profiles function"
-  description  = "Reads members and voices from Firestore."
-  depends_on   = [google_project_service.apis]
-}
-
-resource "google_service_account" "synthesize" {
-  account_id   = "${local.prefix}-synthesize"
-  display_name = "Chorus synthesize function"
-  description  = "Creates jobs, publishes requests, starts the worker job."
-  depends_on   = [google_project_service.apis]
-}
-
-resource "google_service_account" "batch" {
-  account_id   = "${local.prefix}-batch"
-  display_name = "Chorus batch function"
-  description  = "Creates jobs, publishes requests, starts the worker job."
-  depends_on   = [google_project_service.apis]
-}
-
-resource "google_service_account" "status" {
-  account_id   = "${local.prefix}-status"
-  display_name = "Chorus status function"
-  description  = "Reads jobs and signs audio URLs (signBlob as itself)."
-  depends_on   = [google_project_service.apis]
-}
+# and log writing are project-wide, because neither has a narrower grant.
+# Each HTTP function's account is made by its module (functions.tf,
+# modules/http_function); its roles on shared resources are granted here.
 
 resource "google_service_account" "worker" {
   account_id   = "${local.prefix}-worker"
@@ -64,8 +38,8 @@ resource "google_service_account" "function_build" {
 
 resource "google_project_iam_member" "firestore_reader" {
   for_each = {
-    profiles = google_service_account.profiles.member
-    status   = google_service_account.status.member
+    profiles = module.profiles.service_account_member
+    status   = module.status.service_account_member
   }
   project = var.project_id
   role    = "roles/datastore.viewer"
@@ -74,8 +48,8 @@ resource "google_project_iam_member" "firestore_reader" {
 
 resource "google_project_iam_member" "firestore_writer" {
   for_each = {
-    synthesize = google_service_account.synthesize.member
-    batch      = google_service_account.batch.member
+    synthesize = module.synthesize.service_account_member
+    batch      = module.batch.service_account_member
     worker     = google_service_account.worker.member
   }
   project = var.project_id
@@ -89,8 +63,8 @@ resource "google_project_iam_member" "firestore_writer" {
 # message (CHORUS_REQUEUE_AFTER).
 resource "google_pubsub_topic_iam_member" "enqueue_publisher" {
   for_each = {
-    synthesize = google_service_account.synthesize.member
-    batch      = google_service_account.batch.member
+    synthesize = module.synthesize.service_account_member
+    batch      = module.batch.service_account_member
     worker     = google_service_account.worker.member
   }
   topic  = google_pubsub_topic.requests.id
@@ -119,11 +93,15 @@ resource "google_pubsub_subscription_iam_member" "worker_subscriber" {
 
 # --- Cloud Storage ----------------------------------------------------------
 
-# The worker writes WAVs; objectUser (not objectCreator) because a
-# redelivered job overwrites its own object, which needs delete.
+# The worker writes each WAV once, with a does-not-exist precondition: a
+# redelivered job finds its object already there, keeps it and reads its
+# size. So it creates and reads but never overwrites or deletes:
+# objectCreator + objectViewer, not objectUser.
 resource "google_storage_bucket_iam_member" "worker_audio" {
+  for_each = toset(["roles/storage.objectCreator", "roles/storage.objectViewer"])
+
   bucket = google_storage_bucket.audio.name
-  role   = "roles/storage.objectUser"
+  role   = each.value
   member = google_service_account.worker.member
 }
 
@@ -138,18 +116,11 @@ resource "google_storage_bucket_iam_member" "worker_models" {
 resource "google_storage_bucket_iam_member" "status_audio" {
   bucket = google_storage_bucket.audio.name
   role   = "roles/storage.objectViewer"
-  member = google_service_account.status.member
+  member = module.status.service_account_member
 }
 
-# --- Signed URLs ------------------------------------------------------------
-# Functions have no private key: status signs through the IAM Credentials
-# signBlob API as itself (CHORUS_SIGNER_EMAIL), which needs token creator on
-# its own service account.
-resource "google_service_account_iam_member" "status_signs_as_itself" {
-  service_account_id = google_service_account.status.name
-  role               = "roles/iam.serviceAccountTokenCreator"
-  member             = google_service_account.status.member
-}
+# Status signs its URLs through signBlob as itself: its module grants it
+# token creator on its own account (sign_as_itself, functions.tf).
 
 # --- Starting the worker job ------------------------------------------------
 # The enqueue functions read the job's latest execution and run the job
@@ -159,8 +130,8 @@ resource "google_service_account_iam_member" "status_signs_as_itself" {
 
 resource "google_cloud_run_v2_job_iam_member" "job_runner" {
   for_each = {
-    synthesize = google_service_account.synthesize.member
-    batch      = google_service_account.batch.member
+    synthesize = module.synthesize.service_account_member
+    batch      = module.batch.service_account_member
     scheduler  = google_service_account.scheduler.member
   }
   name     = google_cloud_run_v2_job.worker.name
@@ -171,8 +142,8 @@ resource "google_cloud_run_v2_job_iam_member" "job_runner" {
 
 resource "google_cloud_run_v2_job_iam_member" "job_watcher" {
   for_each = {
-    synthesize = google_service_account.synthesize.member
-    batch      = google_service_account.batch.member
+    synthesize = module.synthesize.service_account_member
+    batch      = module.batch.service_account_member
   }
   name     = google_cloud_run_v2_job.worker.name
   location = google_cloud_run_v2_job.worker.location
@@ -181,10 +152,53 @@ resource "google_cloud_run_v2_job_iam_member" "job_watcher" {
 }
 
 # --- Function builds --------------------------------------------------------
-# Cloud Functions gen2 builds each function with Cloud Build as this account
-# (reads the source archive, pushes the image, writes build logs).
+# Cloud Functions builds each function with Cloud Build as this account. A
+# build reads the source archive, pushes the image to the chorus repository
+# and writes its log, and needs nothing else: not
+# roles/cloudbuild.builds.builder, which reaches every bucket and
+# repository of the project. Cloud Functions also stores a copy of each
+# function's source in its own bucket, gcf-v2-sources-NUMBER-REGION
+# (created on the first deploy); reading it there is granted on the
+# project, limited to that bucket by a condition. This account deploys
+# nothing and acts as no other account.
+
 resource "google_project_iam_member" "function_build" {
+  for_each = {
+    logs = {
+      role      = "roles/logging.logWriter"
+      condition = null
+    }
+    gcf_sources = {
+      role = "roles/storage.objectViewer"
+      condition = {
+        title      = "gcf-v2-sources only"
+        expression = "resource.name.startsWith(\"projects/_/buckets/${local.gcf_sources_bucket}\")"
+      }
+    }
+  }
+
   project = var.project_id
-  role    = "roles/cloudbuild.builds.builder"
+  role    = each.value.role
   member  = google_service_account.function_build.member
+
+  dynamic "condition" {
+    for_each = each.value.condition == null ? [] : [each.value.condition]
+    content {
+      title      = condition.value.title
+      expression = condition.value.expression
+    }
+  }
+}
+
+resource "google_artifact_registry_repository_iam_member" "function_build" {
+  location   = google_artifact_registry_repository.chorus.location
+  repository = google_artifact_registry_repository.chorus.name
+  role       = "roles/artifactregistry.writer"
+  member     = google_service_account.function_build.member
+}
+
+resource "google_storage_bucket_iam_member" "function_build" {
+  bucket = google_storage_bucket.sources.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.function_build.member
 }

@@ -1,6 +1,7 @@
 # Chorus on Google Cloud: everything `terraform apply` stands up in an empty
 # project. Files by concern: apis and registry here; storage.tf, firestore.tf,
-# pubsub.tf, iam.tf, functions.tf, worker.tf, web.tf.
+# pubsub.tf, iam.tf, functions.tf (one modules/http_function per function),
+# worker.tf, web.tf; moved.tf keeps older states' addresses.
 
 provider "google" {
   project = var.project_id
@@ -28,6 +29,15 @@ locals {
 
   # Full resource name of the worker job, as the enqueue functions expect it.
   worker_job_name = "projects/${var.project_id}/locations/${var.region}/jobs/${google_cloud_run_v2_job.worker.name}"
+
+  # How long audio is kept, as the Go code reads it (CHORUS_AUDIO_RETENTION,
+  # a duration): the bucket lifecycle deletes audio after
+  # var.audio_retention_days, the functions and the worker get the same
+  # span, and the writers set the Firestore TTL field (expire_at) from it.
+  audio_retention = "${var.audio_retention_days * 24}h"
+
+  # Where Cloud Functions keeps its copy of each function's source (iam.tf).
+  gcf_sources_bucket = "gcf-v2-sources-${data.google_project.this.number}-${var.region}"
 }
 
 # Every API the deployment calls. disable_on_destroy = false: turning an API

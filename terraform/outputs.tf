@@ -8,26 +8,6 @@ output "function_urls" {
   value       = { for name, f in local.functions : name => f.url }
 }
 
-output "profiles_url" {
-  description = "URL of the profiles function."
-  value       = google_cloudfunctions2_function.profiles.url
-}
-
-output "synthesize_url" {
-  description = "URL of the synthesize function."
-  value       = google_cloudfunctions2_function.synthesize.url
-}
-
-output "batch_url" {
-  description = "URL of the batch function."
-  value       = google_cloudfunctions2_function.batch.url
-}
-
-output "status_url" {
-  description = "URL of the status function."
-  value       = google_cloudfunctions2_function.status.url
-}
-
 output "audio_bucket" {
   description = "Bucket of the synthesised audio (private; read through signed URLs)."
   value       = google_storage_bucket.audio.name
@@ -65,13 +45,10 @@ output "worker_job" {
 
 output "service_accounts" {
   description = "Email of each workload's service account."
-  value = {
-    profiles   = google_service_account.profiles.email
-    synthesize = google_service_account.synthesize.email
-    batch      = google_service_account.batch.email
-    status     = google_service_account.status.email
-    worker     = google_service_account.worker.email
-    scheduler  = google_service_account.scheduler.email
-    web        = google_service_account.web.email
-  }
+  value = merge({ for name, f in local.functions : name => f.service_account_email }, {
+    worker         = google_service_account.worker.email
+    scheduler      = google_service_account.scheduler.email
+    web            = google_service_account.web.email
+    function_build = google_service_account.function_build.email
+  })
 }

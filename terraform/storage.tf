@@ -3,8 +3,9 @@
 # web app is served by Cloud Run (web.tf).
 
 # Synthesised WAV files. They are disposable (a job can be re-run), so the
-# lifecycle deletes them after var.audio_retention_days and soft delete is
-# off (it would bill every deleted WAV for 7 more days).
+# lifecycle deletes them after var.audio_retention_days (the functions and
+# the worker get the same span as CHORUS_AUDIO_RETENTION) and soft delete
+# is off (it would bill every deleted WAV for 7 more days).
 resource "google_storage_bucket" "audio" {
   name     = "${var.project_id}-${local.prefix}-audio"
   location = var.region

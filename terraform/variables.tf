@@ -87,7 +87,7 @@ variable "image_retention_days" {
 # --- Storage -------------------------------------------------------------------
 
 variable "audio_retention_days" {
-  description = "Synthesised audio is deleted this many days after it was written."
+  description = "Synthesised audio is deleted this many days after it was written (bucket lifecycle); the functions and the worker get the same span as CHORUS_AUDIO_RETENTION, so job and request records expire (Firestore TTL) and status answers 410 with the audio."
   type        = number
   default     = 7
 
@@ -209,6 +209,17 @@ variable "public_functions" {
   validation {
     condition     = length(setsubtract(var.public_functions, ["profiles", "synthesize", "batch", "status"])) == 0
     error_message = "public_functions may only name profiles, synthesize, batch and status."
+  }
+}
+
+variable "trusted_proxy_hops" {
+  description = "Proxies in front of the functions that append the client's address to X-Forwarded-For (CHORUS_TRUSTED_PROXY_HOPS): 1 for Cloud Run functions behind Google's front end, 2 behind an external HTTPS load balancer (0 is the local stack, where nothing does). The rate limit keys on the address that many entries from the right."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.trusted_proxy_hops >= 0 && var.trusted_proxy_hops <= 8 && floor(var.trusted_proxy_hops) == var.trusted_proxy_hops
+    error_message = "trusted_proxy_hops must be a whole number between 0 and 8."
   }
 }
 
@@ -386,7 +397,7 @@ variable "worker_extra_env" {
       "CHORUS_MODELS_BUCKET", "CHORUS_ORT_LIBRARY", "CHORUS_EXECUTION_PROVIDER", "CHORUS_MAX_ATTEMPTS",
       "CHORUS_MAX_TEXT_CHARS", "CHORUS_IDLE_TIMEOUT", "CHORUS_DEAD_LETTER_TOPIC", "CHORUS_MAX_RUN", "CHORUS_TOPIC",
       "CHORUS_SESSION_CACHE", "CHORUS_GPU_MEM_LIMIT", "CHORUS_RUN_MAX_IDS", "CHORUS_CONCURRENT_RUNS", "CHORUS_BATCH_SIZE",
-      "CHORUS_BATCH_WAIT", "CHORUS_CPU_OFFLOAD_IDS", "CHORUS_INTRA_OP_THREADS",
+      "CHORUS_BATCH_WAIT", "CHORUS_CPU_OFFLOAD_IDS", "CHORUS_INTRA_OP_THREADS", "CHORUS_AUDIO_RETENTION",
     ])) == 0
     error_message = "worker_extra_env must not set a variable Terraform manages (use the dedicated variable instead)."
   }

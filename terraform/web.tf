@@ -34,19 +34,19 @@ resource "google_cloud_run_v2_service" "web" {
 
       env {
         name  = "CHORUS_PROFILES_URL"
-        value = google_cloudfunctions2_function.profiles.url
+        value = module.profiles.url
       }
       env {
         name  = "CHORUS_SYNTHESIZE_URL"
-        value = google_cloudfunctions2_function.synthesize.url
+        value = module.synthesize.url
       }
       env {
         name  = "CHORUS_BATCH_URL"
-        value = google_cloudfunctions2_function.batch.url
+        value = module.batch.url
       }
       env {
         name  = "CHORUS_STATUS_URL"
-        value = google_cloudfunctions2_function.status.url
+        value = module.status.url
       }
       env {
         name  = "CHORUS_MAX_TEXT_CHARS"

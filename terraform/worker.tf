@@ -56,6 +56,8 @@ resource "google_cloud_run_v2_job" "worker" {
             CHORUS_MAX_ATTEMPTS   = tostring(var.max_delivery_attempts)
             CHORUS_MAX_TEXT_CHARS = tostring(var.max_text_chars)
             CHORUS_IDLE_TIMEOUT   = "${var.worker_idle_timeout_seconds}s"
+            # The same span as the bucket lifecycle: jobs expire with their audio.
+            CHORUS_AUDIO_RETENTION = local.audio_retention
             # Stop pulling well inside the task timeout; the backstop or the
             # next enqueue starts a fresh execution for what is left.
             CHORUS_MAX_RUN = "${max(60, var.worker_task_timeout_seconds - 600)}s"

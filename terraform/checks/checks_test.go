@@ -278,10 +278,22 @@ func TestTerraformTestFailsOnBrokenConfiguration(t *testing.T) {
 			want: "the worker's CHORUS_MAX_ATTEMPTS must equal the subscription's max_delivery_attempts",
 		},
 		{
-			name: "token creator granted to the wrong account", file: "iam.tf",
-			old:  "  member             = google_service_account.status.member\n",
-			new:  "  member             = google_service_account.worker.member\n",
+			name: "token creator granted to the wrong account", file: "modules/http_function/main.tf",
+			old:  "  member             = google_service_account.this.member\n",
+			new:  "  member             = \"serviceAccount:chorus-worker@chorus-test-1.iam.gserviceaccount.com\"\n",
 			want: "the status service account must hold token creator on itself",
+		},
+		{
+			name: "worker keeps audio its own way", file: "worker.tf",
+			old:  "CHORUS_AUDIO_RETENTION = local.audio_retention",
+			new:  `CHORUS_AUDIO_RETENTION = "168h"`,
+			want: "the worker must get CHORUS_AUDIO_RETENTION = audio_retention_days × 24h",
+		},
+		{
+			name: "worker may overwrite audio", file: "iam.tf",
+			old:  `"roles/storage.objectCreator"`,
+			new:  `"roles/storage.objectUser"`,
+			want: "the worker only creates audio and reads it back",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

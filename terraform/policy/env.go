@@ -13,6 +13,16 @@ import (
 // code instead of a copied list. Nested structs are followed, with their
 // `prefix=` option applied.
 func RequiredEnv(cfg any) ([]string, error) {
+	return configEnv(cfg, true)
+}
+
+// ConfigEnv returns every environment variable a configuration struct
+// reads (see RequiredEnv), required or not.
+func ConfigEnv(cfg any) ([]string, error) {
+	return configEnv(cfg, false)
+}
+
+func configEnv(cfg any, requiredOnly bool) ([]string, error) {
 	t := reflect.TypeOf(cfg)
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -21,13 +31,13 @@ func RequiredEnv(cfg any) ([]string, error) {
 		return nil, fmt.Errorf("policy: RequiredEnv needs a struct, got %T", cfg)
 	}
 	var out []string
-	requiredEnv(t, "", &out)
+	envTags(t, "", requiredOnly, &out)
 	return out, nil
 }
 
 var timeType = reflect.TypeFor[time.Time]()
 
-func requiredEnv(t reflect.Type, prefix string, out *[]string) {
+func envTags(t reflect.Type, prefix string, requiredOnly bool, out *[]string) {
 	for f := range t.Fields() {
 		if !f.IsExported() {
 			continue
@@ -45,17 +55,21 @@ func requiredEnv(t reflect.Type, prefix string, out *[]string) {
 					nested += p
 				}
 			}
-			requiredEnv(ft, nested, out)
+			envTags(ft, nested, requiredOnly, out)
 			continue
 		}
 		if name == "" {
 			continue
 		}
+		required := false
 		for _, o := range strings.Split(opts, ",") {
 			if strings.TrimSpace(o) == "required" {
-				*out = append(*out, prefix+name)
+				required = true
 				break
 			}
+		}
+		if required || !requiredOnly {
+			*out = append(*out, prefix+name)
 		}
 	}
 }

@@ -1,12 +1,16 @@
 // Package policy checks the project's rules on the Terraform configuration
 // by reading the .tf files, without Terraform, a provider or the network.
+// Local child modules (module blocks whose source is ./path) are read too,
+// and a rule about workloads sees each resource of a child module once per
+// module instance, as Terraform creates it.
 //
 // terraform validate and tflint know the provider schema and HCL style but
 // not Chorus's rules: that every workload runs as its own service account,
 // that the request queue dead-letters, that no bucket is public, that no
-// primitive role is granted, that variables are documented, and that every
+// primitive role is granted, that variables are documented, that every
 // environment variable the Go configuration requires is set where that
-// configuration is read. Those rules live here, so that a change to the
+// configuration is read, and that a setting several workloads share comes
+// from one variable. Those rules live here, so that a change to the
 // configuration (or to shared/config) that breaks one fails `go test`.
 package policy
 
@@ -16,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -24,6 +29,8 @@ import (
 
 // Module is the parsed content of one Terraform module directory.
 type Module struct {
+	// Dir is the directory the module was read from.
+	Dir string
 	// Resources and DataSources are every resource and data block, in file order.
 	Resources   []*Block
 	DataSources []*Block
@@ -31,8 +38,23 @@ type Module struct {
 	Variables map[string]*Block
 	// Locals are every local value, by name.
 	Locals map[string]*hclsyntax.Attribute
+	// Calls are the module blocks, in file order.
+	Calls []*Call
 	// bodies are the top-level bodies of every file, for whole-module walks.
 	bodies []*hclsyntax.Body
+}
+
+// Call is a module block.
+type Call struct {
+	// Name is the block's label: the module is module.NAME.
+	Name string
+	// Source is the source argument as written.
+	Source string
+	Body   *hclsyntax.Body
+	Range  hcl.Range
+	// Child is the called module when Source is a local path ("./..."),
+	// nil otherwise (a registry module is not read).
+	Child *Module
 }
 
 // Block is a labelled top-level block: a resource, data source or variable.
@@ -54,8 +76,28 @@ func (b *Block) Addr() string {
 	return b.Type + "." + b.Name
 }
 
-// Load parses every .tf file of dir (not its subdirectories, as Terraform).
+// Load parses every .tf file of dir (not its subdirectories, as Terraform),
+// and the local modules it calls.
 func Load(dir string) (*Module, error) {
+	return (&loader{modules: map[string]*Module{}}).load(dir, 0)
+}
+
+// loader reads each module directory once, however many calls name it.
+type loader struct {
+	modules map[string]*Module
+}
+
+// maxModuleDepth bounds nested local module calls (and a module calling itself).
+const maxModuleDepth = 8
+
+func (l *loader) load(dir string, depth int) (*Module, error) {
+	dir = filepath.Clean(dir)
+	if m, ok := l.modules[dir]; ok {
+		return m, nil
+	}
+	if depth > maxModuleDepth {
+		return nil, fmt.Errorf("policy: %s: local modules nested more than %d deep", dir, maxModuleDepth)
+	}
 	paths, err := filepath.Glob(filepath.Join(dir, "*.tf"))
 	if err != nil {
 		return nil, fmt.Errorf("policy: list %s: %w", dir, err)
@@ -64,7 +106,8 @@ func Load(dir string) (*Module, error) {
 		return nil, fmt.Errorf("policy: no .tf files in %s", dir)
 	}
 	sort.Strings(paths)
-	m := &Module{Variables: map[string]*Block{}, Locals: map[string]*hclsyntax.Attribute{}}
+	m := &Module{Dir: dir, Variables: map[string]*Block{}, Locals: map[string]*hclsyntax.Attribute{}}
+	l.modules[dir] = m
 	var errs []error
 	for _, p := range paths {
 		src, err := os.ReadFile(p)
@@ -93,6 +136,20 @@ func Load(dir string) (*Module, error) {
 				for name, attr := range blk.Body.Attributes {
 					m.Locals[name] = attr
 				}
+			case blk.Type == "module" && len(blk.Labels) == 1:
+				c := &Call{Name: blk.Labels[0], Body: blk.Body, Range: blk.DefRange()}
+				if a := blk.Body.Attributes["source"]; a != nil {
+					c.Source, _ = literalString(a.Expr)
+				}
+				if strings.HasPrefix(c.Source, "./") || strings.HasPrefix(c.Source, "../") {
+					child, err := l.load(filepath.Join(dir, filepath.FromSlash(c.Source)), depth+1)
+					if err != nil {
+						errs = append(errs, fmt.Errorf("policy: %s: module %q: %w", blk.DefRange(), c.Name, err))
+						continue
+					}
+					c.Child = child
+				}
+				m.Calls = append(m.Calls, c)
 			}
 		}
 	}
@@ -100,6 +157,28 @@ func Load(dir string) (*Module, error) {
 		return nil, errors.Join(errs...)
 	}
 	return m, nil
+}
+
+// Modules returns m and every local module it calls, directly or not, each
+// once, m first.
+func (m *Module) Modules() []*Module {
+	seen := map[*Module]bool{}
+	var out []*Module
+	var walk func(*Module)
+	walk = func(x *Module) {
+		if seen[x] {
+			return
+		}
+		seen[x] = true
+		out = append(out, x)
+		for _, c := range x.Calls {
+			if c.Child != nil {
+				walk(c.Child)
+			}
+		}
+	}
+	walk(m)
+	return out
 }
 
 // ResourcesOf returns the resources of one type.
@@ -208,51 +287,6 @@ func resourceRef(expr hclsyntax.Expression, typ string) string {
 	return attrs[0]
 }
 
-// objectKeys returns the keys an expression building a map of strings is
-// known to produce: object literals, merge() of such, and local values
-// holding them. Keys that come from variables or other functions cannot be
-// known from the text and are left out, so a rule that requires keys never
-// counts them as present.
-func (m *Module) objectKeys(expr hclsyntax.Expression) []string {
-	return m.objectKeysDepth(expr, 0)
-}
-
-func (m *Module) objectKeysDepth(expr hclsyntax.Expression, depth int) []string {
-	if depth > 16 { // a local referring to itself; Terraform rejects that anyway
-		return nil
-	}
-	switch e := expr.(type) {
-	case *hclsyntax.ObjectConsExpr:
-		var keys []string
-		for _, item := range e.Items {
-			if k, ok := objectKey(item.KeyExpr); ok {
-				keys = append(keys, k)
-			}
-		}
-		return keys
-	case *hclsyntax.FunctionCallExpr:
-		if e.Name != "merge" {
-			return nil
-		}
-		var keys []string
-		for _, arg := range e.Args {
-			keys = append(keys, m.objectKeysDepth(arg, depth+1)...)
-		}
-		return keys
-	case *hclsyntax.ScopeTraversalExpr:
-		root, attrs, _ := reference(e)
-		if root != "local" || len(attrs) != 1 {
-			return nil
-		}
-		if l, ok := m.Locals[attrs[0]]; ok {
-			return m.objectKeysDepth(l.Expr, depth+1)
-		}
-	case *hclsyntax.ParenthesesExpr:
-		return m.objectKeysDepth(e.Expression, depth+1)
-	}
-	return nil
-}
-
 // objectKey reads an object constructor key: a bare word or a constant string.
 func objectKey(expr hclsyntax.Expression) (string, bool) {
 	if k, ok := expr.(*hclsyntax.ObjectConsKeyExpr); ok {
@@ -283,6 +317,23 @@ func (m *Module) walkExpressions(fn func(hclsyntax.Expression)) {
 	}
 	for _, b := range m.bodies {
 		walkBody(b)
+	}
+}
+
+// walkBlocks calls fn for every nested block of the module (not the
+// top-level resource, variable and other blocks themselves).
+func (m *Module) walkBlocks(fn func(*hclsyntax.Block)) {
+	var walkBody func(*hclsyntax.Body)
+	walkBody = func(b *hclsyntax.Body) {
+		for _, nested := range b.Blocks {
+			fn(nested)
+			walkBody(nested.Body)
+		}
+	}
+	for _, b := range m.bodies {
+		for _, top := range b.Blocks {
+			walkBody(top.Body)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,23 +36,73 @@ func requirements(t *testing.T) Requirements {
 	}
 }
 
+// facts are the settings several workloads share, each of which must come
+// from one variable (issue "One source per fact"). Every name is checked
+// against shared/config below, so a fact cannot outlive the setting.
+var facts = []Fact{
+	{
+		// Audio, its job and request records (Firestore TTL on expire_at,
+		// which the functions and the worker set from this span) and
+		// status's 410 all expire together.
+		Env: "CHORUS_AUDIO_RETENTION", Variable: "audio_retention_days",
+		SetBy:  []string{"google_cloudfunctions2_function", "google_cloud_run_v2_job"},
+		Places: []Place{{"google_storage_bucket", "audio", []string{"lifecycle_rule", "condition", "age"}}},
+	},
+	{
+		Env: "CHORUS_TRUSTED_PROXY_HOPS", Variable: "trusted_proxy_hops",
+		SetBy: []string{"google_cloudfunctions2_function"},
+	},
+	{
+		// The worker fails a job on the subscription's last delivery.
+		Env: "CHORUS_MAX_ATTEMPTS", Variable: "max_delivery_attempts",
+		SetBy:  []string{"google_cloud_run_v2_job"},
+		Places: []Place{{"google_pubsub_subscription", "worker", []string{"dead_letter_policy", "max_delivery_attempts"}}},
+	},
+	{
+		Env: "CHORUS_MAX_TEXT_CHARS", Variable: "max_text_chars",
+		SetBy: []string{"google_cloudfunctions2_function", "google_cloud_run_v2_job", "google_cloud_run_v2_service"},
+	},
+}
+
+// TestFactsAreReadByTheCode keeps the facts honest: each environment
+// variable is one the Go configuration of the functions or the worker
+// reads (the web app's start script reads CHORUS_MAX_TEXT_CHARS too).
+func TestFactsAreReadByTheCode(t *testing.T) {
+	read := map[string]bool{}
+	for _, cfg := range []any{config.Functions{}, config.Worker{}} {
+		names, err := ConfigEnv(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range names {
+			read[n] = true
+		}
+	}
+	for _, f := range facts {
+		if !read[f.Env] {
+			t.Errorf("fact %s: shared/config reads no such variable", f.Env)
+		}
+	}
+}
+
 func TestRepositoryConfigurationFollowsPolicy(t *testing.T) {
 	m, err := Load(moduleDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range Check(m, requirements(t)) {
+	for _, v := range Check(m, requirements(t), facts...) {
 		t.Error(v)
 	}
-	// The rules must have had something to look at.
+	// The rules must have had something to look at (functions and their
+	// accounts are counted once per module instance).
 	for typ, min := range map[string]int{
 		"google_cloudfunctions2_function": 4,
 		"google_cloud_run_v2_job":         1,
 		"google_pubsub_subscription":      2,
 		"google_storage_bucket":           3,
-		"google_service_account":          5,
+		"google_service_account":          8,
 	} {
-		if got := len(m.ResourcesOf(typ)); got < min {
+		if got := len(m.Instances(typ)); got < min {
 			t.Errorf("found %d %s resources, want at least %d: is the parser reading the module?", got, typ, min)
 		}
 	}
@@ -86,40 +137,59 @@ func TestRequiredEnvReadsTags(t *testing.T) {
 // mutation breaks a copy of the repository's configuration in one way.
 type mutation struct {
 	name string
-	// file is edited by replacing old with new (old must occur); an empty
-	// file adds new as an extra file instead.
+	// file (a path below terraform/, such as modules/http_function/main.tf)
+	// is edited by replacing old with new (old must occur); an empty file
+	// adds new as an extra file of the root module instead.
 	file, old, new string
 	// wantRule must be among the violations; wantText in one of its messages.
 	wantRule, wantText string
 }
 
-// brokenCopy writes the module with mut applied to a temporary directory.
+// brokenCopy writes the configuration (the root module and the local
+// modules under it) with one edit applied to a temporary directory.
 func brokenCopy(t *testing.T, file, old, new string) string {
 	t.Helper()
 	dir := t.TempDir()
-	paths, err := filepath.Glob(filepath.Join(moduleDir, "*.tf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range paths {
+	edited := false
+	err := filepath.WalkDir(moduleDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(moduleDir, p)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") && rel != "." {
+				return filepath.SkipDir // .terraform
+			}
+			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+		}
+		if !strings.HasSuffix(p, ".tf") {
+			return nil
+		}
 		src, err := os.ReadFile(p)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if filepath.Base(p) == file {
+		if filepath.ToSlash(rel) == file {
 			if !strings.Contains(string(src), old) {
 				t.Fatalf("%s no longer contains %q: update the fixture", file, old)
 			}
 			src = []byte(strings.Replace(string(src), old, new, 1))
+			edited = true
 		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(p)), src, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		return os.WriteFile(filepath.Join(dir, rel), src, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if file == "" {
 		if err := os.WriteFile(filepath.Join(dir, "zz_broken.tf"), []byte(new), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	} else if !edited {
+		t.Fatalf("no file %s in the configuration: update the fixture", file)
 	}
 	return dir
 }
@@ -130,7 +200,7 @@ func checkBroken(t *testing.T, dir, wantRule, wantText string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	violations := Check(m, requirements(t))
+	violations := Check(m, requirements(t), facts...)
 	for _, v := range violations {
 		if v.Rule == wantRule && strings.Contains(v.Message, wantText) {
 			return
@@ -142,10 +212,10 @@ func checkBroken(t *testing.T, dir, wantRule, wantText string) {
 func TestPolicyCatchesBrokenConfiguration(t *testing.T) {
 	for _, mu := range []mutation{
 		{
-			name: "function shares an account", file: "functions.tf",
-			old:      "service_account_email            = google_service_account.batch.email",
-			new:      "service_account_email            = google_service_account.synthesize.email",
-			wantRule: RuleDedicatedServiceAccount, wantText: "shares google_service_account.synthesize",
+			name: "job shares the web app's account", file: "worker.tf",
+			old:      "service_account = google_service_account.worker.email",
+			new:      "service_account = google_service_account.web.email",
+			wantRule: RuleDedicatedServiceAccount, wantText: "shares google_service_account.web",
 		},
 		{
 			name: "job without account", file: "worker.tf",
@@ -154,10 +224,120 @@ func TestPolicyCatchesBrokenConfiguration(t *testing.T) {
 			wantRule: RuleDedicatedServiceAccount, wantText: "default compute service account",
 		},
 		{
-			name: "function runs as a hard-coded account", file: "functions.tf",
-			old:      "service_account_email            = google_service_account.profiles.email",
+			name: "function runs as a hard-coded account", file: "modules/http_function/main.tf",
+			old:      "service_account_email            = google_service_account.this.email",
 			new:      `service_account_email            = "123-compute@developer.gserviceaccount.com"`,
-			wantRule: RuleDedicatedServiceAccount, wantText: "must run as a google_service_account",
+			wantRule: RuleDedicatedServiceAccount, wantText: "module.profiles.google_cloudfunctions2_function.this must run as a google_service_account of its own module",
+		},
+		{
+			name: "function runs as an account passed in", file: "modules/http_function/main.tf",
+			old:      "service_account_email            = google_service_account.this.email",
+			new:      "service_account_email            = var.build.service_account",
+			wantRule: RuleDedicatedServiceAccount, wantText: "must run as a google_service_account of its own module",
+		},
+		{
+			name: "two functions in the module share its account", file: "modules/http_function/main.tf",
+			old: "# Public invoke, for a function the browser calls.",
+			new: `resource "google_cloudfunctions2_function" "twin" {
+  name     = "${var.prefix}-${var.name}-twin"
+  location = var.region
+  service_config {
+    service_account_email = google_service_account.this.email
+  }
+}
+
+# Public invoke, for a function the browser calls.`,
+			wantRule: RuleDedicatedServiceAccount, wantText: "module.status.google_cloudfunctions2_function.twin shares module.status.google_service_account.this with module.status.google_cloudfunctions2_function.this",
+		},
+		{
+			name: "module account with several instances", file: "modules/http_function/main.tf",
+			old:      `resource "google_service_account" "this" {`,
+			new:      "resource \"google_service_account\" \"this\" {\n  count = 2",
+			wantRule: RuleDedicatedServiceAccount, wantText: "runs as module.batch.google_service_account.this, which has several instances",
+		},
+		{
+			name: "two calls of one name", file: "functions.tf",
+			old:      `name                = "batch"`,
+			new:      `name                = "synthesize"`,
+			wantRule: RuleDedicatedServiceAccount, wantText: `module.batch.google_service_account.this has the account id "${var.name_prefix}-synthesize" of module.synthesize.google_service_account.this`,
+		},
+		{
+			name: "function named like the worker", file: "functions.tf",
+			old:      `name                = "profiles"`,
+			new:      `name                = "worker"`,
+			wantRule: RuleDedicatedServiceAccount, wantText: `has the account id "${var.name_prefix}-worker"`,
+		},
+		{
+			name: "module repeated with count", file: "functions.tf",
+			old:      "module \"profiles\" {\n",
+			new:      "module \"profiles\" {\n  count = 2\n",
+			wantRule: RuleDedicatedServiceAccount, wantText: "module.profiles uses count",
+		},
+		{
+			name: "module repeated with for_each under one name", file: "functions.tf",
+			old:      "module \"profiles\" {\n",
+			new:      "module \"profiles\" {\n  for_each = toset([\"a\", \"b\"])\n",
+			wantRule: RuleDedicatedServiceAccount, wantText: `module.profiles["b"].google_service_account.this has the account id "${var.name_prefix}-profiles" of module.profiles["a"].google_service_account.this`,
+		},
+		{
+			name: "module repeated with for_each over unknown keys", file: "functions.tf",
+			old:      "module \"profiles\" {\n",
+			new:      "module \"profiles\" {\n  for_each = var.function_settings\n",
+			wantRule: RuleDedicatedServiceAccount, wantText: "module.profiles: the keys of its for_each cannot be read",
+		},
+		{
+			name: "worker retention spelled out", file: "worker.tf",
+			old:      "CHORUS_AUDIO_RETENTION = local.audio_retention",
+			new:      `CHORUS_AUDIO_RETENTION = "168h"`,
+			wantRule: RuleOneSource, wantText: "CHORUS_AUDIO_RETENTION comes from constants, not from var.audio_retention_days alone",
+		},
+		{
+			name: "worker retention from another variable", file: "worker.tf",
+			old:      "CHORUS_AUDIO_RETENTION = local.audio_retention",
+			new:      `CHORUS_AUDIO_RETENTION = "${var.request_retention_seconds}s"`,
+			wantRule: RuleOneSource, wantText: "CHORUS_AUDIO_RETENTION comes from var.request_retention_seconds, not from var.audio_retention_days alone",
+		},
+		{
+			name: "worker without retention", file: "worker.tf",
+			old:      "CHORUS_AUDIO_RETENTION = local.audio_retention\n",
+			new:      "",
+			wantRule: RuleOneSource, wantText: "google_cloud_run_v2_job.worker does not set CHORUS_AUDIO_RETENTION",
+		},
+		{
+			name: "a function's own retention", file: "functions.tf",
+			old:      "CHORUS_SIGNED_URL_TTL = \"${var.signed_url_ttl_seconds}s\"",
+			new:      "CHORUS_SIGNED_URL_TTL = \"${var.signed_url_ttl_seconds}s\"\n    CHORUS_AUDIO_RETENTION = \"24h\"",
+			wantRule: RuleOneSource, wantText: "CHORUS_AUDIO_RETENTION comes from constants",
+		},
+		{
+			name: "bucket lifecycle from a constant", file: "storage.tf",
+			old:      "age = var.audio_retention_days",
+			new:      "age = 30",
+			wantRule: RuleOneSource, wantText: "google_storage_bucket.audio.lifecycle_rule.condition.age comes from constants",
+		},
+		{
+			name: "module sets the retention itself", file: "modules/http_function/main.tf",
+			old:      "environment_variables = merge(var.environment, var.sign_as_itself ? {",
+			new:      "environment_variables = merge(var.environment, { CHORUS_AUDIO_RETENTION = \"${var.settings.timeout_seconds}s\" }, var.sign_as_itself ? {",
+			wantRule: RuleOneSource, wantText: "module.profiles.CHORUS_AUDIO_RETENTION comes from var.function_settings",
+		},
+		{
+			name: "proxy hops left out", file: "functions.tf",
+			old:      "CHORUS_TRUSTED_PROXY_HOPS = tostring(var.trusted_proxy_hops)\n",
+			new:      "",
+			wantRule: RuleOneSource, wantText: "module.status.google_cloudfunctions2_function.this does not set CHORUS_TRUSTED_PROXY_HOPS",
+		},
+		{
+			name: "attempts out of step", file: "pubsub.tf",
+			old:      "max_delivery_attempts = var.max_delivery_attempts",
+			new:      "max_delivery_attempts = 5",
+			wantRule: RuleOneSource, wantText: "google_pubsub_subscription.worker.dead_letter_policy.max_delivery_attempts comes from constants",
+		},
+		{
+			name: "web text limit spelled out", file: "web.tf",
+			old:      "value = tostring(var.max_text_chars)",
+			new:      `value = "1000"`,
+			wantRule: RuleOneSource, wantText: "CHORUS_MAX_TEXT_CHARS comes from constants",
 		},
 		{
 			name: "requests subscription without dead-letter policy", file: "pubsub.tf",
@@ -227,6 +407,18 @@ func TestPolicyCatchesBrokenConfiguration(t *testing.T) {
 			wantRule: RuleNoPrimitiveRole, wantText: "roles/viewer",
 		},
 		{
+			name: "primitive role in the function module", file: "modules/http_function/main.tf",
+			old:      `"roles/iam.serviceAccountTokenCreator"`,
+			new:      `"roles/editor"`,
+			wantRule: RuleNoPrimitiveRole, wantText: "roles/editor",
+		},
+		{
+			name: "undocumented module variable", file: "modules/http_function/variables.tf",
+			old:      `description = "Region of the function."`,
+			new:      "",
+			wantRule: RuleDocumentedVariables, wantText: `"region" has no description`,
+		},
+		{
 			name: "primitive role hidden in a set", file: "",
 			new: `resource "google_project_iam_member" "extra" {
   for_each = toset(["roles/logging.logWriter", "roles/editor"])
@@ -292,7 +484,7 @@ func TestPolicyCatchesMissingRequiredEnv(t *testing.T) {
 	for _, tc := range []struct {
 		typ, file, addr string
 	}{
-		{"google_cloudfunctions2_function", "functions.tf", "google_cloudfunctions2_function.profiles"},
+		{"google_cloudfunctions2_function", "functions.tf", "module.profiles.google_cloudfunctions2_function.this"},
 		{"google_cloud_run_v2_job", "worker.tf", "google_cloud_run_v2_job.worker"},
 	} {
 		src, err := os.ReadFile(filepath.Join(moduleDir, tc.file))

@@ -19,6 +19,7 @@ const (
 	RuleNoPrimitiveRole         = "no-primitive-role"
 	RuleDocumentedVariables     = "documented-variables"
 	RuleRequiredEnv             = "required-env"
+	RuleOneSource               = "one-source"
 )
 
 // Violation is one broken rule at one place of the configuration.
@@ -38,14 +39,20 @@ func (v Violation) String() string {
 type Requirements map[string][]string
 
 // Check applies every rule and returns the violations, ordered by place.
-func Check(m *Module, req Requirements) []Violation {
+// The rules about one module's text (dead letters, private buckets,
+// primitive roles, documented variables) apply to m and to every local
+// module it calls; the rules about workloads see the whole configuration.
+func Check(m *Module, req Requirements, facts ...Fact) []Violation {
 	var out []Violation
 	out = append(out, DedicatedServiceAccounts(m)...)
-	out = append(out, DeadLetters(m)...)
-	out = append(out, PrivateBuckets(m)...)
-	out = append(out, NoPrimitiveRoles(m)...)
-	out = append(out, DocumentedVariables(m)...)
+	for _, mod := range m.Modules() {
+		out = append(out, DeadLetters(mod)...)
+		out = append(out, PrivateBuckets(mod)...)
+		out = append(out, NoPrimitiveRoles(mod)...)
+		out = append(out, DocumentedVariables(mod)...)
+	}
 	out = append(out, RequiredEnvSet(m, req)...)
+	out = append(out, OneSource(m, facts)...)
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].Range, out[j].Range
 		if a.Filename != b.Filename {
@@ -53,6 +60,20 @@ func Check(m *Module, req Requirements) []Violation {
 		}
 		return a.Start.Byte < b.Start.Byte
 	})
+	return dedupe(out)
+}
+
+// dedupe drops repeats (a rule reading a child module once per instance
+// reports a fault of its text once per instance), keeping the order.
+func dedupe(vs []Violation) []Violation {
+	seen := map[string]bool{}
+	out := vs[:0]
+	for _, v := range vs {
+		if k := v.String(); !seen[k] {
+			seen[k] = true
+			out = append(out, v)
+		}
+	}
 	return out
 }
 
@@ -69,13 +90,51 @@ var workloads = []struct {
 }
 
 // DedicatedServiceAccounts requires every function, job and service to run
-// as a google_service_account of this module that no other workload uses:
-// a shared or default identity would hold the union of everyone's roles.
+// as a google_service_account of its own module that no other workload
+// uses, and every service account instance to have an account id of its
+// own: a shared or default identity would hold the union of everyone's
+// roles. A workload in a local module runs as that module instance's
+// account; a module repeated with for_each gets one account per key, so its
+// account id must follow the key (and the keys must be readable).
 func DedicatedServiceAccounts(m *Module) []Violation {
 	var out []Violation
+
+	// Repeated module instances whose service accounts the text cannot
+	// tell apart.
+	for _, sc := range m.scopes() {
+		if !declaresAccounts(sc.mod) {
+			continue
+		}
+		switch sc.expansion {
+		case "count":
+			out = append(out, Violation{RuleDedicatedServiceAccount, sc.call.Range, fmt.Sprintf("%s uses count: its instances' service accounts cannot be told apart; use for_each, one key per instance", strings.TrimSuffix(sc.prefix, "[count.index]."))})
+		case "for_each?":
+			out = append(out, Violation{RuleDedicatedServiceAccount, sc.call.Range, fmt.Sprintf("%s: the keys of its for_each cannot be read from the text, so its instances' service accounts cannot be told apart", strings.TrimSuffix(sc.prefix, "[each.key]."))})
+		}
+	}
+
+	// One account id per account.
+	ids := map[string]string{}
+	for _, sa := range m.Instances("google_service_account") {
+		if sa.Body.Attributes["count"] != nil || sa.Body.Attributes["for_each"] != nil {
+			continue // a workload running as it is reported below
+		}
+		a := sa.Body.Attributes["account_id"]
+		if a == nil {
+			out = append(out, Violation{RuleDedicatedServiceAccount, sa.Range, sa.Addr() + " sets no account_id"})
+			continue
+		}
+		id := sa.scope.render(a.Expr)
+		if prev, ok := ids[id]; ok {
+			out = append(out, Violation{RuleDedicatedServiceAccount, a.SrcRange, fmt.Sprintf("%s has the account id %q of %s: they would be one account", sa.Addr(), id, prev)})
+			continue
+		}
+		ids[id] = sa.Addr()
+	}
+
 	usedBy := map[string]string{}
 	for _, w := range workloads {
-		for _, r := range m.ResourcesOf(w.typ) {
+		for _, r := range m.Instances(w.typ) {
 			if _, ok := r.Body.Attributes["count"]; ok {
 				out = append(out, Violation{RuleDedicatedServiceAccount, r.Range, r.Addr() + " uses count: its instances would share one service account"})
 				continue
@@ -91,23 +150,35 @@ func DedicatedServiceAccounts(m *Module) []Violation {
 			}
 			sa := resourceRef(a.Expr, "google_service_account")
 			if sa == "" {
-				out = append(out, Violation{RuleDedicatedServiceAccount, a.SrcRange, r.Addr() + " must run as a google_service_account of this module (google_service_account.NAME.email)"})
+				out = append(out, Violation{RuleDedicatedServiceAccount, a.SrcRange, r.Addr() + " must run as a google_service_account of its own module (google_service_account.NAME.email)"})
 				continue
 			}
-			saBlock := m.Resource("google_service_account", sa)
+			saBlock := r.scope.mod.Resource("google_service_account", sa)
+			saAddr := r.scope.prefix + "google_service_account." + sa
 			switch {
 			case saBlock == nil:
-				out = append(out, Violation{RuleDedicatedServiceAccount, a.SrcRange, fmt.Sprintf("%s runs as google_service_account.%s, which is not declared", r.Addr(), sa)})
+				out = append(out, Violation{RuleDedicatedServiceAccount, a.SrcRange, fmt.Sprintf("%s runs as %s, which is not declared", r.Addr(), saAddr)})
 			case saBlock.Body.Attributes["count"] != nil || saBlock.Body.Attributes["for_each"] != nil:
-				out = append(out, Violation{RuleDedicatedServiceAccount, a.SrcRange, fmt.Sprintf("%s runs as google_service_account.%s, which has several instances: declare one account per workload", r.Addr(), sa)})
-			case usedBy[sa] != "":
-				out = append(out, Violation{RuleDedicatedServiceAccount, a.SrcRange, fmt.Sprintf("%s shares google_service_account.%s with %s", r.Addr(), sa, usedBy[sa])})
+				out = append(out, Violation{RuleDedicatedServiceAccount, a.SrcRange, fmt.Sprintf("%s runs as %s, which has several instances: declare one account per workload", r.Addr(), saAddr)})
+			case usedBy[saAddr] != "":
+				out = append(out, Violation{RuleDedicatedServiceAccount, a.SrcRange, fmt.Sprintf("%s shares %s with %s", r.Addr(), saAddr, usedBy[saAddr])})
 			default:
-				usedBy[sa] = r.Addr()
+				usedBy[saAddr] = r.Addr()
 			}
 		}
 	}
 	return out
+}
+
+// declaresAccounts reports whether mod, or a local module it calls,
+// declares a service account.
+func declaresAccounts(mod *Module) bool {
+	for _, x := range mod.Modules() {
+		if len(x.ResourcesOf("google_service_account")) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // DeadLetters requires a dead-letter policy on every subscription, except
@@ -279,9 +350,10 @@ func DocumentedVariables(m *Module) []Violation {
 	return out
 }
 
-// RequiredEnvSet requires every resource of each type in req to set each
-// of that type's variables, and at least one such resource to exist (a
-// rule about functions passes trivially when the functions are gone).
+// RequiredEnvSet requires every resource of each type in req (in the root
+// module and in every instance of a local module) to set each of that
+// type's variables, and at least one such resource to exist (a rule about
+// functions passes trivially when the functions are gone).
 func RequiredEnvSet(m *Module, req Requirements) []Violation {
 	var out []Violation
 	types := make([]string, 0, len(req))
@@ -290,13 +362,13 @@ func RequiredEnvSet(m *Module, req Requirements) []Violation {
 	}
 	sort.Strings(types)
 	for _, typ := range types {
-		resources := m.ResourcesOf(typ)
-		if len(resources) == 0 {
+		instances := m.Instances(typ)
+		if len(instances) == 0 {
 			out = append(out, Violation{RuleRequiredEnv, hcl.Range{Filename: "(module)"}, fmt.Sprintf("no %s resource: expected the workloads that read %s", typ, strings.Join(req[typ], ", "))})
 			continue
 		}
-		for _, r := range resources {
-			set, err := m.EnvNames(r)
+		for _, r := range instances {
+			set, err := r.scope.envNames(r.Block)
 			if err != nil {
 				out = append(out, Violation{RuleRequiredEnv, r.Range, err.Error()})
 				continue
@@ -311,22 +383,132 @@ func RequiredEnvSet(m *Module, req Requirements) []Violation {
 	return out
 }
 
-// EnvNames returns the names of the environment variables a workload sets,
-// as far as the text tells (see objectKeys).
+// Fact is a setting that several places share and that must have one
+// source: every environment variable named Env, wherever the configuration
+// sets one, takes its value from the root variable Variable and from no
+// other (directly, or through locals and module arguments); every workload
+// of the types in SetBy sets it; and each of Places (attributes of root
+// resources that carry the same setting) takes its value from Variable too.
+type Fact struct {
+	Env      string
+	Variable string
+	SetBy    []string
+	Places   []Place
+}
+
+// Place is an attribute of a root resource: Path names nested blocks (the
+// first of each type) and then the attribute.
+type Place struct {
+	Type, Name string
+	Path       []string
+}
+
+// OneSource checks each fact (see Fact).
+func OneSource(m *Module, facts []Fact) []Violation {
+	var out []Violation
+	for _, f := range facts {
+		from := func(sc *scope, expr hclsyntax.Expression, what string) {
+			vars := sc.rootVariables(expr)
+			if len(vars) == 1 && vars[f.Variable] {
+				return
+			}
+			names := make([]string, 0, len(vars))
+			for v := range vars {
+				names = append(names, "var."+v)
+			}
+			sort.Strings(names)
+			got := "constants"
+			if len(names) > 0 {
+				got = strings.Join(names, ", ")
+			}
+			out = append(out, Violation{RuleOneSource, expr.Range(), fmt.Sprintf("%s%s comes from %s, not from var.%s alone: one setting, one variable", sc.prefix, what, got, f.Variable)})
+		}
+		// Wherever it is set.
+		for _, sc := range m.scopes() {
+			sc.mod.walkExpressions(func(expr hclsyntax.Expression) {
+				_ = hclsyntax.VisitAll(expr, func(n hclsyntax.Node) hcl.Diagnostics {
+					if obj, ok := n.(*hclsyntax.ObjectConsExpr); ok {
+						for _, item := range obj.Items {
+							if k, ok := objectKey(item.KeyExpr); ok && k == f.Env {
+								from(sc, item.ValueExpr, f.Env)
+							}
+						}
+					}
+					return nil
+				})
+			})
+			sc.mod.walkBlocks(func(b *hclsyntax.Block) {
+				if b.Type != "env" {
+					return
+				}
+				if name := b.Body.Attributes["name"]; name != nil {
+					if s, ok := literalString(name.Expr); ok && s == f.Env {
+						if v := b.Body.Attributes["value"]; v != nil {
+							from(sc, v.Expr, f.Env)
+						} else {
+							out = append(out, Violation{RuleOneSource, b.DefRange(), fmt.Sprintf("env %s has no value: it must come from var.%s", f.Env, f.Variable)})
+						}
+					}
+				}
+			})
+		}
+		// On every workload that reads it.
+		for _, typ := range f.SetBy {
+			instances := m.Instances(typ)
+			if len(instances) == 0 {
+				out = append(out, Violation{RuleOneSource, hcl.Range{Filename: "(module)"}, fmt.Sprintf("no %s resource: expected the workloads that read %s", typ, f.Env)})
+			}
+			for _, r := range instances {
+				set, err := r.scope.envNames(r.Block)
+				if err == nil && !slices.Contains(set, f.Env) {
+					out = append(out, Violation{RuleOneSource, r.Range, fmt.Sprintf("%s does not set %s (from var.%s)", r.Addr(), f.Env, f.Variable)})
+				}
+			}
+		}
+		// And wherever else the same setting lives.
+		root := &scope{mod: m}
+		for _, p := range f.Places {
+			addr := p.Type + "." + p.Name + "." + strings.Join(p.Path, ".")
+			r := m.Resource(p.Type, p.Name)
+			if r == nil {
+				out = append(out, Violation{RuleOneSource, hcl.Range{Filename: "(module)"}, fmt.Sprintf("no %s.%s: expected it to carry %s", p.Type, p.Name, f.Env)})
+				continue
+			}
+			a := attr(r.Body, p.Path...)
+			if a == nil {
+				out = append(out, Violation{RuleOneSource, r.Range, fmt.Sprintf("%s is not set: it must come from var.%s", addr, f.Variable)})
+				continue
+			}
+			from(root, a.Expr, addr)
+		}
+	}
+	return out
+}
+
+// EnvNames returns the names of the environment variables a resource of
+// the root module sets, as far as the text tells (see scope.objectKeys).
 func (m *Module) EnvNames(r *Block) ([]string, error) {
+	return (&scope{mod: m}).envNames(r)
+}
+
+// envNames returns the names of the environment variables workload r sets
+// in sc, as far as the text tells.
+func (sc *scope) envNames(r *Block) ([]string, error) {
 	switch r.Type {
 	case "google_cloudfunctions2_function":
 		a := attr(r.Body, "service_config", "environment_variables")
 		if a == nil {
 			return nil, nil
 		}
-		return m.objectKeys(a.Expr), nil
+		keys, _ := sc.objectKeys(a.Expr)
+		return keys, nil
 	case "google_cloudfunctions_function":
 		a := r.Body.Attributes["environment_variables"]
 		if a == nil {
 			return nil, nil
 		}
-		return m.objectKeys(a.Expr), nil
+		keys, _ := sc.objectKeys(a.Expr)
+		return keys, nil
 	case "google_cloud_run_v2_job":
 		tmpl := block(r.Body, "template")
 		if tmpl != nil {
@@ -335,13 +517,13 @@ func (m *Module) EnvNames(r *Block) ([]string, error) {
 		if tmpl == nil {
 			return nil, nil
 		}
-		return m.containerEnv(tmpl), nil
+		return sc.containerEnv(tmpl), nil
 	case "google_cloud_run_v2_service":
 		tmpl := block(r.Body, "template")
 		if tmpl == nil {
 			return nil, nil
 		}
-		return m.containerEnv(tmpl), nil
+		return sc.containerEnv(tmpl), nil
 	}
 	return nil, fmt.Errorf("%s: cannot read environment variables of a %s", r.Addr(), r.Type)
 }
@@ -349,7 +531,7 @@ func (m *Module) EnvNames(r *Block) ([]string, error) {
 // containerEnv collects env names from the containers of a Cloud Run
 // template: static env blocks, and dynamic "env" blocks whose for_each is a
 // map built in the text and whose content takes name from the key.
-func (m *Module) containerEnv(tmpl *hclsyntax.Body) []string {
+func (sc *scope) containerEnv(tmpl *hclsyntax.Body) []string {
 	var names []string
 	for _, c := range tmpl.Blocks {
 		if c.Type != "containers" {
@@ -377,7 +559,8 @@ func (m *Module) containerEnv(tmpl *hclsyntax.Body) []string {
 				if !ok || root != iterator || len(attrs) != 1 || attrs[0] != "key" {
 					continue
 				}
-				names = append(names, m.objectKeys(forEach.Expr)...)
+				keys, _ := sc.objectKeys(forEach.Expr)
+				names = append(names, keys...)
 			}
 		}
 	}

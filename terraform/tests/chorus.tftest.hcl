@@ -14,7 +14,7 @@ mock_provider "google" {
 # Provider validation rejects random IAM members, so each service account
 # gets a realistic, distinct identity.
 override_resource {
-  target = google_service_account.profiles
+  target = module.profiles.google_service_account.this
   values = {
     email  = "chorus-profiles@chorus-test-1.iam.gserviceaccount.com"
     member = "serviceAccount:chorus-profiles@chorus-test-1.iam.gserviceaccount.com"
@@ -24,7 +24,7 @@ override_resource {
 }
 
 override_resource {
-  target = google_service_account.synthesize
+  target = module.synthesize.google_service_account.this
   values = {
     email  = "chorus-synthesize@chorus-test-1.iam.gserviceaccount.com"
     member = "serviceAccount:chorus-synthesize@chorus-test-1.iam.gserviceaccount.com"
@@ -34,7 +34,7 @@ override_resource {
 }
 
 override_resource {
-  target = google_service_account.batch
+  target = module.batch.google_service_account.this
   values = {
     email  = "chorus-batch@chorus-test-1.iam.gserviceaccount.com"
     member = "serviceAccount:chorus-batch@chorus-test-1.iam.gserviceaccount.com"
@@ -44,7 +44,7 @@ override_resource {
 }
 
 override_resource {
-  target = google_service_account.status
+  target = module.status.google_service_account.this
   values = {
     email  = "chorus-status@chorus-test-1.iam.gserviceaccount.com"
     member = "serviceAccount:chorus-status@chorus-test-1.iam.gserviceaccount.com"
@@ -187,6 +187,29 @@ run "dead_letter_attempts_match_worker" {
   }
 }
 
+run "enqueue_functions_start_the_job" {
+  command = apply
+
+  assert {
+    condition = alltrue([for f in [module.synthesize.function, module.batch.function] :
+    f.service_config[0].environment_variables["CHORUS_WORKER_JOB"] == "projects/chorus-test-1/locations/us-central1/jobs/${google_cloud_run_v2_job.worker.name}"])
+    error_message = "the enqueue functions must know the worker job's full name"
+  }
+  assert {
+    condition = alltrue([for f in [module.synthesize.function, module.batch.function] :
+    f.service_config[0].environment_variables["CHORUS_STATUS_URL"] == module.status.url])
+    error_message = "the enqueue functions must return the status function's URL to clients"
+  }
+  assert {
+    condition     = toset([for k, m in google_cloud_run_v2_job_iam_member.job_runner : k]) == toset(["synthesize", "batch", "scheduler"])
+    error_message = "only the enqueue functions and the scheduler may run the job"
+  }
+  assert {
+    condition     = google_cloud_scheduler_job.worker_backstop[0].schedule == "*/10 * * * *"
+    error_message = "the backstop must run every 10 minutes by default"
+  }
+}
+
 run "status_can_sign_urls" {
   command = apply
 
@@ -196,45 +219,202 @@ run "status_can_sign_urls" {
   }
   assert {
     condition = (
-      google_service_account_iam_member.status_signs_as_itself.service_account_id == google_service_account.status.name &&
-      google_service_account_iam_member.status_signs_as_itself.member == google_service_account.status.member &&
-      google_service_account_iam_member.status_signs_as_itself.role == "roles/iam.serviceAccountTokenCreator"
+      module.status.token_creator_grant.service_account_id == module.status.service_account.name &&
+      module.status.token_creator_grant.member == module.status.service_account.member &&
+      module.status.token_creator_grant.role == "roles/iam.serviceAccountTokenCreator"
     )
     error_message = "the status service account must hold token creator on itself"
   }
   assert {
-    condition     = google_cloudfunctions2_function.status.service_config[0].environment_variables["CHORUS_SIGNER_EMAIL"] == google_service_account.status.email
+    condition     = alltrue([for f in [module.profiles, module.synthesize, module.batch] : f.token_creator_grant == null && !contains(keys(f.function.service_config[0].environment_variables), "CHORUS_SIGNER_EMAIL")])
+    error_message = "only status signs URLs: no other function may create tokens for itself"
+  }
+  assert {
+    condition     = module.status.function.service_config[0].environment_variables["CHORUS_SIGNER_EMAIL"] == module.status.service_account.email
     error_message = "status must sign as its own service account"
   }
   assert {
-    condition     = google_cloudfunctions2_function.status.service_config[0].service_account_email == google_service_account.status.email
+    condition     = module.status.function.service_config[0].service_account_email == module.status.service_account.email
     error_message = "status must run as the account that signs"
   }
   assert {
-    condition     = google_cloudfunctions2_function.status.service_config[0].environment_variables["CHORUS_SIGNED_URL_TTL"] == "900s"
+    condition     = module.status.function.service_config[0].environment_variables["CHORUS_SIGNED_URL_TTL"] == "900s"
     error_message = "signed URLs must default to 15 minutes"
   }
   assert {
-    condition     = google_storage_bucket_iam_member.status_audio.bucket == google_storage_bucket.audio.name && google_storage_bucket_iam_member.status_audio.member == google_service_account.status.member && google_storage_bucket_iam_member.status_audio.role == "roles/storage.objectViewer"
+    condition     = google_storage_bucket_iam_member.status_audio.bucket == google_storage_bucket.audio.name && google_storage_bucket_iam_member.status_audio.member == module.status.service_account.member && google_storage_bucket_iam_member.status_audio.role == "roles/storage.objectViewer"
     error_message = "a signed URL carries its signer's rights: status must read the audio bucket"
   }
 }
 
-run "enqueue_functions_start_the_job" {
+run "functions_run_as_their_own_accounts" {
   command = apply
 
   assert {
-    condition = alltrue([for f in [google_cloudfunctions2_function.synthesize, google_cloudfunctions2_function.batch] :
-    f.service_config[0].environment_variables["CHORUS_WORKER_JOB"] == "projects/chorus-test-1/locations/us-central1/jobs/${google_cloud_run_v2_job.worker.name}"])
-    error_message = "the enqueue functions must know the worker job's full name"
+    condition = alltrue([for name, f in local.functions :
+      f.function.service_config[0].service_account_email == f.service_account.email &&
+      f.service_account.account_id == "chorus-${name}" &&
+    f.function.name == "chorus-${name}"])
+    error_message = "each function must run as its own service account, chorus-NAME"
   }
   assert {
-    condition     = toset([for k, m in google_cloud_run_v2_job_iam_member.job_runner : k]) == toset(["synthesize", "batch", "scheduler"])
-    error_message = "only the enqueue functions and the scheduler may run the job"
+    condition     = length(distinct([for f in values(local.functions) : f.function.service_config[0].service_account_email])) == 4
+    error_message = "no two functions may share a service account"
   }
   assert {
-    condition     = google_cloud_scheduler_job.worker_backstop[0].schedule == "*/10 * * * *"
-    error_message = "the backstop must run every 10 minutes by default"
+    condition = (
+      module.profiles.function.build_config[0].entry_point == "Profiles" &&
+      module.synthesize.function.build_config[0].entry_point == "Synthesize" &&
+      module.batch.function.build_config[0].entry_point == "Batch" &&
+      module.status.function.build_config[0].entry_point == "Status"
+    )
+    error_message = "each function must run its own entry point"
+  }
+  assert {
+    condition = alltrue([for f in values(local.functions) :
+      f.function.build_config[0].service_account == google_service_account.function_build.id &&
+      f.function.build_config[0].docker_repository == google_artifact_registry_repository.chorus.id &&
+      f.function.build_config[0].source[0].storage_source[0].bucket == google_storage_bucket.sources.name &&
+    f.function.build_config[0].source[0].storage_source[0].object == "functions-0000.zip"])
+    error_message = "every function must be built by the build account, into the chorus repository, from the uploaded archive"
+  }
+  assert {
+    condition     = module.batch.function.service_config[0].available_memory == "512Mi" && module.profiles.function.service_config[0].max_instance_request_concurrency == 80
+    error_message = "each function must take its own settings from function_settings"
+  }
+  assert {
+    condition     = output.function_urls == { for name, f in local.functions : name => f.url } && length(output.function_urls) == 4
+    error_message = "function_urls must list the URL of every function"
+  }
+  assert {
+    condition = (
+      one([for e in google_cloud_run_v2_service.web.template[0].containers[0].env : e.value if e.name == "CHORUS_PROFILES_URL"]) == module.profiles.url &&
+      one([for e in google_cloud_run_v2_service.web.template[0].containers[0].env : e.value if e.name == "CHORUS_SYNTHESIZE_URL"]) == module.synthesize.url &&
+      one([for e in google_cloud_run_v2_service.web.template[0].containers[0].env : e.value if e.name == "CHORUS_BATCH_URL"]) == module.batch.url &&
+      one([for e in google_cloud_run_v2_service.web.template[0].containers[0].env : e.value if e.name == "CHORUS_STATUS_URL"]) == module.status.url
+    )
+    error_message = "the web app must be given each function's URL"
+  }
+  assert {
+    condition = alltrue([for f in values(local.functions) :
+      f.public_invoker.member == "allUsers" && f.public_invoker.role == "roles/run.invoker" &&
+    f.public_invoker.name == f.function.service_config[0].service])
+    error_message = "by default the browser may invoke every function"
+  }
+}
+
+run "only_listed_functions_are_public" {
+  command = apply
+
+  variables {
+    public_functions = ["status"]
+  }
+
+  assert {
+    condition     = module.status.public_invoker != null && alltrue([for f in [module.profiles, module.synthesize, module.batch] : f.public_invoker == null])
+    error_message = "only the functions in public_functions may be invoked by allUsers"
+  }
+}
+
+# One retention: the bucket deletes audio after audio_retention_days, and
+# the functions and the worker (whose writers set the Firestore TTL field
+# expire_at from it) get the same span.
+run "one_audio_retention_everywhere" {
+  command = apply
+
+  variables {
+    audio_retention_days = 3
+  }
+
+  assert {
+    condition     = one([for r in google_storage_bucket.audio.lifecycle_rule : one(r.condition).age if one(r.action).type == "Delete"]) == 3
+    error_message = "the audio bucket must delete audio after audio_retention_days"
+  }
+  assert {
+    condition     = alltrue([for f in values(local.functions) : f.function.service_config[0].environment_variables["CHORUS_AUDIO_RETENTION"] == "72h"])
+    error_message = "every function must get CHORUS_AUDIO_RETENTION = audio_retention_days × 24h"
+  }
+  assert {
+    condition     = one([for e in google_cloud_run_v2_job.worker.template[0].template[0].containers[0].env : e.value if e.name == "CHORUS_AUDIO_RETENTION"]) == "72h"
+    error_message = "the worker must get CHORUS_AUDIO_RETENTION = audio_retention_days × 24h"
+  }
+  assert {
+    condition     = toset([for f in google_firestore_field.ttl : f.field]) == toset(["expire_at"])
+    error_message = "Firestore's TTL must follow the expire_at field the writers set from CHORUS_AUDIO_RETENTION"
+  }
+}
+
+run "rejects_a_second_worker_retention" {
+  command = plan
+
+  variables {
+    worker_extra_env = { CHORUS_AUDIO_RETENTION = "720h" }
+  }
+
+  expect_failures = [var.worker_extra_env]
+}
+
+run "trusted_proxy_hops_reach_every_function" {
+  command = apply
+
+  assert {
+    condition     = alltrue([for f in values(local.functions) : f.function.service_config[0].environment_variables["CHORUS_TRUSTED_PROXY_HOPS"] == "1"])
+    error_message = "behind Google's front end every function must trust one proxy hop by default"
+  }
+}
+
+run "trusted_proxy_hops_behind_a_load_balancer" {
+  command = apply
+
+  variables {
+    trusted_proxy_hops = 2
+  }
+
+  assert {
+    condition     = alltrue([for f in values(local.functions) : f.function.service_config[0].environment_variables["CHORUS_TRUSTED_PROXY_HOPS"] == "2"])
+    error_message = "trusted_proxy_hops must reach every function"
+  }
+}
+
+run "rejects_too_many_proxy_hops" {
+  command = plan
+
+  variables {
+    trusted_proxy_hops = 9
+  }
+
+  expect_failures = [var.trusted_proxy_hops]
+}
+
+run "roles_are_narrow" {
+  command = apply
+
+  assert {
+    condition = (
+      toset([for g in google_storage_bucket_iam_member.worker_audio : g.role]) == toset(["roles/storage.objectCreator", "roles/storage.objectViewer"]) &&
+      alltrue([for g in google_storage_bucket_iam_member.worker_audio : g.bucket == google_storage_bucket.audio.name && g.member == google_service_account.worker.member])
+    )
+    error_message = "the worker only creates audio and reads it back: objectCreator + objectViewer on the audio bucket"
+  }
+  assert {
+    condition     = toset([for g in google_project_iam_member.function_build : g.role]) == toset(["roles/logging.logWriter", "roles/storage.objectViewer"])
+    error_message = "the build account's only project roles are log writing and (conditioned) reading Cloud Functions' source copies"
+  }
+  assert {
+    condition = (
+      google_project_iam_member.function_build["gcf_sources"].condition[0].expression == "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-123456789012-us-central1\")" &&
+      length(google_project_iam_member.function_build["logs"].condition) == 0
+    )
+    error_message = "the build account may read only Cloud Functions' own source bucket through its project grant"
+  }
+  assert {
+    condition = (
+      google_artifact_registry_repository_iam_member.function_build.repository == google_artifact_registry_repository.chorus.name &&
+      google_artifact_registry_repository_iam_member.function_build.role == "roles/artifactregistry.writer" &&
+      google_storage_bucket_iam_member.function_build.bucket == google_storage_bucket.sources.name &&
+      google_storage_bucket_iam_member.function_build.role == "roles/storage.objectViewer"
+    )
+    error_message = "the build account pushes to the chorus repository and reads the sources bucket, nothing wider"
   }
 }
 
