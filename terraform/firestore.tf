@@ -11,8 +11,9 @@ resource "google_firestore_database" "default" {
   depends_on = [google_project_service.apis]
 }
 
-# TTL policies: Firestore deletes a jobs/ or requests/ document (within about
-# a day) once its expire_at timestamp has passed. The writers set expire_at
+# TTL policies: Firestore deletes a jobs/, requests/ or results/ (the result
+# cache) document (within about a day) once its expire_at timestamp has
+# passed. The writers set expire_at
 # to when the job's audio expires: the functions and the worker read the
 # span from CHORUS_AUDIO_RETENTION, which Terraform sets from
 # var.audio_retention_days like the audio bucket's lifecycle
@@ -20,7 +21,7 @@ resource "google_firestore_database" "default" {
 # without the field are kept. The field is exempt from indexing, as Google
 # recommends for TTL timestamps (monotonic values hot-spot an index).
 resource "google_firestore_field" "ttl" {
-  for_each = toset(["jobs", "requests"])
+  for_each = toset(["jobs", "requests", "results"])
 
   database   = google_firestore_database.default.name
   collection = each.value

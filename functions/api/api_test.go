@@ -136,7 +136,7 @@ func writeKey(t *testing.T) string {
 func (e *env) seed() {
 	ctx := context.Background()
 	v := &store.Voice{ID: "demo-en", Label: "Demo voice", ModelObject: "voices/demo-en.onnx", ConfigObject: "voices/demo-en.onnx.json",
-		SampleRate: 22050, Language: "en-us", NumSpeakers: 4, Demo: true}
+		SampleRate: 22050, Language: "en-us", NumSpeakers: 4, Demo: true, Checksum: "sha256:test-voice"}
 	if err := e.st.PutVoice(ctx, v); err != nil {
 		e.t.Fatal(err)
 	}
@@ -144,6 +144,7 @@ func (e *env) seed() {
 		{ID: "aria", Name: "Aria", Group: "G", VoiceID: "demo-en", SpeakerID: 0, Order: 2, Active: true},
 		{ID: "juno", Name: "Juno", Group: "G", VoiceID: "demo-en", SpeakerID: 1, Order: 1, Active: true},
 		{ID: "gone", Name: "Gone", Group: "G", VoiceID: "demo-en", SpeakerID: 2, Order: 3, Active: false},
+		{ID: "nocache", Name: "No Cache", Group: "G", VoiceID: "demo-en", SpeakerID: 0, Order: 4, Active: true, CacheDisabled: true},
 	} {
 		m.SampleText = fmt.Sprint("sample ", i)
 		if err := e.st.PutMember(ctx, m); err != nil {
@@ -686,5 +687,62 @@ func TestReplayOfQueuedRequestPublishesNothing(t *testing.T) {
 	}
 	if msgs := e.pull(3 * time.Second); len(msgs) != 1 || msgs[0].JobID != id {
 		t.Fatalf("%d messages for 20 identical requests, want 1 for job %s", len(msgs), id)
+	}
+}
+
+// A request identical to an earlier one whose audio still lives is
+// answered from it: 202 with a job already succeeded and cached, the same
+// audio object, no message. A different speed, or a member who opted out,
+// is synthesised anew.
+func TestIdenticalRequestIsAnsweredFromCache(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	body := map[string]any{"member_id": "aria", "text": "Hello, cache!"}
+	first := e.postJSON("/api/synthesize", body)
+	id, _ := first.body["job_id"].(string)
+	if first.status != http.StatusAccepted || first.body["status"] != "queued" || first.body["cached"] != nil {
+		t.Fatalf("first request: %d %s", first.status, first.raw)
+	}
+	// The worker's part: synthesise, record success and the result.
+	j, err := e.st.GetJob(ctx, id)
+	if err != nil || j.CacheKey == "" {
+		t.Fatalf("job %+v (%v): want a cache key", j, err)
+	}
+	if _, o, err := e.st.Claim(ctx, id, "w1", time.Minute); err != nil || o != store.Claimed {
+		t.Fatal(o, err)
+	}
+	out := job.Output{Bucket: "audio", Object: j.ObjectName(), Bytes: 44, DurationSeconds: 1.5, SampleRate: 22050, WrittenAt: time.Now().UTC()}
+	if err := e.st.Succeed(ctx, id, "w1", out, "cpu"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.RecordResult(ctx, j.CacheKey, id, out); err != nil {
+		t.Fatal(err)
+	}
+	e.pull(2 * time.Second) // the first job's message
+
+	again := e.postJSON("/api/synthesize", map[string]any{"member_id": "aria", "text": "  Hello,   cache! "})
+	if again.status != http.StatusAccepted || again.body["status"] != "succeeded" || again.body["cached"] != true || again.body["job_id"] == id {
+		t.Fatalf("identical request: %d %s, want a new job, already succeeded and cached", again.status, again.raw)
+	}
+	st := e.do(http.MethodGet, "/api/status?id="+again.body["job_id"].(string), "", nil)
+	au, _ := st.body["audio_url"].(string)
+	if st.status != 200 || st.body["cached"] != true || !strings.Contains(au, "/audio/"+j.ObjectName()+"?") {
+		t.Fatalf("cached job's status: %d %s, want the first job's audio", st.status, st.raw)
+	}
+	batch := e.postJSON("/api/batch", map[string]any{"items": []map[string]any{body, {"member_id": "aria", "text": "Something new."}}})
+	jobs, _ := batch.body["jobs"].([]any)
+	if batch.status != http.StatusAccepted || len(jobs) != 2 || jobs[0].(map[string]any)["cached"] != true || jobs[1].(map[string]any)["status"] != "queued" {
+		t.Fatalf("batch: %d %s, want the first item cached and the second queued", batch.status, batch.raw)
+	}
+	for name, b := range map[string]map[string]any{
+		"another speed":   {"member_id": "aria", "text": "Hello, cache!", "speed": 1.5},
+		"cache opted out": {"member_id": "nocache", "text": "Hello, cache!"},
+	} {
+		if r := e.postJSON("/api/synthesize", b); r.status != http.StatusAccepted || r.body["status"] != "queued" || r.body["cached"] != nil {
+			t.Errorf("%s: %d %s, want a queued job", name, r.status, r.raw)
+		}
+	}
+	if msgs := e.pull(3 * time.Second); len(msgs) != 3 {
+		t.Errorf("%d messages, want 3 (the batch's new item, another speed, opted out); cached jobs publish nothing", len(msgs))
 	}
 }

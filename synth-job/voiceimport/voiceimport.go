@@ -7,6 +7,8 @@ package voiceimport
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -75,7 +77,7 @@ func (im *Importer) Import(ctx context.Context, v *Voice) (*store.Voice, error) 
 	rec := &store.Voice{
 		ID: v.ID, Label: v.Label, ModelObject: v.ModelObject, ConfigObject: v.ConfigObject,
 		SampleRate: cfg.Audio.SampleRate, Language: cfg.TextLanguage(), NumSpeakers: cfg.NumSpeakers,
-		Demo: cfg.Chorus != nil && cfg.Chorus.Demo,
+		Demo: cfg.Chorus != nil && cfg.Chorus.Demo, Checksum: Checksum(v.Model, v.Config),
 	}
 	if rec.ModelObject == "" {
 		rec.ModelObject = "voices/" + v.ID + ".onnx"
@@ -99,6 +101,17 @@ func (im *Importer) Import(ctx context.Context, v *Voice) (*store.Voice, error) 
 		return nil, err
 	}
 	return rec, nil
+}
+
+// Checksum identifies a voice's files: the sha256 of the model and the
+// config. Results are cached under it, so a voice re-imported with other
+// files never answers with the old voice's audio.
+func Checksum(model, config []byte) string {
+	h := sha256.New()
+	h.Write(model)
+	h.Write([]byte{0})
+	h.Write(config)
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
