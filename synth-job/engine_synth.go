@@ -77,7 +77,7 @@ func (s *EngineSynth) Synthesize(ctx context.Context, rec *store.Voice, items []
 	}
 	reqs := make([]engine.Request, len(items))
 	for i, it := range items {
-		reqs[i] = engine.Request{Text: it.Text, SpeakerID: it.SpeakerID, Speed: it.Speed}
+		reqs[i] = engine.Request{Text: it.Text, SpeakerID: it.SpeakerID, Speed: it.Speed, Lexicon: it.Lexicon}
 	}
 	res, err := s.eng.Synthesize(ctx, v, reqs)
 	if err != nil {

@@ -745,4 +745,12 @@ func TestIdenticalRequestIsAnsweredFromCache(t *testing.T) {
 	if msgs := e.pull(3 * time.Second); len(msgs) != 3 {
 		t.Errorf("%d messages, want 3 (the batch's new item, another speed, opted out); cached jobs publish nothing", len(msgs))
 	}
+	// An edit of the member's lexicon changes how the text sounds: the
+	// cached result no longer answers.
+	if err := e.st.SetLexiconEntry(ctx, "aria", "cache", "kˈæʃ"); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.postJSON("/api/synthesize", body); r.status != http.StatusAccepted || r.body["status"] != "queued" || r.body["cached"] != nil {
+		t.Errorf("after a lexicon edit: %d %s, want a queued job (a miss)", r.status, r.raw)
+	}
 }

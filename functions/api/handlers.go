@@ -288,7 +288,7 @@ func (s *Server) answerFromCache(ctx context.Context, j *job.Job, m *store.Membe
 	if m.CacheDisabled || v == nil || v.Checksum == "" {
 		return nil
 	}
-	j.CacheKey = job.ResultKey(v.Checksum, j.SpeakerID, textnorm.Normalize(j.Text, v.Language), j.Speed, job.FormatWAV, 0)
+	j.CacheKey = job.ResultKey(v.Checksum, j.SpeakerID, textnorm.Normalize(j.Text, v.Language), j.Speed, job.FormatWAV, m.LexiconRevision())
 	out, ok, err := s.store.LookupResult(ctx, j.CacheKey)
 	if err != nil || !ok {
 		return err

@@ -223,10 +223,10 @@ const PipelineVersion = "2026-11-30.1"
 // the checksum recorded at import), the speaker, the normalised text, the
 // speed, the output format, the member's lexicon revision and the pipeline
 // version. Identical keys give identical audio.
-func ResultKey(voiceChecksum string, speaker int, normalizedText string, speed float64, format string, lexiconRevision int64) string {
+func ResultKey(voiceChecksum string, speaker int, normalizedText string, speed float64, format, lexiconRevision string) string {
 	h := sha256.New()
 	for _, s := range []string{PipelineVersion, voiceChecksum, strconv.Itoa(speaker), normalizedText,
-		strconv.FormatFloat(speed, 'g', -1, 64), format, strconv.FormatInt(lexiconRevision, 10)} {
+		strconv.FormatFloat(speed, 'g', -1, 64), format, lexiconRevision} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}

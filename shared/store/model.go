@@ -1,7 +1,10 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"sort"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -68,6 +71,31 @@ type Member struct {
 	// CacheDisabled turns the result cache off for this member: every
 	// request is synthesised anew.
 	CacheDisabled bool `firestore:"cache_disabled,omitempty" json:"cache_disabled,omitempty"`
+	// Lexicon is how this member says words (word → phonemes), applied
+	// before phonemisation. Operators manage it with chorus-voices, which
+	// checks each entry against the voice; PutMember keeps it.
+	Lexicon map[string]string `firestore:"lexicon,omitempty" json:"-"`
+}
+
+// LexiconRevision names the lexicon's content ("" when empty): a result
+// cached under one revision is not an answer after an edit.
+func (m *Member) LexiconRevision() string {
+	if len(m.Lexicon) == 0 {
+		return ""
+	}
+	words := make([]string, 0, len(m.Lexicon))
+	for w := range m.Lexicon {
+		words = append(words, w)
+	}
+	sort.Strings(words)
+	h := sha256.New()
+	for _, w := range words {
+		h.Write([]byte(w))
+		h.Write([]byte{0})
+		h.Write([]byte(m.Lexicon[w]))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // Validate checks a member record before it is written.

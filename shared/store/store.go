@@ -160,8 +160,69 @@ func (s *Store) ListVoices(ctx context.Context) ([]*Voice, error) {
 }
 
 // PutMember creates or replaces a member record.
+//
+// The member's lexicon is managed apart (SetLexiconEntry): a put that
+// carries none keeps the stored one, so that re-seeding profiles never
+// loses pronunciations.
 func (s *Store) PutMember(ctx context.Context, m *Member) error {
-	return put(ctx, s, membersCollection, "member", m)
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	ref := s.fs.Collection(membersCollection).Doc(m.ID)
+	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		w := *m
+		if w.Lexicon == nil {
+			snap, err := tx.Get(ref)
+			switch {
+			case err == nil:
+				var old Member
+				if err := snap.DataTo(&old); err != nil {
+					return err
+				}
+				w.Lexicon = old.Lexicon
+			case !notFound(err):
+				return err
+			}
+		}
+		return tx.Set(ref, &w)
+	})
+	if err != nil {
+		return fmt.Errorf("store: put member %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// SetLexiconEntry sets (phonemes non-empty) or removes (empty) one word of
+// a member's lexicon. Callers check the entry against the voice first
+// (synth-job/phonemize.CheckEntry).
+func (s *Store) SetLexiconEntry(ctx context.Context, memberID, word, phonemes string) error {
+	ref := s.fs.Collection(membersCollection).Doc(memberID)
+	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if notFound(err) {
+			return fmt.Errorf("member %s: %w", memberID, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		var m Member
+		if err := snap.DataTo(&m); err != nil {
+			return err
+		}
+		if phonemes == "" {
+			delete(m.Lexicon, word)
+		} else {
+			if m.Lexicon == nil {
+				m.Lexicon = map[string]string{}
+			}
+			m.Lexicon[word] = phonemes
+		}
+		return tx.Update(ref, []firestore.Update{{Path: "lexicon", Value: m.Lexicon}})
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("store: lexicon of %s: %w", memberID, err)
+	}
+	return err
 }
 
 // GetMember reads one member, active or not.

@@ -16,6 +16,7 @@ import (
 	"github.com/chorus-voice/chorus/synth-job/demovoice"
 	"github.com/chorus-voice/chorus/synth-job/engine"
 	"github.com/chorus-voice/chorus/synth-job/internal/testenv"
+	"github.com/chorus-voice/chorus/synth-job/phonemize"
 	"github.com/chorus-voice/chorus/synth-job/voice"
 	"github.com/chorus-voice/chorus/synth-job/wav"
 )
@@ -409,5 +410,22 @@ func TestProviders(t *testing.T) {
 	}
 	if err := engine.InitRuntime("/some/other/libonnxruntime.so"); err == nil {
 		t.Error("switching the library path was accepted")
+	}
+}
+
+// A lexicon entry for a member's own name changes the audio, not only the ids.
+func TestLexiconChangesTheAudio(t *testing.T) {
+	e := newEngine(t, engine.Options{})
+	v := writeVoice(t, t.TempDir(), "en", demovoice.English(), nil)
+	ctx := context.Background()
+	say := func(lex phonemize.Lexicon) []byte {
+		res, err := e.Synthesize(ctx, v, []engine.Request{{Text: "Aria sings tonight.", Lexicon: lex}})
+		if err != nil || res[0].Err != nil {
+			t.Fatal(err, res[0].Err)
+		}
+		return res[0].WAV
+	}
+	if plain, named := say(nil), say(phonemize.Lexicon{"Aria": "ɑːɹˈiːɑː"}); string(plain) == string(named) {
+		t.Fatal("the lexicon entry did not change the audio")
 	}
 }

@@ -24,6 +24,9 @@ type Request struct {
 	// Speed is the user-facing rate: 1 is the voice's own pace, 2 twice as
 	// fast. 0 means 1.
 	Speed float64
+	// Lexicon holds the member's pronunciations, applied before
+	// phonemisation; inline [[ phonemes ]] in Text pass straight through.
+	Lexicon phonemize.Lexicon
 }
 
 // Result is the outcome of one Request: a WAV file, or Err (permanent, see
@@ -192,38 +195,51 @@ func (e *Engine) prepare(cfg *voice.Config, idx int, r Request) ([]*item, int, e
 	ls := float32(cfg.Inference.LengthScale / speed)
 
 	lang := cfg.TextLanguage()
-	text := textnorm.Normalize(r.Text, lang)
 	if !textnorm.SpeakableIn(r.Text, lang) { // the API applies the same rule
 		return nil, 0, fmt.Errorf("%w: %q has no letters or digits", ErrNoPhonemes, truncate(r.Text, 80))
+	}
+	// The member's lexicon turns words into inline phonemes; plain text is
+	// normalised for the language, phonemes are left as written.
+	segs := phonemize.Segments(r.Lexicon.Apply(r.Text))
+	for i := range segs {
+		if !segs[i].Inline {
+			segs[i].Text = textnorm.Normalize(segs[i].Text, lang)
+		}
+	}
+	sents, err := phonemize.Join(segs, func(text string) ([]phonemize.Sentence, error) {
+		var out []phonemize.Sentence
+		for _, piece := range textnorm.Split(text, e.opts.MaxTextRunes) {
+			if cfg.PhonemeType == voice.PhonemeText {
+				out = append(out, phonemize.Text(piece)...)
+				continue
+			}
+			s, err := phonemize.Espeak(cfg.Espeak.Voice, piece)
+			if err != nil {
+				// espeak-ng rejecting the voice name is a broken voice.
+				return nil, fmt.Errorf("%w: %v", ErrInvalidVoice, err)
+			}
+			out = append(out, s...)
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, 0, err
 	}
 	var (
 		items   []*item
 		missing int
 	)
-	for _, piece := range textnorm.Split(text, e.opts.MaxTextRunes) {
-		var sents []phonemize.Sentence
-		if cfg.PhonemeType == voice.PhonemeText {
-			sents = phonemize.Text(piece)
-		} else {
-			var err error
-			sents, err = phonemize.Espeak(cfg.Espeak.Voice, piece)
-			if err != nil {
-				// espeak-ng rejecting the voice name is a broken voice.
-				return nil, missing, fmt.Errorf("%w: %v", ErrInvalidVoice, err)
+	for _, sent := range sents {
+		sent = phonemize.MapPhonemes(sent, cfg.PhonemeMap)
+		for _, part := range splitSentence(sent, e.opts.MaxPhonemes) {
+			ids, miss := phonemize.IDs(part, cfg.PhonemeIDMap)
+			for _, n := range miss {
+				missing += n
 			}
-		}
-		for _, sent := range sents {
-			sent = phonemize.MapPhonemes(sent, cfg.PhonemeMap)
-			for _, part := range splitSentence(sent, e.opts.MaxPhonemes) {
-				ids, miss := phonemize.IDs(part, cfg.PhonemeIDMap)
-				for _, n := range miss {
-					missing += n
-				}
-				if len(ids) <= len(cfg.PhonemeIDMap["^"])+len(cfg.PhonemeIDMap["_"])+len(cfg.PhonemeIDMap["$"]) {
-					continue // nothing but BOS, pad, EOS
-				}
-				items = append(items, &item{req: idx, seq: len(items), ids: ids, sid: int64(r.SpeakerID), lengthScale: ls})
+			if len(ids) <= len(cfg.PhonemeIDMap["^"])+len(cfg.PhonemeIDMap["_"])+len(cfg.PhonemeIDMap["$"]) {
+				continue // nothing but BOS, pad, EOS
 			}
+			items = append(items, &item{req: idx, seq: len(items), ids: ids, sid: int64(r.SpeakerID), lengthScale: ls})
 		}
 	}
 	if missing > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"cloud.google.com/go/storage"
@@ -12,6 +13,7 @@ import (
 	"github.com/chorus-voice/chorus/shared/store"
 	"github.com/chorus-voice/chorus/synth-job/demovoice"
 	"github.com/chorus-voice/chorus/synth-job/internal/testenv"
+	"github.com/chorus-voice/chorus/synth-job/phonemize"
 	"github.com/chorus-voice/chorus/synth-job/voice"
 	"github.com/chorus-voice/chorus/synth-job/voiceimport"
 )
@@ -108,5 +110,53 @@ func TestImportRejectsAMismatchedPair(t *testing.T) {
 	}
 	if _, err := im.Import(ctx, &voiceimport.Voice{ID: "ok-en", Model: enModel, Config: enCfg}); err != nil {
 		t.Fatalf("valid pair: %v", err)
+	}
+}
+
+// A lexicon entry is checked against the member's voice when it is saved:
+// a phoneme the voice does not know is refused with the reason and nothing
+// is stored; a good entry is kept when the member's profile is re-seeded.
+func TestLexiconEntriesAreCheckedAtImport(t *testing.T) {
+	im, _ := importer(t, "models-lexicon")
+	ctx := context.Background()
+	model, cfg, err := demovoice.Build(demovoice.English())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := im.Import(ctx, &voiceimport.Voice{ID: "lex-en", Model: model, Config: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	m := &store.Member{ID: "lex-aria", Name: "Aria", Group: "G", VoiceID: "lex-en", Active: true}
+	if err := im.Store.PutMember(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := im.SetLexiconEntry(ctx, "lex-aria", "Aria", "ˈɑːɹiə"); err != nil {
+		t.Fatalf("good entry: %v", err)
+	}
+	if err := im.SetLexiconEntry(ctx, "lex-aria", "아리아", "ˈɑːɹiə"); err != nil {
+		t.Fatalf("the name in Korean: %v", err)
+	}
+	err = im.SetLexiconEntry(ctx, "lex-aria", "Zed", "ʘʘ")
+	if !errors.Is(err, phonemize.ErrLexicon) || !strings.Contains(err.Error(), "ʘ") {
+		t.Fatalf("unknown phoneme: %v, want ErrLexicon naming it", err)
+	}
+	if err := im.SetLexiconEntry(ctx, "nobody", "Aria", "ˈɑːɹiə"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown member: %v", err)
+	}
+	if err := im.Store.PutMember(ctx, &store.Member{ID: "lex-aria", Name: "Aria", Group: "G", VoiceID: "lex-en", Active: true, Bio: "new bio"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := im.Store.GetMember(ctx, "lex-aria")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Lexicon) != 2 || got.Lexicon["Aria"] != "ˈɑːɹiə" || got.Bio != "new bio" {
+		t.Fatalf("after re-seeding: lexicon %v, bio %q", got.Lexicon, got.Bio)
+	}
+	if err := im.SetLexiconEntry(ctx, "lex-aria", "Aria", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := im.Store.GetMember(ctx, "lex-aria"); len(got.Lexicon) != 1 {
+		t.Fatalf("after delete: %v", got.Lexicon)
 	}
 }

@@ -26,6 +26,7 @@ type result struct {
 // batchDeps are what a batch needs from the worker, and nothing more.
 type batchDeps struct {
 	voice  func(ctx context.Context, id string) (*store.Voice, error)
+	member func(ctx context.Context, id string) (*store.Member, error)
 	synth  Synth
 	finish func(ctx context.Context, j *job.Job, a Audio) (job.Output, error) // upload and record
 	renew  func(ctx context.Context, jobID string) error                      // extend a job's lease
@@ -169,16 +170,30 @@ func (b *batcher) run(ctx context.Context, tasks []*task) {
 		setAll(fmt.Errorf("read voice %s: %w", voiceID, err))
 		return
 	}
-	// Items the voice cannot serve fail alone; the rest go to the engine.
+	// Items the voice cannot serve fail alone; the rest go to the engine,
+	// each with its member's lexicon as it is now.
 	var items []Item
 	var idx []int
+	lexicons := map[string]map[string]string{}
 	for i, t := range tasks {
 		if t.job.SpeakerID >= v.NumSpeakers {
 			results[i].err = Permanent("speaker_not_found", "This member's voice is not available.",
 				fmt.Errorf("speaker %d of voice %s with %d speakers", t.job.SpeakerID, v.ID, v.NumSpeakers))
 			continue
 		}
-		items = append(items, Item{JobID: t.job.ID, Text: t.job.Text, SpeakerID: t.job.SpeakerID, Speed: t.job.Speed})
+		lex, ok := lexicons[t.job.MemberID]
+		if !ok {
+			m, err := b.d.member(ctx, t.job.MemberID)
+			switch {
+			case err == nil:
+				lex = m.Lexicon
+			case !errors.Is(err, store.ErrNotFound): // a removed member's job is still spoken
+				results[i].err = fmt.Errorf("read member %s: %w", t.job.MemberID, err)
+				continue
+			}
+			lexicons[t.job.MemberID] = lex
+		}
+		items = append(items, Item{JobID: t.job.ID, Text: t.job.Text, SpeakerID: t.job.SpeakerID, Speed: t.job.Speed, Lexicon: lex})
 		idx = append(idx, i)
 	}
 	if len(items) == 0 {

@@ -13,6 +13,8 @@ type Item struct {
 	Text      string
 	SpeakerID int
 	Speed     float64
+	// Lexicon is the member's pronunciations (word → phonemes).
+	Lexicon map[string]string
 }
 
 // Audio is the outcome of one Item: a WAV file, or the item's own error.

@@ -138,6 +138,7 @@ func (w *Worker) Run(ctx context.Context, mode Mode) error {
 
 	b := newBatcher(batchDeps{
 		voice:  w.store.GetVoice,
+		member: w.store.GetMember,
 		synth:  w.synth,
 		finish: w.finish,
 		renew:  func(ctx context.Context, jobID string) error { return w.store.Renew(ctx, jobID, w.id, w.cfg.Lease) },

@@ -3,6 +3,7 @@
 //	chorus-voices validate -model x.onnx [-config x.onnx.json]
 //	chorus-voices import   -id ID -model x.onnx [-config x.onnx.json] [-label "…"]
 //	chorus-voices seed     [-file scripts/seed/seed.json]
+//	chorus-voices lexicon  -member ID [-word W [-phonemes P | -delete]]
 //
 // validate needs only CHORUS_ORT_LIBRARY. import and seed also read
 // GOOGLE_CLOUD_PROJECT and CHORUS_MODELS_BUCKET (and the emulator variables
@@ -17,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sort"
 	"syscall"
 
 	"cloud.google.com/go/storage"
@@ -29,7 +31,10 @@ import (
 const usage = `usage:
   chorus-voices validate -model x.onnx [-config x.onnx.json]
   chorus-voices import   -id ID -model x.onnx [-config x.onnx.json] [-label "…"]
-  chorus-voices seed     [-file scripts/seed/seed.json]`
+  chorus-voices seed     [-file scripts/seed/seed.json]
+  chorus-voices lexicon  -member ID                          (list)
+  chorus-voices lexicon  -member ID -word W -phonemes "…"    (set; checked against the voice)
+  chorus-voices lexicon  -member ID -word W -delete`
 
 func main() {
 	slog.SetDefault(logging.New(os.Stderr, slog.LevelWarn))
@@ -52,6 +57,10 @@ func run(ctx context.Context, cmd string, args []string) error {
 	id := fs.String("id", "", "voice id (letters, digits, - and _)")
 	label := fs.String("label", "", "label shown to fans (default: from the config)")
 	file := fs.String("file", "scripts/seed/seed.json", "seed file")
+	member := fs.String("member", "", "lexicon: the member")
+	word := fs.String("word", "", "lexicon: the word as written (a name, in any script)")
+	phonemes := fs.String("phonemes", "", "lexicon: its phonemes, in the voice's phoneme alphabet (espeak-ng IPA for Piper voices)")
+	del := fs.Bool("delete", false, "lexicon: remove the word")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,7 +98,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 		fmt.Printf("ok: %s, %d Hz, %d speaker(s), phonemes %s (%s), %d symbols\nbatching: %s\n",
 			*model, cfg.Audio.SampleRate, cfg.NumSpeakers, cfg.PhonemeType, cfg.Espeak.Voice, len(cfg.PhonemeIDMap), batching)
 		return nil
-	case "import", "seed":
+	case "import", "seed", "lexicon":
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
@@ -108,6 +117,9 @@ func run(ctx context.Context, cmd string, args []string) error {
 	}
 	defer gcs.Close()
 	im := &voiceimport.Importer{Store: st, Models: gcs.Bucket(bucket), ORTLibrary: lib}
+	if cmd == "lexicon" {
+		return lexicon(ctx, im, st, *member, *word, *phonemes, *del)
+	}
 	if cmd == "seed" {
 		f, err := voiceimport.ReadSeed(*file)
 		if err != nil {
@@ -131,5 +143,41 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return err
 	}
 	fmt.Printf("imported voice %s (%s): gs://%s/%s, %d speaker(s)\n", rec.ID, rec.Label, bucket, rec.ModelObject, rec.NumSpeakers)
+	return nil
+}
+
+// lexicon lists, sets or deletes a member's pronunciations.
+func lexicon(ctx context.Context, im *voiceimport.Importer, st *store.Store, member, word, phonemes string, del bool) error {
+	if member == "" {
+		return errors.New("-member is required")
+	}
+	switch {
+	case word == "":
+		m, err := st.GetMember(ctx, member)
+		if err != nil {
+			return err
+		}
+		words := make([]string, 0, len(m.Lexicon))
+		for w := range m.Lexicon {
+			words = append(words, w)
+		}
+		sort.Strings(words)
+		for _, w := range words {
+			fmt.Printf("%s\t[[ %s ]]\n", w, m.Lexicon[w])
+		}
+		return nil
+	case del:
+		if err := im.SetLexiconEntry(ctx, member, word, ""); err != nil {
+			return err
+		}
+		fmt.Printf("removed %q from %s's lexicon\n", word, member)
+		return nil
+	case phonemes == "":
+		return errors.New("-phonemes (or -delete) is required with -word")
+	}
+	if err := im.SetLexiconEntry(ctx, member, word, phonemes); err != nil {
+		return err
+	}
+	fmt.Printf("%s says %q as [[ %s ]]\n", member, word, phonemes)
 	return nil
 }
