@@ -32,10 +32,9 @@ import (
 	"cloud.google.com/go/storage"
 
 	"github.com/chorus-voice/chorus/functions/app"
+	"github.com/chorus-voice/chorus/scripts/emulators"
 	"github.com/chorus-voice/chorus/shared/config"
-	"github.com/chorus-voice/chorus/shared/emulators"
 	"github.com/chorus-voice/chorus/shared/logging"
-	"github.com/chorus-voice/chorus/shared/queue"
 	"github.com/chorus-voice/chorus/shared/store"
 	"github.com/chorus-voice/chorus/synth-job/voiceimport"
 )
@@ -216,7 +215,7 @@ func provision(ctx context.Context, stack *emulators.Stack, o options, ortLib st
 		return err
 	}
 	defer ps.Close()
-	if err := queue.Ensure(ctx, ps, queue.Topology{ProjectID: project, Topic: topic, Subscription: subscription,
+	if err := emulators.EnsureTopology(ctx, ps, emulators.Topology{ProjectID: project, Topic: topic, Subscription: subscription,
 		DeadLetterTopic: deadLetterTopic, DeadLetterSubscriptions: []string{deadLetterSweep, deadLetterKeep},
 		MaxDeliveryAttempts: 5, AckDeadline: o.ackDeadline, MinBackoff: time.Second, MaxBackoff: 10 * time.Second}); err != nil {
 		return err

@@ -21,7 +21,7 @@ import (
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/iterator"
 
-	"github.com/chorus-voice/chorus/shared/emulators"
+	"github.com/chorus-voice/chorus/scripts/emulators"
 	"github.com/chorus-voice/chorus/shared/job"
 	"github.com/chorus-voice/chorus/shared/message"
 	"github.com/chorus-voice/chorus/shared/queue"
@@ -154,7 +154,7 @@ func newWorld(t *testing.T) *world {
 	if err := clearJobs(ctx, w.fs); err != nil {
 		t.Fatal(err)
 	}
-	if err := queue.Ensure(ctx, w.ps, queue.Topology{ProjectID: project, Topic: w.topic, Subscription: w.sub,
+	if err := emulators.EnsureTopology(ctx, w.ps, emulators.Topology{ProjectID: project, Topic: w.topic, Subscription: w.sub,
 		DeadLetterTopic: w.dlq, DeadLetterSubscriptions: []string{w.dlqSweep, w.dlqKeep},
 		MaxDeliveryAttempts: 5, AckDeadline: ackDeadline, MinBackoff: time.Second, MaxBackoff: 10 * time.Second}); err != nil {
 		t.Fatal(err)

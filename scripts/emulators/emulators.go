@@ -1,6 +1,9 @@
 // Package emulators starts and stops the local stand-ins for Google Cloud
 // (the Firestore and Pub/Sub emulators of the Cloud SDK and fake-gcs-server)
-// on 127.0.0.1, for integration tests and for the local development stack.
+// on 127.0.0.1, for integration tests and for the local development stack,
+// and creates there the queue topology that Terraform creates in the cloud
+// (EnsureTopology). It is tooling, not a runtime package: no service
+// imports it.
 //
 // Each emulator runs in its own process group, under a small sh wrapper that
 // is signalled when this process dies (Linux parent-death signal) and then
