@@ -324,8 +324,12 @@ func stopWorkers(workers []*supervise.Process, log *slog.Logger) {
 	wg.Wait()
 }
 
+// waitHTTP polls url until it answers 200, for up to two minutes (a busy
+// machine starts slowly) or until ctx ends.
 func waitHTTP(ctx context.Context, url string) error {
-	deadline := time.Now().Add(30 * time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	last := errors.New("no answer yet")
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := http.DefaultClient.Do(req)
@@ -334,11 +338,16 @@ func waitHTTP(ctx context.Context, url string) error {
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
+			err = errors.New(resp.Status)
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("%s did not answer 200: %v", url, err)
+		if ctx.Err() == nil {
+			last = err
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not answer 200: %v", url, last)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
 
