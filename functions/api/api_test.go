@@ -27,9 +27,9 @@ import (
 	"cloud.google.com/go/storage"
 
 	"github.com/chorus-voice/chorus/functions/api"
+	"github.com/chorus-voice/chorus/scripts/emulators"
 	"github.com/chorus-voice/chorus/shared/blob"
 	"github.com/chorus-voice/chorus/shared/config"
-	"github.com/chorus-voice/chorus/shared/emulators"
 	"github.com/chorus-voice/chorus/shared/job"
 	"github.com/chorus-voice/chorus/shared/message"
 	"github.com/chorus-voice/chorus/shared/queue"
@@ -82,7 +82,7 @@ func newEnv(t *testing.T, tweak func(*config.Functions)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := queue.Ensure(ctx, ps, queue.Topology{ProjectID: project, Topic: topic, Subscription: sub,
+	if err := emulators.EnsureTopology(ctx, ps, emulators.Topology{ProjectID: project, Topic: topic, Subscription: sub,
 		DeadLetterTopic: "dead-" + topic, MaxDeliveryAttempts: 5, AckDeadline: 10 * time.Second,
 		MinBackoff: time.Second, MaxBackoff: 10 * time.Second}); err != nil {
 		t.Fatal(err)

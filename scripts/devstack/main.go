@@ -1,8 +1,10 @@
 // Command devstack runs all of Chorus on one machine: the Firestore and
 // Pub/Sub emulators and the GCS fake on 127.0.0.1, the queue topology and
 // buckets, the seed members with generated demo voices, the HTTP functions
-// and the web app on one origin, and one or more synth-job workers. Ctrl-C
-// or SIGTERM stops every child cleanly.
+// and the web app on one origin, and one or more synth-job workers. A worker
+// that exits on its own is logged and restarted with backoff (as Cloud Run
+// retries a failed task) while the API and the emulators stay up. Ctrl-C or
+// SIGTERM stops every child cleanly.
 //
 //	CHORUS_ORT_LIBRARY=$(scripts/setup-ort.sh) go run ./scripts/devstack
 package main
@@ -32,10 +34,10 @@ import (
 	"cloud.google.com/go/storage"
 
 	"github.com/chorus-voice/chorus/functions/app"
+	"github.com/chorus-voice/chorus/scripts/devstack/supervise"
+	"github.com/chorus-voice/chorus/scripts/emulators"
 	"github.com/chorus-voice/chorus/shared/config"
-	"github.com/chorus-voice/chorus/shared/emulators"
 	"github.com/chorus-voice/chorus/shared/logging"
-	"github.com/chorus-voice/chorus/shared/queue"
 	"github.com/chorus-voice/chorus/shared/store"
 	"github.com/chorus-voice/chorus/synth-job/voiceimport"
 )
@@ -160,11 +162,11 @@ func run(ctx context.Context, o options, log *slog.Logger) (err error) {
 	if err := <-buildDone; err != nil {
 		return err
 	}
-	workers, err := startWorkers(o, workerBin, stack, ortLib, log)
+	workers, err := startWorkers(ctx, o, workerBin, stack, ortLib, log)
 	if err != nil {
 		return err
 	}
-	defer workers.stop(log)
+	defer stopWorkers(workers, log)
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/", a.Server.Mux())
@@ -190,8 +192,6 @@ func run(ctx context.Context, o options, log *slog.Logger) (err error) {
 		log.Info("stopping")
 	case err := <-serveErr:
 		return fmt.Errorf("http server: %w", err)
-	case err := <-workers.died:
-		return fmt.Errorf("a worker exited: %w", err)
 	case <-stack.Done():
 		return errors.New("an emulator exited")
 	}
@@ -216,7 +216,7 @@ func provision(ctx context.Context, stack *emulators.Stack, o options, ortLib st
 		return err
 	}
 	defer ps.Close()
-	if err := queue.Ensure(ctx, ps, queue.Topology{ProjectID: project, Topic: topic, Subscription: subscription,
+	if err := emulators.EnsureTopology(ctx, ps, emulators.Topology{ProjectID: project, Topic: topic, Subscription: subscription,
 		DeadLetterTopic: deadLetterTopic, DeadLetterSubscriptions: []string{deadLetterSweep, deadLetterKeep},
 		MaxDeliveryAttempts: 5, AckDeadline: o.ackDeadline, MinBackoff: time.Second, MaxBackoff: 10 * time.Second}); err != nil {
 		return err
@@ -264,13 +264,9 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-type workerSet struct {
-	cmds []*exec.Cmd
-	died chan error
-	wg   sync.WaitGroup
-}
-
-func startWorkers(o options, bin string, stack *emulators.Stack, ortLib string, log *slog.Logger) (*workerSet, error) {
+// startWorkers starts o.workers synth-job --serve processes, each under a
+// supervisor that restarts it when it exits on its own.
+func startWorkers(ctx context.Context, o options, bin string, stack *emulators.Stack, ortLib string, log *slog.Logger) ([]*supervise.Process, error) {
 	env := os.Environ()
 	for k, v := range stack.Env() {
 		env = append(env, k+"="+v)
@@ -289,46 +285,51 @@ func startWorkers(o options, bin string, stack *emulators.Stack, ortLib string, 
 	if o.workerEnv != "" {
 		env = append(env, strings.Split(o.workerEnv, ",")...)
 	}
-	ws := &workerSet{died: make(chan error, o.workers)}
-	for i := 0; i < o.workers; i++ {
-		cmd := exec.Command(bin, "--serve")
-		cmd.Env = env
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-		if err := cmd.Start(); err != nil {
-			ws.stop(log)
+	var workers []*supervise.Process
+	for i := 1; i <= o.workers; i++ {
+		w, err := supervise.Start(ctx, supervise.Options{
+			Name: fmt.Sprintf("worker-%d", i),
+			Command: func() *exec.Cmd {
+				cmd := exec.Command(bin, "--serve")
+				cmd.Env = env
+				cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+				cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+				return cmd
+			},
+			StopGrace: 15 * time.Second,
+			Logger:    log,
+		})
+		if err != nil {
+			stopWorkers(workers, log)
 			return nil, fmt.Errorf("start worker: %w", err)
 		}
-		ws.cmds = append(ws.cmds, cmd)
-		ws.wg.Add(1)
-		go func() {
-			defer ws.wg.Done()
-			ws.died <- cmd.Wait()
-		}()
+		workers = append(workers, w)
 	}
-	return ws, nil
+	return workers, nil
 }
 
-// stop sends SIGTERM, waits for the workers' graceful exit, then kills.
-func (ws *workerSet) stop(log *slog.Logger) {
-	for _, c := range ws.cmds {
-		_ = c.Process.Signal(syscall.SIGTERM)
+// stopWorkers stops the workers together: SIGTERM, their graceful exit,
+// SIGKILL after the grace period; none is restarted meanwhile.
+func stopWorkers(workers []*supervise.Process, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Go(func() {
+			if err := w.Stop(ctx); err != nil {
+				log.Error("stop worker", "error", err.Error())
+			}
+		})
 	}
-	done := make(chan struct{})
-	go func() { ws.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		log.Warn("workers did not stop in time; killing")
-		for _, c := range ws.cmds {
-			_ = c.Process.Kill()
-		}
-		<-done
-	}
+	wg.Wait()
 }
 
+// waitHTTP polls url until it answers 200, for up to two minutes (a busy
+// machine starts slowly) or until ctx ends.
 func waitHTTP(ctx context.Context, url string) error {
-	deadline := time.Now().Add(30 * time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	last := errors.New("no answer yet")
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := http.DefaultClient.Do(req)
@@ -337,11 +338,16 @@ func waitHTTP(ctx context.Context, url string) error {
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
+			err = errors.New(resp.Status)
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("%s did not answer 200: %v", url, err)
+		if ctx.Err() == nil {
+			last = err
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not answer 200: %v", url, last)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/iterator"
 
-	"github.com/chorus-voice/chorus/shared/emulators"
+	"github.com/chorus-voice/chorus/scripts/emulators"
 	"github.com/chorus-voice/chorus/shared/job"
 	"github.com/chorus-voice/chorus/shared/message"
 	"github.com/chorus-voice/chorus/shared/queue"
@@ -154,7 +154,7 @@ func newWorld(t *testing.T) *world {
 	if err := clearJobs(ctx, w.fs); err != nil {
 		t.Fatal(err)
 	}
-	if err := queue.Ensure(ctx, w.ps, queue.Topology{ProjectID: project, Topic: w.topic, Subscription: w.sub,
+	if err := emulators.EnsureTopology(ctx, w.ps, emulators.Topology{ProjectID: project, Topic: w.topic, Subscription: w.sub,
 		DeadLetterTopic: w.dlq, DeadLetterSubscriptions: []string{w.dlqSweep, w.dlqKeep},
 		MaxDeliveryAttempts: 5, AckDeadline: ackDeadline, MinBackoff: time.Second, MaxBackoff: 10 * time.Second}); err != nil {
 		t.Fatal(err)
@@ -216,6 +216,39 @@ func (w *world) startWorker(env ...string) *workerProc {
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	cmd := w.workerCmd(dir, lf, env...)
+	if err := cmd.Start(); err != nil {
+		lf.Close()
+		w.t.Fatal(err)
+	}
+	p := &workerProc{cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() { // ends when the process does; Cleanup guarantees that
+		p.err = cmd.Wait()
+		lf.Close()
+		close(p.done)
+	}()
+	w.t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+		if w.t.Failed() {
+			w.t.Logf("worker %d log (tail):\n%s", cmd.Process.Pid, logTail(logPath))
+		}
+	})
+	return p
+}
+
+// logTail returns the end of a worker log.
+func logTail(path string) []byte {
+	b, _ := os.ReadFile(path)
+	if len(b) > 6000 {
+		b = b[len(b)-6000:]
+	}
+	return b
+}
+
+// workerCmd returns an unstarted worker on the world's queue, with dir for
+// its voice cache and its output to out; env adds NAME=value settings.
+func (w *world) workerCmd(dir string, out *os.File, env ...string) *exec.Cmd {
 	cmd := exec.Command(workerBin, "--serve")
 	cmd.Env = append(os.Environ(),
 		"GOOGLE_CLOUD_PROJECT="+project,
@@ -237,30 +270,9 @@ func (w *world) startWorker(env ...string) *workerProc {
 		"CHORUS_REQUEUE_AFTER=20s",
 	)
 	cmd.Env = append(cmd.Env, env...)
-	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		w.t.Fatal(err)
-	}
-	p := &workerProc{cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { // ends when the process does; Cleanup guarantees that
-		p.err = cmd.Wait()
-		lf.Close()
-		close(p.done)
-	}()
-	w.t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.done
-		if w.t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			if len(b) > 6000 {
-				b = b[len(b)-6000:]
-			}
-			w.t.Logf("worker %d log (tail):\n%s", cmd.Process.Pid, b)
-		}
-	})
-	return p
+	return cmd
 }
 
 // pid is the worker's process id, which its lease holder name contains.

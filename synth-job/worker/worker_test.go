@@ -15,8 +15,8 @@ import (
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/iterator"
 
+	"github.com/chorus-voice/chorus/scripts/emulators"
 	"github.com/chorus-voice/chorus/shared/config"
-	"github.com/chorus-voice/chorus/shared/emulators"
 	"github.com/chorus-voice/chorus/shared/job"
 	"github.com/chorus-voice/chorus/shared/message"
 	"github.com/chorus-voice/chorus/shared/queue"
@@ -120,7 +120,7 @@ func newWorld(t *testing.T) *world {
 	sub, dlq := w.topic+"-work", w.topic+"-dead"
 	sweep, keep := dlq+"-sweep", dlq+"-keep"
 	w.keep = keep
-	if err := queue.Ensure(ctx, w.ps, queue.Topology{ProjectID: project, Topic: w.topic, Subscription: sub,
+	if err := emulators.EnsureTopology(ctx, w.ps, emulators.Topology{ProjectID: project, Topic: w.topic, Subscription: sub,
 		DeadLetterTopic: dlq, DeadLetterSubscriptions: []string{sweep, keep}, MaxDeliveryAttempts: 5,
 		AckDeadline: 10 * time.Second, MinBackoff: time.Second, MaxBackoff: 2 * time.Second}); err != nil {
 		t.Fatal(err)

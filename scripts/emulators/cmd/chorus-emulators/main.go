@@ -8,7 +8,7 @@
 // SIGINT or SIGTERM after stopping the emulators, and with status 1 when an
 // emulator dies on its own.
 //
-//	go run ./shared/emulators/cmd/chorus-emulators -firestore-port 8081 -pubsub-port 8085 -gcs-port 4443 -env-file .dev/emulators.env
+//	go run ./scripts/emulators/cmd/chorus-emulators -firestore-port 8081 -pubsub-port 8085 -gcs-port 4443 -env-file .dev/emulators.env
 package main
 
 import (
@@ -25,7 +25,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/chorus-voice/chorus/shared/emulators"
+	"github.com/chorus-voice/chorus/scripts/emulators"
 )
 
 func main() {

@@ -36,6 +36,7 @@ type process struct {
 
 	done     chan struct{} // closed when the wrapper has exited and been reaped
 	waitErr  error         // the wrapper's exit status; read after done
+	warmTook time.Duration // how long its warm-up requests took
 	ready    atomic.Bool   // answered its probe: an exit from now on is unexpected
 	stopping atomic.Bool
 }

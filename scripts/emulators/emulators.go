@@ -1,6 +1,9 @@
 // Package emulators starts and stops the local stand-ins for Google Cloud
 // (the Firestore and Pub/Sub emulators of the Cloud SDK and fake-gcs-server)
-// on 127.0.0.1, for integration tests and for the local development stack.
+// on 127.0.0.1, for integration tests and for the local development stack,
+// and creates there the queue topology that Terraform creates in the cloud
+// (EnsureTopology). It is tooling, not a runtime package: no service
+// imports it.
 //
 // Each emulator runs in its own process group, under a small sh wrapper that
 // is signalled when this process dies (Linux parent-death signal) and then
@@ -23,11 +26,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -128,13 +129,18 @@ type service struct {
 	resolve   func(ctx context.Context) (string, error)
 	args      func(port int) []string
 	probePath string
-	host      *string // the Stack field to fill
+	// warm, when set, makes the first real requests once the probe answers,
+	// so that tests do not pay the JVM's first-use cost.
+	warm func(ctx context.Context, host string) error
+	host *string // the Stack field to fill
 }
 
 // Start starts the selected emulators concurrently and returns when all of
-// them answer, or stops those that started and returns the first failures.
-// ctx bounds the start only (DefaultStartTimeout when it has no deadline);
-// the emulators run until Stop.
+// them answer and have served a first round of real requests (the JVM
+// emulators are slow to serve their first ones), or stops those that
+// started and returns the first failures. Readiness is polled with backoff;
+// ctx bounds the whole start (DefaultStartTimeout when it has no deadline)
+// and nothing else does; the emulators run until Stop.
 func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := validate(o); err != nil {
 		return nil, err
@@ -164,8 +170,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		LogDir:    o.LogDir,
 		grace:     grace,
 		logger:    logger,
+		// No Timeout: every request is bounded by its caller's context
+		// (see call.go).
 		client: &http.Client{
-			Timeout: 5 * time.Second,
 			// No idle connections to processes that Stop kills.
 			Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
 		},
@@ -190,6 +197,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 				return []string{"start", "--host=127.0.0.1", "--port=" + strconv.Itoa(port)}
 			},
 			probePath: "/",
+			warm:      s.warmFirestore,
 			host:      &s.FirestoreHost,
 		})
 	}
@@ -201,6 +209,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 				return []string{"--host=127.0.0.1", "--port=" + strconv.Itoa(port)}
 			},
 			probePath: "/v1/projects/" + o.ProjectID + "/topics",
+			warm:      s.warmPubSub,
 			host:      &s.PubSubHost,
 		})
 	}
@@ -246,7 +255,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		s.procs = append(s.procs, r.proc)
 		*r.svc.host = r.proc.hostPort()
 		logger.Info("emulator ready", "emulator", r.svc.name, "host", r.proc.hostPort(),
-			"pgid", r.proc.pgid, "took_ms", r.took.Milliseconds(), "project", o.ProjectID)
+			"pgid", r.proc.pgid, "took_ms", r.took.Milliseconds(), "warm_up_ms", r.proc.warmTook.Milliseconds(),
+			"project", o.ProjectID)
 	}
 	if len(errs) > 0 {
 		// Keep the logs of a failed start: the error names them.
@@ -327,6 +337,11 @@ func (s *Stack) startService(ctx context.Context, o Options, svc service) (*proc
 			return nil, fmt.Errorf("emulators: %s: %w", svc.name, err)
 		}
 		err = s.waitReady(ctx, p, svc.probePath)
+		if err == nil && svc.warm != nil {
+			began := time.Now()
+			err = s.warmUp(ctx, p, svc.warm)
+			p.warmTook = time.Since(began)
+		}
 		if err == nil {
 			p.ready.Store(true)
 			return p, nil
@@ -353,19 +368,27 @@ type retryableError struct{ err error }
 func (e retryableError) Error() string { return e.err.Error() }
 func (e retryableError) Unwrap() error { return e.err }
 
-// waitReady polls until the emulator's own process group listens on its
-// port and the probe answers 200.
+// waitReady polls, with backoff, until the emulator's own process group
+// listens on its port and the probe answers 200. A probe has no deadline of
+// its own: a starved JVM may take long to answer, and ctx (the start
+// deadline) or the emulator's exit ends it.
 func (s *Stack) waitReady(ctx context.Context, p *process, probePath string) error {
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
 	probeURL := "http://" + p.hostPort() + probePath
-	for {
+	rctx, cancel := whileRunning(ctx, p)
+	defer cancel()
+	var bo backoff
+	for first := true; ; first = false {
+		var err error
+		if !first {
+			err = bo.wait(rctx)
+		}
 		select {
-		case <-ctx.Done():
-			return fmt.Errorf("not ready: %w (log %s:\n%s)", ctx.Err(), p.logPath, p.logTail())
 		case <-p.done:
-			return retryableError{fmt.Errorf("exited before answering: %v (log %s:\n%s)", p.waitErr, p.logPath, p.logTail())}
-		case <-tick.C:
+			return p.exitedError()
+		default:
+		}
+		if err != nil {
+			return fmt.Errorf("not ready: %w (log %s:\n%s)", ctx.Err(), p.logPath, p.logTail())
 		}
 		owner, err := portOwner(p.port, p.pgid)
 		if err != nil {
@@ -377,25 +400,31 @@ func (s *Stack) waitReady(ctx context.Context, p *process, probePath string) err
 		case ownerOther:
 			return retryableError{fmt.Errorf("port %d is taken by another process", p.port)}
 		}
-		if s.probe(ctx, probeURL) {
+		if _, err := s.do(rctx, http.MethodGet, probeURL, ""); err == nil {
 			return nil
 		}
 	}
 }
 
-// probe reports whether GET url answers 200.
-func (s *Stack) probe(ctx context.Context, url string) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return false
+// warmUp runs warm against p, failing early if p exits.
+func (s *Stack) warmUp(ctx context.Context, p *process, warm func(context.Context, string) error) error {
+	wctx, cancel := whileRunning(ctx, p)
+	defer cancel()
+	err := warm(wctx, p.hostPort())
+	select {
+	case <-p.done:
+		return p.exitedError()
+	default:
 	}
-	resp, err := s.client.Do(req)
 	if err != nil {
-		return false
+		return fmt.Errorf("%w (log %s:\n%s)", err, p.logPath, p.logTail())
 	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	return resp.StatusCode == http.StatusOK
+	return nil
+}
+
+// exitedError says that p exited before it was ready (a retryable start failure).
+func (p *process) exitedError() error {
+	return retryableError{fmt.Errorf("exited before answering: %v (log %s:\n%s)", p.waitErr, p.logPath, p.logTail())}
 }
 
 // childEnv is the emulators' environment: this process's, with the project
@@ -446,24 +475,17 @@ func (s *Stack) Setenv() error {
 }
 
 // ResetFirestore deletes every document of the stack's project in the
-// Firestore emulator (an emulator-only endpoint).
+// Firestore emulator (an emulator-only endpoint). Transient failures are
+// retried with backoff until ctx ends (DefaultCallTimeout when ctx has no
+// deadline): tests pass t.Context().
 func (s *Stack) ResetFirestore(ctx context.Context) error {
 	if s.FirestoreHost == "" {
 		return errors.New("emulators: reset firestore: the Firestore emulator was not started")
 	}
-	u := "http://" + s.FirestoreHost + "/emulator/v1/projects/" + url.PathEscape(s.ProjectID) + "/databases/(default)/documents"
-	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
-	if err != nil {
+	ctx, cancel := withDefaultDeadline(ctx)
+	defer cancel()
+	if err := s.resetFirestore(ctx, s.FirestoreHost); err != nil {
 		return fmt.Errorf("emulators: reset firestore: %w", err)
-	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("emulators: reset firestore: %w", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("emulators: reset firestore: %s: %s", resp.Status, body)
 	}
 	return nil
 }

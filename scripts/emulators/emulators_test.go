@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -138,6 +139,67 @@ func TestResetFirestoreEmptiesTheDatabase(t *testing.T) {
 		t.Fatalf("ResetFirestore: %v", err)
 	}
 	mustStatus(t, 404, "GET", docs+"/voices/v1", "", "")
+}
+
+// TestWarmUpLeavesNothingBehind: Start's warm-up requests (a document, a
+// topic and a subscription) are gone when the tests get the stack.
+func TestWarmUpLeavesNothingBehind(t *testing.T) {
+	st := Require(t)
+	mustStatus(t, 404, "GET", "http://"+st.FirestoreHost+"/v1/projects/"+testProject+"/databases/(default)/documents/chorus-warmup/w", "", "")
+	mustStatus(t, 404, "GET", "http://"+st.PubSubHost+"/v1/projects/"+testProject+"/topics/chorus-warmup", "", "")
+	mustStatus(t, 404, "GET", "http://"+st.PubSubHost+"/v1/projects/"+testProject+"/subscriptions/chorus-warmup", "", "")
+}
+
+// TestResetFirestoreRetriesAndWaits: a reset outlives an answer slower than
+// any fixed client timeout the harness once had (5 s), and retries a 503
+// and a dropped connection.
+func TestResetFirestoreRetriesAndWaits(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		want := "/emulator/v1/projects/demo-chorus-reset/databases/(default)/documents"
+		if r.Method != http.MethodDelete || r.URL.Path != want {
+			t.Errorf("request %s %s, want DELETE %s", r.Method, r.URL.Path, want)
+		}
+		switch calls.Add(1) {
+		case 1:
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		case 2:
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		default:
+			time.Sleep(6 * time.Second)
+			fmt.Fprint(w, "{}")
+		}
+	}))
+	defer srv.Close()
+	st := &Stack{ProjectID: "demo-chorus-reset", FirestoreHost: srv.Listener.Addr().String(),
+		client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}, logger: slog.New(slog.DiscardHandler)}
+	if err := st.ResetFirestore(t.Context()); err != nil {
+		t.Fatalf("ResetFirestore: %v", err)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("%d requests, want 3 (503, dropped, slow 200)", n)
+	}
+
+	// A permanent error is not retried, and the caller's deadline ends the wait.
+	calls.Store(0)
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Error(w, "no such project", http.StatusBadRequest)
+	}))
+	defer bad.Close()
+	st.FirestoreHost = bad.Listener.Addr().String()
+	if err := st.ResetFirestore(t.Context()); err == nil || !strings.Contains(err.Error(), "400") || calls.Load() != 1 {
+		t.Fatalf("ResetFirestore on a 400: err %v after %d requests, want the 400 after 1", err, calls.Load())
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	st.FirestoreHost = "127.0.0.1:1" // nothing listens
+	if err := st.ResetFirestore(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ResetFirestore on a closed port: %v, want the caller's deadline", err)
+	}
 }
 
 func TestStartRejectsBadOptions(t *testing.T) {
