@@ -12,8 +12,8 @@ import (
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/storage"
 
+	"github.com/chorus-voice/chorus/scripts/emulators"
 	"github.com/chorus-voice/chorus/shared/config"
-	"github.com/chorus-voice/chorus/shared/emulators"
 	"github.com/chorus-voice/chorus/shared/job"
 	"github.com/chorus-voice/chorus/shared/message"
 	"github.com/chorus-voice/chorus/shared/queue"
@@ -58,7 +58,7 @@ func TestSpeakersOfPiperExportsInOneBatch(t *testing.T) {
 	}
 	defer st.Close()
 	topic, sub, dlq, keep := "requests", "work", "dead", "dead-keep"
-	if err := queue.Ensure(ctx, ps, queue.Topology{ProjectID: project, Topic: topic, Subscription: sub,
+	if err := emulators.EnsureTopology(ctx, ps, emulators.Topology{ProjectID: project, Topic: topic, Subscription: sub,
 		DeadLetterTopic: dlq, DeadLetterSubscriptions: []string{keep}, MaxDeliveryAttempts: 5,
 		AckDeadline: 20 * time.Second, MinBackoff: time.Second, MaxBackoff: 2 * time.Second}); err != nil {
 		t.Fatal(err)
