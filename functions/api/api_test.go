@@ -144,7 +144,6 @@ func (e *env) seed() {
 		{ID: "aria", Name: "Aria", Group: "G", VoiceID: "demo-en", SpeakerID: 0, Order: 2, Active: true},
 		{ID: "juno", Name: "Juno", Group: "G", VoiceID: "demo-en", SpeakerID: 1, Order: 1, Active: true},
 		{ID: "gone", Name: "Gone", Group: "G", VoiceID: "demo-en", SpeakerID: 2, Order: 3, Active: false},
-		{ID: "nocache", Name: "No Cache", Group: "G", VoiceID: "demo-en", SpeakerID: 0, Order: 4, Active: true, CacheDisabled: true},
 	} {
 		m.SampleText = fmt.Sprint("sample ", i)
 		if err := e.st.PutMember(ctx, m); err != nil {
@@ -697,6 +696,9 @@ func TestReplayOfQueuedRequestPublishesNothing(t *testing.T) {
 func TestIdenticalRequestIsAnsweredFromCache(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
+	if err := e.st.PutMember(ctx, &store.Member{ID: "nocache", Name: "No Cache", Group: "G", VoiceID: "demo-en", Active: true, CacheDisabled: true}); err != nil {
+		t.Fatal(err)
+	}
 	body := map[string]any{"member_id": "aria", "text": "Hello, cache!"}
 	first := e.postJSON("/api/synthesize", body)
 	id, _ := first.body["job_id"].(string)
