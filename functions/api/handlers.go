@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chorus-voice/chorus/functions/apierr"
+	"github.com/chorus-voice/chorus/shared/callback"
 	"github.com/chorus-voice/chorus/shared/job"
 	"github.com/chorus-voice/chorus/shared/message"
 	"github.com/chorus-voice/chorus/shared/store"
@@ -116,6 +117,9 @@ func (s *Server) synthesize(w http.ResponseWriter, r *http.Request) error {
 	if err := validateItem(&it, s.cfg.MaxTextChars, ""); err != nil {
 		return err
 	}
+	if err := s.checkCallback(it.CallbackURL, "callback_url"); err != nil {
+		return err
+	}
 	jobs, err := s.enqueue(r, []SynthesisItem{it}, "", "")
 	if err != nil {
 		return err
@@ -145,6 +149,14 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) error {
 		if err := validateItem(&br.Items[i], s.cfg.MaxTextChars, "items["+strconv.Itoa(i)+"]."); err != nil {
 			return err
 		}
+		if br.Items[i].CallbackURL != "" {
+			return apierr.Field("invalid_callback_url", "items["+strconv.Itoa(i)+"].callback_url",
+				"A batch has one callback_url, for all its items: give it beside items.")
+		}
+		br.Items[i].CallbackURL = br.CallbackURL
+	}
+	if err := s.checkCallback(br.CallbackURL, "callback_url"); err != nil {
+		return err
 	}
 	if err := s.limit(r, len(br.Items)); err != nil {
 		return err
@@ -193,7 +205,7 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 			return nil, err
 		}
 		j := job.New(m.ID, m.VoiceID, m.SpeakerID, it.Text, it.speed(), now)
-		j.RequestID, j.BatchID = it.RequestID, batchID
+		j.RequestID, j.BatchID, j.CallbackURL = it.RequestID, batchID, it.CallbackURL
 		if err := s.answerFromCache(ctx, j, m, v, now); err != nil {
 			return nil, err
 		}
@@ -238,6 +250,13 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 		}
 		if s.starter != nil {
 			s.starter.Ensure(ctx)
+		}
+	}
+	// Jobs the cache answered have finished: announce them (the worker's
+	// sweep retries what fails here).
+	for _, c := range created {
+		if !c.Existing && c.Job.Cached {
+			s.announce.Job(ctx, c.Job.ID)
 		}
 	}
 	out := make([]Enqueued, len(created))
@@ -294,6 +313,17 @@ func (s *Server) answerFromCache(ctx context.Context, j *job.Job, m *store.Membe
 		return err
 	}
 	j.Status, j.FinishedAt, j.UpdatedAt, j.Output, j.Cached = job.Succeeded, now, now, out, true
+	return nil
+}
+
+// checkCallback applies the callback URL rule (shared/callback.CheckURL).
+func (s *Server) checkCallback(raw, field string) error {
+	if raw == "" {
+		return nil
+	}
+	if err := callback.CheckURL(raw, s.cfg.CallbackAllowLoopback); err != nil {
+		return apierr.Field("invalid_callback_url", field, err.Error()+".")
+	}
 	return nil
 }
 

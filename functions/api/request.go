@@ -24,11 +24,15 @@ type SynthesisItem struct {
 	Text      string   `json:"text"`
 	Speed     *float64 `json:"speed,omitempty"`
 	RequestID string   `json:"request_id,omitempty"`
+	// CallbackURL is told when the job finished (synthesize only; a batch
+	// has one for all its items).
+	CallbackURL string `json:"callback_url,omitempty"`
 }
 
 // BatchRequest is the body of POST /api/batch.
 type BatchRequest struct {
-	Items []SynthesisItem `json:"items"`
+	Items       []SynthesisItem `json:"items"`
+	CallbackURL string          `json:"callback_url,omitempty"`
 }
 
 // decodeJSON reads a bounded JSON body into v, answering the failure modes

@@ -19,6 +19,7 @@ import (
 	"github.com/chorus-voice/chorus/shared/config"
 	"github.com/chorus-voice/chorus/shared/logging"
 	"github.com/chorus-voice/chorus/shared/message"
+	"github.com/chorus-voice/chorus/shared/notice"
 	"github.com/chorus-voice/chorus/shared/store"
 )
 
@@ -35,14 +36,15 @@ type Starter interface {
 
 // Server holds the dependencies of the handlers.
 type Server struct {
-	cfg     *config.Functions
-	store   *store.Store
-	pub     Publisher
-	signer  *blob.Signer
-	limiter *Limiter
-	starter Starter
-	timeout time.Duration
-	now     func() time.Time
+	cfg      *config.Functions
+	store    *store.Store
+	pub      Publisher
+	signer   *blob.Signer
+	limiter  *Limiter
+	starter  Starter
+	announce *notice.Announcer
+	timeout  time.Duration
+	now      func() time.Time
 }
 
 // Deps are what a Server needs.
@@ -53,6 +55,9 @@ type Deps struct {
 	Signer    *blob.Signer
 	// Starter is optional.
 	Starter Starter
+	// Announcer publishes the completion of jobs the result cache answers
+	// (nil: no completion topic).
+	Announcer *notice.Announcer
 	// Timeout bounds each request's calls to Firestore and Pub/Sub
 	// (DefaultTimeout when zero), so that a hung dependency is answered
 	// with 503 instead of a request that never ends.
@@ -67,14 +72,15 @@ const DefaultTimeout = 10 * time.Second
 // NewServer wires the handlers.
 func NewServer(d Deps) *Server {
 	return &Server{
-		cfg:     d.Config,
-		store:   d.Store,
-		pub:     d.Publisher,
-		signer:  d.Signer,
-		limiter: NewLimiter(d.Config.RatePerMinute, d.Config.RateBurst, 10000),
-		starter: d.Starter,
-		timeout: cmp.Or(d.Timeout, DefaultTimeout),
-		now:     time.Now,
+		cfg:      d.Config,
+		store:    d.Store,
+		pub:      d.Publisher,
+		signer:   d.Signer,
+		limiter:  NewLimiter(d.Config.RatePerMinute, d.Config.RateBurst, 10000),
+		starter:  d.Starter,
+		announce: d.Announcer,
+		timeout:  cmp.Or(d.Timeout, DefaultTimeout),
+		now:      time.Now,
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
@@ -17,6 +18,7 @@ import (
 	"github.com/chorus-voice/chorus/functions/trigger"
 	"github.com/chorus-voice/chorus/shared/blob"
 	"github.com/chorus-voice/chorus/shared/config"
+	"github.com/chorus-voice/chorus/shared/notice"
 	"github.com/chorus-voice/chorus/shared/queue"
 	"github.com/chorus-voice/chorus/shared/store"
 )
@@ -62,6 +64,11 @@ func New(ctx context.Context, cfg *config.Functions) (_ *App, err error) {
 	}
 
 	deps := api.Deps{Config: cfg, Store: st, Publisher: pub, Signer: signer}
+	if cfg.CompletionTopic != "" {
+		n := queue.NewNotifier(ps, cfg.CompletionTopic)
+		a.closes = append(a.closes, func() error { n.Stop(); return nil })
+		deps.Announcer = &notice.Announcer{Store: st, Notifier: n, Log: slog.Default()}
+	}
 	if cfg.WorkerJob != "" {
 		hc, err := google.DefaultClient(ctx, "https://www.googleapis.com/auth/cloud-platform")
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"flag"
@@ -50,6 +51,9 @@ const (
 	deadLetterTopic = "synthesis-dead-letter"
 	deadLetterSweep = "synthesis-dead-letter-sweep"
 	deadLetterKeep  = "synthesis-dead-letter-keep"
+	completionTopic = "synthesis-completed"
+	callbackSub     = "synthesis-callbacks"
+	completionKeep  = "synthesis-completed-keep"
 	audioBucket     = "chorus-audio"
 	modelsBucket    = "chorus-models"
 )
@@ -149,6 +153,18 @@ func run(ctx context.Context, o options, log *slog.Logger) (err error) {
 	setDefault("CHORUS_SIGNING_KEY_FILE", key)
 	setDefault("CHORUS_PUBLIC_STORAGE_URL", "http://"+stack.GCSHost)
 	setDefault("CHORUS_ALLOWED_ORIGINS", strings.Join([]string{base, "http://localhost:5173", "http://127.0.0.1:5173"}, ","))
+	setDefault("CHORUS_COMPLETION_TOPIC", completionTopic)
+	// Locally, callbacks may reach this machine (a receiver you run).
+	setDefault("CHORUS_CALLBACK_ALLOW_LOOPBACK", "true")
+	if os.Getenv("CHORUS_CALLBACK_SECRET") == "" {
+		secret := make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return err
+		}
+		setDefault("CHORUS_CALLBACK_SECRET", hex.EncodeToString(secret))
+		log.Info("callbacks are signed with a secret made for this run (set CHORUS_CALLBACK_SECRET to choose it)",
+			"secret", os.Getenv("CHORUS_CALLBACK_SECRET"))
+	}
 	cfg, err := config.Load[config.Functions](ctx)
 	if err != nil {
 		return err
@@ -218,7 +234,8 @@ func provision(ctx context.Context, stack *emulators.Stack, o options, ortLib st
 	defer ps.Close()
 	if err := emulators.EnsureTopology(ctx, ps, emulators.Topology{ProjectID: project, Topic: topic, Subscription: subscription,
 		DeadLetterTopic: deadLetterTopic, DeadLetterSubscriptions: []string{deadLetterSweep, deadLetterKeep},
-		MaxDeliveryAttempts: 5, AckDeadline: o.ackDeadline, MinBackoff: time.Second, MaxBackoff: 10 * time.Second}); err != nil {
+		MaxDeliveryAttempts: 5, AckDeadline: o.ackDeadline, MinBackoff: time.Second, MaxBackoff: 10 * time.Second,
+		CompletionTopic: completionTopic, CompletionSubscriptions: []string{callbackSub, completionKeep}}); err != nil {
 		return err
 	}
 	gcs, err := storage.NewClient(ctx)
@@ -281,6 +298,8 @@ func startWorkers(ctx context.Context, o options, bin string, stack *emulators.S
 		"CHORUS_ORT_LIBRARY="+ortLib,
 		"CHORUS_VOICE_CACHE_DIR="+filepath.Join(o.dir, "voices"),
 		"CHORUS_LEASE=30s",
+		"CHORUS_COMPLETION_TOPIC="+completionTopic,
+		"CHORUS_CALLBACK_SUBSCRIPTION="+callbackSub,
 	)
 	if o.workerEnv != "" {
 		env = append(env, strings.Split(o.workerEnv, ",")...)

@@ -26,6 +26,11 @@ type Topology struct {
 	MaxDeliveryAttempts     int
 	AckDeadline             time.Duration
 	MinBackoff, MaxBackoff  time.Duration
+	// CompletionTopic (optional) receives synthesis-completed messages;
+	// CompletionSubscriptions are created on it (the worker's callback
+	// sender, observers).
+	CompletionTopic         string
+	CompletionSubscriptions []string
 }
 
 // EnsureTopology creates whatever of t is missing on the Pub/Sub emulator
@@ -33,7 +38,10 @@ type Topology struct {
 func EnsureTopology(ctx context.Context, client *pubsub.Client, t Topology) error {
 	topicName := func(id string) string { return fmt.Sprintf("projects/%s/topics/%s", t.ProjectID, id) }
 	subName := func(id string) string { return fmt.Sprintf("projects/%s/subscriptions/%s", t.ProjectID, id) }
-	for _, id := range []string{t.Topic, t.DeadLetterTopic} {
+	for _, id := range []string{t.Topic, t.DeadLetterTopic, t.CompletionTopic} {
+		if id == "" {
+			continue
+		}
 		_, err := client.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topicName(id)})
 		if err != nil && status.Code(err) != codes.AlreadyExists {
 			return fmt.Errorf("emulators: create topic %s: %w", id, err)
@@ -59,6 +67,18 @@ func EnsureTopology(ctx context.Context, client *pubsub.Client, t Topology) erro
 			Topic:                    topicName(t.DeadLetterTopic),
 			AckDeadlineSeconds:       60,
 			MessageRetentionDuration: durationpb.New(7 * 24 * time.Hour),
+		})
+	}
+	for _, id := range t.CompletionSubscriptions {
+		subs = append(subs, &pubsubpb.Subscription{
+			Name:                     subName(id),
+			Topic:                    topicName(t.CompletionTopic),
+			AckDeadlineSeconds:       30,
+			MessageRetentionDuration: durationpb.New(7 * 24 * time.Hour),
+			RetryPolicy: &pubsubpb.RetryPolicy{
+				MinimumBackoff: durationpb.New(t.MinBackoff),
+				MaximumBackoff: durationpb.New(t.MaxBackoff),
+			},
 		})
 	}
 	for _, s := range subs {

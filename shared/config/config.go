@@ -88,6 +88,14 @@ type Functions struct {
 	// Google's front end, 2 behind an external load balancer. The rate
 	// limit keys on the address that many entries from the right.
 	TrustedProxyHops int `env:"CHORUS_TRUSTED_PROXY_HOPS, default=0"`
+
+	// CompletionTopic, when set, receives a message per job the result
+	// cache answers at once (the worker announces the others).
+	CompletionTopic string `env:"CHORUS_COMPLETION_TOPIC"`
+	// CallbackAllowLoopback lets callback_url name http://127.0.0.1 and
+	// other loopback addresses: the local stack and tests only. In the
+	// cloud a callback must be https to a public address.
+	CallbackAllowLoopback bool `env:"CHORUS_CALLBACK_ALLOW_LOOPBACK, default=false"`
 }
 
 // Validate reports the first invalid setting, naming its variable.
@@ -213,6 +221,19 @@ type Worker struct {
 	// AudioRetention must match the functions' (see Functions): job
 	// records the worker writes expire with their audio.
 	AudioRetention time.Duration `env:"CHORUS_AUDIO_RETENTION, default=168h"`
+
+	// CompletionTopic, when set, receives one message per finished job and
+	// one per finished batch (synthesis-completed).
+	CompletionTopic string `env:"CHORUS_COMPLETION_TOPIC"`
+	// CallbackSubscription, when set, is a subscription on the completion
+	// topic whose messages the worker delivers to the clients'
+	// callback_url, signed with CallbackSecret (HMAC-SHA256).
+	CallbackSubscription string `env:"CHORUS_CALLBACK_SUBSCRIPTION"`
+	CallbackSecret       string `env:"CHORUS_CALLBACK_SECRET"`
+	// CallbackAllowLoopback lets callbacks reach loopback addresses (the
+	// local stack and tests). Private and link-local addresses are never
+	// reached.
+	CallbackAllowLoopback bool `env:"CHORUS_CALLBACK_ALLOW_LOOPBACK, default=false"`
 }
 
 // Validate reports the first invalid setting, naming its variable.
@@ -273,6 +294,9 @@ func (c *Worker) Validate() error {
 	}
 	if c.AudioRetention < time.Second || c.AudioRetention > MaxAudioRetention {
 		errs = append(errs, fmt.Errorf("CHORUS_AUDIO_RETENTION must be between 1s and %s, got %s", MaxAudioRetention, c.AudioRetention))
+	}
+	if c.CallbackSubscription != "" && len(c.CallbackSecret) < 32 {
+		errs = append(errs, errors.New("CHORUS_CALLBACK_SECRET must hold at least 32 characters when CHORUS_CALLBACK_SUBSCRIPTION is set"))
 	}
 	return errors.Join(errs...)
 }

@@ -118,6 +118,13 @@ type Job struct {
 	CacheKey string `firestore:"cache_key,omitempty" json:"-"`
 	Cached   bool   `firestore:"cached,omitempty" json:"cached,omitempty"`
 
+	// CallbackURL is where the client asked to be told the job (and its
+	// batch) finished; Notified says its completion was published to the
+	// synthesis-completed topic (always written, so that jobs still owed
+	// one can be queried).
+	CallbackURL string `firestore:"callback_url,omitempty" json:"-"`
+	Notified    bool   `firestore:"notified" json:"-"`
+
 	// ExpireAt lets a Firestore TTL policy delete old job records. The
 	// store sets it: the audio retention after creation, then after the
 	// job ended, so that the record goes with its audio.

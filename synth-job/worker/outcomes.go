@@ -71,6 +71,7 @@ func (w *Worker) handle(ctx context.Context, b *batcher, m *pubsub.Message) {
 		return
 	case outcome == store.Finished:
 		log.InfoContext(ctx, "job already finished; acknowledging duplicate", "status", claimed.Status)
+		w.announce.Job(ctx, claimed.ID) // in case its completion was never published
 		w.ack(m)
 		return
 	case outcome == store.Busy:
@@ -86,6 +87,7 @@ func (w *Worker) handle(ctx context.Context, b *batcher, m *pubsub.Message) {
 	switch {
 	case res.err == nil:
 		w.ack(m)
+		w.announce.Job(ctx, claimed.ID)
 		log.InfoContext(ctx, "job succeeded", "voice_id", claimed.VoiceID, "audio_seconds", res.out.DurationSeconds,
 			"bytes", res.out.Bytes, "synth_ms", res.elapsed.Milliseconds(),
 			"rtf", res.elapsed.Seconds()/max(res.out.DurationSeconds, 1e-3))
@@ -174,6 +176,9 @@ func (w *Worker) poison(ctx context.Context, m *pubsub.Message, jobID string, pe
 	}
 	log.WarnContext(ctx, "job failed permanently", "error", pe.Error())
 	w.ack(m)
+	if jobID != "" {
+		w.announce.Job(ctx, jobID)
+	}
 }
 
 // attempt is the delivery attempt of m (1 when the subscription has no dead-letter policy).
@@ -246,4 +251,7 @@ func (w *Worker) sweepDeadLetter(ctx context.Context, m *pubsub.Message) {
 	}
 	w.log.InfoContext(ctx, "dead letter recorded", "job_id", id, "code", m.Attributes["chorus_error_code"], "failed_job", failed)
 	m.Ack()
+	if failed {
+		w.announce.Job(ctx, id)
+	}
 }

@@ -7,7 +7,8 @@ import (
 	"github.com/chorus-voice/chorus/shared/message"
 )
 
-// requeueLoop finds jobs that stayed queued longer than RequeueAfter, or
+// requeueLoop announces finished jobs whose completion was never
+// published, and finds jobs that stayed queued longer than RequeueAfter, or
 // stayed running that long after their lease lapsed, and publishes their
 // message again. A job is written before its message is published; if the
 // enqueue function died in between, nothing else would ever run it. And a
@@ -15,7 +16,7 @@ import (
 // the way must not strand its job. A job that is merely waiting in a long
 // queue gets a duplicate message, which the claim turns into a no-op.
 func (w *Worker) requeueLoop(ctx context.Context) {
-	t := time.NewTicker(w.cfg.RequeueAfter / 2)
+	t := time.NewTicker(w.staleAfter() / 2)
 	defer t.Stop()
 	for {
 		if err := w.requeueStale(ctx); err != nil && ctx.Err() == nil {
@@ -29,8 +30,26 @@ func (w *Worker) requeueLoop(ctx context.Context) {
 	}
 }
 
+// staleAfter is how long a job may sit unattended before the sweep acts
+// (CHORUS_REQUEUE_AFTER, 5 minutes when unset).
+func (w *Worker) staleAfter() time.Duration {
+	if w.cfg.RequeueAfter > 0 {
+		return w.cfg.RequeueAfter
+	}
+	return 5 * time.Minute
+}
+
 func (w *Worker) requeueStale(ctx context.Context) error {
-	before := time.Now().Add(-w.cfg.RequeueAfter)
+	before := time.Now().Add(-w.staleAfter())
+	// Jobs that finished but whose completion was never published.
+	if n, err := w.announce.Stale(ctx, before); err != nil {
+		w.log.Warn("announcing stale completions failed", "error", err)
+	} else if n > 0 {
+		w.log.Warn("announced completions that were owed", "jobs", n)
+	}
+	if w.requeue == nil {
+		return nil
+	}
 	jobs, err := w.store.RequeueCandidates(ctx, before, 100)
 	if err != nil {
 		return err

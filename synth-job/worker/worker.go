@@ -33,6 +33,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/chorus-voice/chorus/shared/config"
+	"github.com/chorus-voice/chorus/shared/notice"
 	"github.com/chorus-voice/chorus/shared/queue"
 	"github.com/chorus-voice/chorus/shared/store"
 )
@@ -81,6 +82,10 @@ type Worker struct {
 	dlq   *pubsub.Publisher
 	// requeue re-publishes jobs left queued without a message (nil: off).
 	requeue *queue.Publisher
+	// announce publishes completions (nil: no completion topic); callbacks
+	// delivers them to clients (nil: no callback subscription).
+	announce  *notice.Announcer
+	callbacks *callbacks
 
 	inflight     atomic.Int64
 	lastActivity atomic.Int64 // unix nanos
@@ -106,6 +111,12 @@ func New(d Deps) *Worker {
 	}
 	if d.Config.Topic != "" {
 		w.requeue = queue.NewPublisher(d.PubSub, d.Config.Topic, d.Config.MaxTextChars)
+	}
+	if d.Config.CompletionTopic != "" {
+		w.announce = &notice.Announcer{Store: d.Store, Notifier: queue.NewNotifier(d.PubSub, d.Config.CompletionTopic), Log: w.log}
+	}
+	if d.Config.CallbackSubscription != "" {
+		w.callbacks = newCallbacks(d.Config.CallbackSecret, d.Config.CallbackAllowLoopback, w.log)
 	}
 	return w
 }
@@ -167,6 +178,13 @@ func (w *Worker) Run(ctx context.Context, mode Mode) error {
 				func(m *pubsub.Message) { w.sweepDeadLetter(working, m) })
 		})
 	}
+	if w.callbacks != nil {
+		receivers.Go(func() error {
+			return w.receive(recvCtx, w.cfg.CallbackSubscription,
+				pubsub.ReceiveSettings{MaxOutstandingMessages: 32, NumGoroutines: 1},
+				func(m *pubsub.Message) { w.touch(); w.callbacks.deliver(working, m) })
+		})
+	}
 
 	var watchers errgroup.Group
 	done := make(chan struct{})
@@ -174,7 +192,7 @@ func (w *Worker) Run(ctx context.Context, mode Mode) error {
 	if mode == Drain {
 		watchers.Go(func() error { w.watchIdle(recvCtx, stopPulling); return nil })
 	}
-	if w.requeue != nil {
+	if w.requeue != nil || w.announce != nil {
 		watchers.Go(func() error { w.requeueLoop(recvCtx); return nil })
 	}
 	w.log.Info("worker started", "subscription", w.cfg.Subscription, "mode", mode.String(),
@@ -189,6 +207,9 @@ func (w *Worker) Run(ctx context.Context, mode Mode) error {
 	}
 	if w.requeue != nil {
 		w.requeue.Stop()
+	}
+	if w.announce != nil {
+		w.announce.Notifier.Stop()
 	}
 	w.log.Info("worker stopped", "processed", w.processed.Load())
 	return err

@@ -165,16 +165,31 @@ func (w *world) start(mode worker.Mode) *worker.Worker {
 // its message `copies` times.
 func (w *world) enqueue(member, text string, copies int) *job.Job {
 	w.t.Helper()
+	return w.enqueueCopies(member, text, copies, nil)
+}
+
+// enqueueWith is enqueue with a change to the job before it is written.
+func (w *world) enqueueWith(member, text string, change func(*job.Job)) *job.Job {
+	w.t.Helper()
+	return w.enqueueCopies(member, text, 1, change)
+}
+
+func (w *world) enqueueCopies(member, text string, copies int, change func(*job.Job)) *job.Job {
+	w.t.Helper()
 	ctx := context.Background()
 	m, err := w.st.GetMember(ctx, member)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	created, err := w.st.CreateJobs(ctx, []*job.Job{job.New(m.ID, m.VoiceID, m.SpeakerID, text, 1, time.Now())})
+	j := job.New(m.ID, m.VoiceID, m.SpeakerID, text, 1, time.Now())
+	if change != nil {
+		change(j)
+	}
+	created, err := w.st.CreateJobs(ctx, []*job.Job{j})
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	j := created[0].Job
+	j = created[0].Job
 	msg := message.ForJob(j)
 	for i := 0; i < copies; i++ {
 		w.publish(msg)
