@@ -89,4 +89,3 @@ func CheckURL(raw string, allowLoopback bool) error {
 	}
 	return nil
 }
-
