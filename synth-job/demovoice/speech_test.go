@@ -2,6 +2,7 @@ package demovoice
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -137,12 +138,40 @@ func features(x []float32, rate int) [][]float64 {
 	return c
 }
 
+// koreanSentences are the sentences of TestKoreanDemoVoiceSpeaks.
+var koreanSentences = []string{
+	"안녕하세요, 반갑습니다.", "오늘 날씨가 정말 좋네요.", "저는 학교에 갑니다.",
+	"한국어를 공부하고 있어요.", "우리 집에 고양이가 있습니다.", "내일 다시 만나요.",
+	"음악을 듣는 것을 좋아해요.", "서울은 아주 큰 도시입니다.", "커피 한 잔 주세요.",
+	"친구와 영화를 봤어요.", "토요일에 산에 갔어요.", "바다에서 수영했어요.",
+}
+
 // TestDemoVoiceSpeaks checks that the English demo voice says what it is
 // given: for each of 50 sentences, the demo voice's audio (through the
 // engine and ONNX Runtime) must be closer (MFCC, DTW) to espeak-ng's own
 // rendering of the same sentence than to its rendering of a different
 // sentence of similar duration, in at least 45 cases.
 func TestDemoVoiceSpeaks(t *testing.T) {
+	// Speaker "ben" is cut from espeak-ng's plain en-us voice, the one the
+	// references use.
+	if correct := speechScore(t, English(), 1, speechSentences); correct < 45 {
+		t.Errorf("closer to the same sentence in %d of %d cases, want at least 45", correct, len(speechSentences))
+	}
+}
+
+// The same check, smaller, for the Korean demo voice.
+func TestKoreanDemoVoiceSpeaks(t *testing.T) {
+	if correct := speechScore(t, Korean(), 0, koreanSentences); correct < 11 {
+		t.Errorf("closer to the same sentence in %d of %d cases, want at least 11", correct, len(koreanSentences))
+	}
+}
+
+// speechScore synthesises the sentences with the demo voice o (speaker
+// sid) through the engine and counts those whose audio is closer to
+// espeak-ng's rendering of the same sentence than to its rendering of the
+// other sentence closest in duration (which must be within 20 %).
+func speechScore(t *testing.T, o Options, sid int, sentences []string) int {
+	t.Helper()
 	lib := needORT(t)
 	needEspeak(t)
 	e, err := engine.New(engine.Options{LibraryPath: lib, Provider: engine.ProviderCPU})
@@ -150,10 +179,8 @@ func TestDemoVoiceSpeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	o := English()
 	model, cfgJSON := build(t, o)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "en.onnx")
+	path := filepath.Join(t.TempDir(), "demo.onnx")
 	if err := os.WriteFile(path, model, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -164,12 +191,9 @@ func TestDemoVoiceSpeaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Speaker "ben" is cut from espeak-ng's plain en-us voice, the one the
-	// references use.
-	const speaker = 1
-	reqs := make([]engine.Request, len(speechSentences))
-	for i, s := range speechSentences {
-		reqs[i] = engine.Request{Text: s, SpeakerID: speaker}
+	reqs := make([]engine.Request, len(sentences))
+	for i, s := range sentences {
+		reqs[i] = engine.Request{Text: s, SpeakerID: sid}
 	}
 	res, err := e.Synthesize(context.Background(), v, reqs)
 	if err != nil {
@@ -178,11 +202,10 @@ func TestDemoVoiceSpeaks(t *testing.T) {
 	var demoSecs, refSecs float64
 	demo := make([][][]float64, len(res))
 	ref := make([][][]float64, len(res))
-	refDur := make([]float64, len(res))
 	dump := os.Getenv("CHORUS_DEMOVOICE_DUMP") // a folder: keep the WAVs to listen to
 	for i, r := range res {
 		if r.Err != nil {
-			t.Fatalf("%q: %v", speechSentences[i], r.Err)
+			t.Fatalf("%q: %v", sentences[i], r.Err)
 		}
 		a, err := wav.Decode(r.WAV)
 		if err != nil {
@@ -194,45 +217,40 @@ func TestDemoVoiceSpeaks(t *testing.T) {
 		}
 		demo[i] = features(x, a.SampleRate)
 		demoSecs += float64(len(x)) / float64(a.SampleRate)
-		y, rate := espeakSay(t, o.EspeakVoice, speechSentences[i])
+		y, rate := espeakSay(t, o.EspeakVoice, sentences[i])
 		refSecs += float64(len(trimSilence(y))) / float64(rate)
 		ref[i] = features(y, rate)
-		refDur[i] = float64(len(ref[i]))
 		if dump != "" {
-			os.WriteFile(filepath.Join(dump, "demo"+itoa(i)+".wav"), r.WAV, 0o644)
+			name := fmt.Sprintf("%s-%02d.wav", o.EspeakVoice, i)
+			if err := os.WriteFile(filepath.Join(dump, name), r.WAV, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	correct := 0
 	var ratios float64
-	for i := range speechSentences {
-		// The different sentence: the one whose rendering is closest in
-		// duration (it must be within 20 %).
+	for i := range sentences {
+		n := func(j int) float64 { return float64(len(ref[j])) }
 		other := -1
-		for j := range speechSentences {
-			if j != i && (other < 0 || math.Abs(refDur[j]-refDur[i]) < math.Abs(refDur[other]-refDur[i])) {
+		for j := range sentences {
+			if j != i && (other < 0 || math.Abs(n(j)-n(i)) < math.Abs(n(other)-n(i))) {
 				other = j
 			}
 		}
-		if math.Abs(refDur[other]-refDur[i]) > 0.2*refDur[i] {
-			t.Fatalf("no sentence within 20 %% of the duration of %q", speechSentences[i])
+		if math.Abs(n(other)-n(i)) > 0.2*n(i) {
+			t.Fatalf("no sentence within 20 %% of the duration of %q", sentences[i])
 		}
 		same, diff := dtw(demo[i], ref[i]), dtw(demo[i], ref[other])
 		ratios += same / diff
 		if same < diff {
 			correct++
 		} else {
-			t.Logf("closer to the other sentence: %q (%.2f) vs %q (%.2f)", speechSentences[i], same, speechSentences[other], diff)
+			t.Logf("closer to the other sentence: %q (%.2f) vs %q (%.2f)", sentences[i], same, sentences[other], diff)
 		}
 	}
-	t.Logf("demo voice closer to espeak-ng's same sentence in %d of %d cases (mean distance ratio same/different %.3f); "+
-		"its audio lasts %.2f× espeak-ng's", correct, len(speechSentences), ratios/float64(len(speechSentences)), demoSecs/refSecs)
-	if correct < 45 {
-		t.Errorf("closer to the same sentence in %d of %d cases, want at least 45", correct, len(speechSentences))
-	}
-}
-
-func itoa(i int) string {
-	return string(rune('0'+i/10)) + string(rune('0'+i%10))
+	t.Logf("%s: closer to espeak-ng's same sentence in %d of %d cases (mean distance ratio same/different %.3f); "+
+		"the demo audio lasts %.2f× espeak-ng's", o.Label, correct, len(sentences), ratios/float64(len(sentences)), demoSecs/refSecs)
+	return correct
 }
 
 func TestResample(t *testing.T) {
