@@ -2,27 +2,36 @@
 // honour exactly the Piper voice contract, so that a fresh machine with no
 // model downloads can run the whole synthesis flow end to end.
 //
-// A demo voice does not speak words. Every phoneme id becomes a Hann-windowed
-// burst of SamplesPerID × length_scale samples: a fundamental whose pitch
-// depends on the speaker, plus two formant-like tones whose frequencies
-// depend on the phoneme (vowels get textbook F1/F2 values, other classes a
-// band of their own). The pad symbol "_" and word spaces are near-silent, so
-// the result sounds like syllables with pauses and different speakers are
-// audibly different. It is labelled as a demo voice in its config
-// ("chorus": {"demo": true}).
+// A demo voice speaks by concatenating phoneme units, as an old
+// concatenative synthesiser does. When Build runs, espeak-ng (its
+// command-line program) says every phoneme of the language once per speaker
+// — a vowel alone, a consonant before a vowel, cut off again — and the
+// graph carries those waveforms as an initialiser. Speakers are espeak-ng
+// voice variants (English: f3, the plain voice, f2, m3). The model is not
+// trained and makes no claim to sound like a person; it is labelled as a
+// demo voice in its config ("chorus": {"demo": true}) and model metadata.
 //
-// The graph (ONNX opset 17, standard operators only):
+// The graph (ONNX opset 17, standard operators only), for ids [B, N]:
 //
-//	L      = max(floor(SamplesPerID · scales[1]), 1)        samples per id
-//	t      = 0 … N·L-1;  p = t / L;  o = t mod L            sample, id index, offset
-//	id     = input[:, p]                                    [B, T]
-//	window = ½ − ½·cos(2π·o/L)
-//	x      = amp[id] · window · (voice[id]·sin(2π·F0[sid]·o/sr)
-//	         + 0.3·sin(2π·F1[id]·o/sr) + 0.2·sin(2π·F2[id]·o/sr))
-//	output = x · (t < input_lengths·L)                      [B, 1, T] float32
+//	L        = max(floor(SamplesPerID · scales[1]), 1)    samples per id
+//	T        = N·L;  item b has S_b = input_lengths[b]·L samples, the rest zeros
+//	w_i      = weight[id_i] (≈ ms) · (1 + 0.35 for a vowel after "ˈ"
+//	           + 0.6 before "ː"); 0 for pads, marks, symbols without a unit
+//	end_i    = ⌊Σ_{j≤i} w_j · (S_b − tail_b) / Σ_j w_j⌋  (int64: padding cannot
+//	           change an item's timing); tail_b = min(EndSilence, S_b/4) of silence
+//	grain g  : centre c = g·Hop, id = the one sounding at c (ScatterElements
+//	           histogram of end grains, CumSum), source position in that
+//	           id's unit src = α + β·d + (c − start)·(γ + δ/d), moved by
+//	           whole pitch periods so consecutive grains stay in phase
+//	sample t : Hann cross-fade of grains ⌊t/Hop⌋ and ⌊t/Hop⌋+1, each read
+//	           from the unit table around its src
+//	output   = clip(x · (t < S_b), −1, 1)                  [B, 1, T] float32
 //
-// so the output length is N × SamplesPerID × length_scale and samples past
-// each item's input_lengths are exactly zero. Multi-speaker demo voices
+// Vowels, sonorants and fricatives stretch their steady part over their
+// duration (grain overlap-add keeps the pitch); stops play their burst at
+// its own speed after a silent closure. The output length is N ×
+// SamplesPerID × length_scale, samples past each item's input_lengths are
+// exactly zero and every sample lies in [−1, 1]. Multi-speaker demo voices
 // declare sid as [1], as Piper's exporter does (one speaker per run);
 // Options.SIDPerItem declares it [batch]. noise_scale and noise_w are
 // accepted and ignored (the demo voice is deterministic).
@@ -31,9 +40,7 @@ package demovoice
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 
-	"github.com/chorus-voice/chorus/synth-job/onnxpb"
 	"github.com/chorus-voice/chorus/synth-job/voice"
 )
 
@@ -41,8 +48,10 @@ import (
 const SampleRate = 22050
 
 // SamplesPerID is the number of output samples per phoneme id at
-// length_scale 1 (the demo model's "hop").
-const SamplesPerID = 1024
+// length_scale 1: the ids of a sentence share its N × SamplesPerID samples
+// by weight. English sentences come out about 1.5 times as long as
+// espeak-ng's own at its default rate: slow and clear.
+const SamplesPerID = 768
 
 // Options describe one demo voice.
 type Options struct {
@@ -53,10 +62,14 @@ type Options struct {
 	// LanguageCode is informational, e.g. "en_US".
 	LanguageCode string
 	// Speakers is the number of speakers (≥1); with more than one the model
-	// takes a "sid" input. Speaker i has fundamental F0(i).
+	// takes a "sid" input.
 	Speakers int
 	// SpeakerNames name the speakers in speaker_id_map (optional).
 	SpeakerNames []string
+	// SpeakerVoices are the espeak-ng voices (with a variant, such as
+	// "en-us+f3") whose phonemes speaker i's units are cut from; missing
+	// entries default to EspeakVoice.
+	SpeakerVoices []string
 	// Rank4 makes the output [B,1,1,T] instead of [B,1,T] (both occur in
 	// exported Piper voices).
 	Rank4 bool
@@ -65,17 +78,12 @@ type Options struct {
 	SIDPerItem bool
 }
 
-// F0 is the fundamental frequency of speaker i, in Hz.
-func F0(i int) float32 {
-	pitches := []float32{120, 165, 210, 250, 140, 190, 230, 100}
-	return pitches[i%len(pitches)] * float32(1+0.02*float64(i/len(pitches)))
-}
-
 // English returns the options of the English demo voice (4 speakers).
 func English() Options {
 	return Options{
 		Label: "Chorus demo voice (English, 4 speakers)", EspeakVoice: "en-us", LanguageCode: "en_US",
 		Speakers: 4, SpeakerNames: []string{"aria", "ben", "cleo", "dan"},
+		SpeakerVoices: []string{"en-us+f3", "en-us", "en-us+f2", "en-us+m3"},
 	}
 }
 
@@ -103,8 +111,29 @@ func Build(o Options) (model, config []byte, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo voice config: %w", err)
 	}
-	m := graph(o)
-	return m.Marshal(), config, nil
+	lang, ok := languages[o.EspeakVoice]
+	if !ok {
+		return nil, nil, fmt.Errorf("demo voice: no unit recipes for espeak-ng voice %q", o.EspeakVoice)
+	}
+	if len(o.SpeakerVoices) > o.Speakers {
+		return nil, nil, fmt.Errorf("demo voice: %d speaker voices for %d speakers", len(o.SpeakerVoices), o.Speakers)
+	}
+	units := make([][]unit, o.Speakers)
+	for i := range units {
+		v := o.EspeakVoice
+		if i < len(o.SpeakerVoices) {
+			v = o.SpeakerVoices[i]
+		}
+		if units[i], err = cachedUnits(v, o.EspeakVoice); err != nil {
+			return nil, nil, fmt.Errorf("demo voice speaker %d: %w", i, err)
+		}
+	}
+	sounding := make([]bool, len(inventory))
+	for id, s := range inventory {
+		_, has := lang.recipes[s.r]
+		sounding[id] = has && sounds(s.cls)
+	}
+	return graph(o, buildTables(units, sounding)).Marshal(), config, nil
 }
 
 // Config returns the Piper config of the demo voice.
@@ -131,137 +160,4 @@ func Config(o Options) *voice.Config {
 		c.SpeakerIDMap[n] = i
 	}
 	return c
-}
-
-func f32(v float32) *float32 { return &v }
-func i64(v int64) *int64     { return &v }
-
-func scalarF(name string, v float32) onnxpb.Tensor {
-	return onnxpb.Tensor{Name: name, Type: onnxpb.Float, Floats: []float32{v}}
-}
-
-func scalarI(name string, v int64) onnxpb.Tensor {
-	return onnxpb.Tensor{Name: name, Type: onnxpb.Int64, Int64s: []int64{v}}
-}
-
-func graph(o Options) *onnxpb.Model {
-	n := len(inventory)
-	f1, f2, amp, voiced := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
-	for i, s := range inventory {
-		f1[i], f2[i], amp[i], voiced[i] = s.f1, s.f2, s.amp, s.voiced
-	}
-	f0 := make([]float32, o.Speakers)
-	for i := range f0 {
-		f0[i] = F0(i)
-	}
-	g := onnxpb.Graph{
-		Name: "chorus_demo_voice",
-		Initializers: []onnxpb.Tensor{
-			scalarF("samples_per_id", SamplesPerID),
-			scalarF("one_f", 1),
-			scalarF("half", 0.5),
-			scalarF("two_pi", 2*math.Pi),
-			scalarF("two_pi_over_sr", float32(2*math.Pi/SampleRate)),
-			scalarF("w_f1", 0.3),
-			scalarF("w_f2", 0.2),
-			scalarI("zero_i", 0),
-			scalarI("one_i", 1),
-			{Name: "axis1", Type: onnxpb.Int64, Dims: []int64{1}, Int64s: []int64{1}},
-			{Name: "f1_table", Type: onnxpb.Float, Dims: []int64{int64(n)}, Floats: f1},
-			{Name: "f2_table", Type: onnxpb.Float, Dims: []int64{int64(n)}, Floats: f2},
-			{Name: "amp_table", Type: onnxpb.Float, Dims: []int64{int64(n)}, Floats: amp},
-			{Name: "voiced_table", Type: onnxpb.Float, Dims: []int64{int64(n)}, Floats: voiced},
-			{Name: "f0_table", Type: onnxpb.Float, Dims: []int64{int64(o.Speakers)}, Floats: f0},
-		},
-		Inputs: []onnxpb.ValueInfo{
-			{Name: voice.InputIDs, Type: onnxpb.Int64, Shape: []onnxpb.Dim{{Param: "batch_size"}, {Param: "phonemes"}}},
-			{Name: voice.InputLengths, Type: onnxpb.Int64, Shape: []onnxpb.Dim{{Param: "batch_size"}}},
-			{Name: voice.InputScales, Type: onnxpb.Float, Shape: []onnxpb.Dim{{Value: 3}}},
-		},
-	}
-	node := func(op string, inputs []string, output string, attrs ...onnxpb.Attr) {
-		g.Nodes = append(g.Nodes, onnxpb.Node{
-			OpType: op, Name: output + "_" + op, Inputs: inputs, Outputs: []string{output}, Attrs: attrs,
-		})
-	}
-	castTo := func(t onnxpb.DataType) onnxpb.Attr { return onnxpb.Attr{Name: "to", Int: i64(int64(t))} }
-
-	// Samples per id, L = max(floor(SamplesPerID · length_scale), 1).
-	node("Gather", []string{voice.InputScales, "one_i"}, "length_scale")
-	node("Mul", []string{"samples_per_id", "length_scale"}, "l_raw")
-	node("Floor", []string{"l_raw"}, "l_floor")
-	node("Max", []string{"l_floor", "one_f"}, "l_f")
-	node("Cast", []string{"l_f"}, "l_i", castTo(onnxpb.Int64))
-	// t = 0 … N·L-1, p = t / L, o = t mod L.
-	node("Shape", []string{voice.InputIDs}, "ids_shape")
-	node("Gather", []string{"ids_shape", "one_i"}, "n_ids")
-	node("Mul", []string{"n_ids", "l_i"}, "t_total")
-	node("Range", []string{"zero_i", "t_total", "one_i"}, "t")
-	node("Div", []string{"t", "l_i"}, "p")
-	node("Mod", []string{"t", "l_i"}, "o_i")
-	node("Cast", []string{"o_i"}, "o", castTo(onnxpb.Float))
-	// Per-sample phoneme id and its tables.
-	node("Gather", []string{voice.InputIDs, "p"}, "id", onnxpb.Attr{Name: "axis", Int: i64(1)})
-	node("Gather", []string{"f1_table", "id"}, "f1")
-	node("Gather", []string{"f2_table", "id"}, "f2")
-	node("Gather", []string{"amp_table", "id"}, "amp")
-	node("Gather", []string{"voiced_table", "id"}, "voiced")
-	// Hann window over each id's samples.
-	node("Div", []string{"o", "l_f"}, "frac")
-	node("Mul", []string{"frac", "two_pi"}, "win_phase")
-	node("Cos", []string{"win_phase"}, "win_cos")
-	node("Mul", []string{"win_cos", "half"}, "win_half")
-	node("Sub", []string{"half", "win_half"}, "window")
-	// Tones: phase relative to the start of each id keeps float32 precise.
-	node("Mul", []string{"o", "two_pi_over_sr"}, "rad_per_hz")
-	if o.Speakers > 1 {
-		// Piper's exporter leaves sid out of the dynamic axes: [1], the
-		// speaker of the whole run, broadcast over the batch below.
-		sidShape := []onnxpb.Dim{{Value: 1}}
-		if o.SIDPerItem {
-			sidShape = []onnxpb.Dim{{Param: "batch_size"}}
-		}
-		g.Inputs = append(g.Inputs, onnxpb.ValueInfo{Name: voice.InputSID, Type: onnxpb.Int64, Shape: sidShape})
-		node("Gather", []string{"f0_table", voice.InputSID}, "f0_b")
-		node("Unsqueeze", []string{"f0_b", "axis1"}, "f0")
-	} else {
-		g.Initializers = append(g.Initializers, onnxpb.Tensor{Name: "f0", Type: onnxpb.Float, Dims: []int64{1, 1}, Floats: f0})
-	}
-	node("Mul", []string{"f0", "rad_per_hz"}, "ph0")
-	node("Sin", []string{"ph0"}, "s0")
-	node("Mul", []string{"s0", "voiced"}, "s0v")
-	node("Mul", []string{"f1", "rad_per_hz"}, "ph1")
-	node("Sin", []string{"ph1"}, "s1")
-	node("Mul", []string{"s1", "w_f1"}, "s1w")
-	node("Mul", []string{"f2", "rad_per_hz"}, "ph2")
-	node("Sin", []string{"ph2"}, "s2")
-	node("Mul", []string{"s2", "w_f2"}, "s2w")
-	node("Add", []string{"s0v", "s1w"}, "s01")
-	node("Add", []string{"s01", "s2w"}, "tone")
-	node("Mul", []string{"tone", "amp"}, "tone_amp")
-	node("Mul", []string{"tone_amp", "window"}, "signal")
-	// Zero every sample past each item's input_lengths · L.
-	node("Mul", []string{voice.InputLengths, "l_i"}, "limit_b")
-	node("Unsqueeze", []string{"limit_b", "axis1"}, "limit")
-	node("Less", []string{"t", "limit"}, "valid")
-	node("Cast", []string{"valid"}, "mask", castTo(onnxpb.Float))
-	node("Mul", []string{"signal", "mask"}, "audio")
-	outShape := []onnxpb.Dim{{Param: "batch_size"}, {Value: 1}, {Param: "time"}}
-	if o.Rank4 {
-		g.Initializers = append(g.Initializers, onnxpb.Tensor{Name: "axes12", Type: onnxpb.Int64, Dims: []int64{2}, Int64s: []int64{1, 2}})
-		node("Unsqueeze", []string{"audio", "axes12"}, "output")
-		outShape = []onnxpb.Dim{{Param: "batch_size"}, {Value: 1}, {Value: 1}, {Param: "time"}}
-	} else {
-		node("Unsqueeze", []string{"audio", "axis1"}, "output")
-	}
-	g.Outputs = []onnxpb.ValueInfo{{Name: "output", Type: onnxpb.Float, Shape: outShape}}
-
-	return &onnxpb.Model{
-		IRVersion:    8,
-		Opset:        17,
-		ProducerName: "chorus-demovoice",
-		DocString:    "Chorus demo voice: " + o.Label + ". Generated; not a trained model.",
-		Graph:        g,
-		Metadata:     map[string]string{"chorus.demo": "true", "chorus.label": o.Label},
-	}
 }

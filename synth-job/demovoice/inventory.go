@@ -1,84 +1,75 @@
 package demovoice
 
-// symbol is one entry of the demo voices' phoneme_id_map, with the sound the
-// demo model makes for it. The id of a symbol is its index in inventory.
+// class is what a symbol of the phoneme_id_map does in the demo model: how
+// long it lasts relative to the others and how its unit is played.
+type class uint8
+
+const (
+	clsSilent    class = iota // pad, BOS, EOS, digits: no time, no sound
+	clsMark                   // stress, length and other marks: no time of their own
+	clsSpace                  // word boundary: a very short pause
+	clsPause                  // punctuation: a pause (weight per symbol)
+	clsVowel                  // stretched to its duration; stress and length lengthen it
+	clsSonorant               // stretched
+	clsFricative              // stretched
+	clsStop                   // closure (silence) then the burst, played at its own speed
+)
+
+// symbol is one entry of the demo voices' phoneme_id_map. The id of a symbol
+// is its index in inventory.
 type symbol struct {
-	r      rune
-	f1, f2 float32 // formant-like tone frequencies, Hz
-	amp    float32 // overall amplitude
-	voiced float32 // weight of the speaker's fundamental
+	r   rune
+	cls class
+	// weight is the symbol's relative duration (roughly milliseconds at
+	// espeak-ng's default rate). Durations are scaled per sentence so that
+	// the whole sentence lasts input_lengths × SamplesPerID × length_scale.
+	weight float32
 }
 
-// Amplitudes of the classes. The pad is near-silent but not zero so the
-// output is never pure silence between phonemes; punctuation is a pause.
-const (
-	ampPad     = 0.004
-	ampSpace   = 0.01
-	ampPunct   = 0.02
-	ampVowel   = 0.6
-	ampSonor   = 0.45
-	ampFric    = 0.25
-	ampStop    = 0.35
-	ampMark    = 0.12
-	ampUnknown = 0.3
+// Relative durations of the classes, and of the symbols that differ from
+// their class.
+var (
+	classWeight = map[class]float32{
+		clsSpace: 20, clsVowel: 80, clsSonorant: 60, clsFricative: 80, clsStop: 70,
+	}
+	symbolWeight = map[rune]float32{
+		',': 160, ';': 160, ':': 160, // clause pauses inside a sentence
+		'.': 25, '!': 25, '?': 25, // sentence end: the engine adds the pause between sentences
+		's': 90, 'ʃ': 90, 'z': 70, 'v': 55, 'ð': 45, 'h': 55, 'ɦ': 55,
+		'ɾ': 30, 'ɽ': 30, 'ʔ': 45,
+	}
+	// stressGain lengthens the vowel after a stress mark (espeak-ng writes
+	// the mark right before the vowel); lengthGain the vowel before a length mark.
+	stressGain = map[rune]float32{'ˈ': 0.35, 'ˌ': 0.1}
+	lengthGain = map[rune]float32{'ː': 0.6, 'ˑ': 0.3}
 )
 
 // inventory is a Piper-style phoneme_id_map covering the IPA that espeak-ng
 // produces for English and Korean (and most other espeak voices), ordered
 // like Piper's: pad, BOS, EOS, space, punctuation, then phonemes by class.
+// Which symbols actually sound depends on the language's unit recipes
+// (units.go); the others are silent and take no time.
 var inventory = buildInventory()
 
 func buildInventory() []symbol {
 	var inv []symbol
-	add := func(r rune, f1, f2, amp, voiced float32) {
-		inv = append(inv, symbol{r, f1, f2, amp, voiced})
-	}
-	add('_', 0, 0, ampPad, 1)
-	add('^', 0, 0, ampPad, 1)
-	add('$', 0, 0, ampPad, 1)
-	add(' ', 0, 0, ampSpace, 1)
-	for i, r := range []rune(`!'(),-.:;?"`) {
-		add(r, 200+float32(i)*10, 400, ampPunct, 1)
-	}
-	// Vowels with approximate textbook F1/F2 (Hz).
-	vowels := []struct {
-		r      rune
-		f1, f2 float32
-	}{
-		{'i', 280, 2250}, {'y', 280, 1800}, {'ɨ', 320, 1650}, {'ʉ', 320, 1500}, {'ɯ', 320, 1300},
-		{'u', 310, 870}, {'ɪ', 400, 1900}, {'ʏ', 350, 1650}, {'ʊ', 450, 1030}, {'e', 400, 2100},
-		{'ø', 400, 1600}, {'ɘ', 400, 1600}, {'ɵ', 400, 1400}, {'ɤ', 460, 1300}, {'o', 450, 800},
-		{'ə', 500, 1500}, {'ɚ', 490, 1350}, {'ɝ', 490, 1350}, {'ɛ', 550, 1770}, {'œ', 550, 1500},
-		{'ɜ', 560, 1480}, {'ɞ', 550, 1400}, {'ʌ', 620, 1200}, {'ɔ', 590, 880}, {'æ', 690, 1660},
-		{'ɐ', 650, 1350}, {'a', 750, 1300}, {'ɶ', 700, 1200}, {'ɑ', 710, 1100}, {'ɒ', 650, 900},
-		{'ᵻ', 350, 1700},
-	}
-	for _, v := range vowels {
-		add(v.r, v.f1, v.f2, ampVowel, 1)
-	}
-	for i, r := range []rune("mnŋɲɳɴɱlɫɭʎʟrɹɻɾɽɺʀwjɥʋɰ") {
-		add(r, 250+float32(i)*15, 900+float32(i)*55, ampSonor, 1)
-	}
-	for i, r := range []rune("fvszʃʒθðxɣhɦçʝɕʑχʁħʕɸβʂʐɧɬɮʍ") {
-		voiced := float32(0.1)
-		if i%2 == 1 {
-			voiced = 0.6
+	add := func(cls class, rs string) {
+		for _, r := range rs {
+			w, ok := symbolWeight[r]
+			if !ok {
+				w = classWeight[cls]
+			}
+			inv = append(inv, symbol{r, cls, w})
 		}
-		add(r, 2400+float32(i)*60, 4200+float32(i)*80, ampFric, voiced)
 	}
-	for i, r := range []rune("pbtdkgɡqɢcɟʈɖʔʦɓɗʄɠʛ") {
-		voiced := float32(0.15)
-		if i%2 == 1 {
-			voiced = 0.7
-		}
-		add(r, 300+float32(i)*40, 1700+float32(i)*90, ampStop, voiced)
-	}
-	// Stress, length and other marks: short and quiet.
-	for i, r := range []rune("ˈˌːˑʰʲʷˤ˞\u0303\u0329\u032a\u032f\u030a\u0325↓↑") {
-		add(r, 600+float32(i)*30, 1500+float32(i)*40, ampMark, 1)
-	}
-	for i, r := range []rune("0123456789") {
-		add(r, 500+float32(i)*50, 1500+float32(i)*60, ampUnknown, 1)
-	}
+	add(clsSilent, "_^$")
+	add(clsSpace, " ")
+	add(clsPause, `!'(),-.:;?"`)
+	add(clsVowel, "iyɨʉɯuɪʏʊeøɘɵɤoəɚɝɛœɜɞʌɔæɐaɶɑɒᵻ")
+	add(clsSonorant, "mnŋɲɳɴɱlɫɭʎʟrɹɻɾɽɺʀwjɥʋɰ")
+	add(clsFricative, "fvszʃʒθðxɣhɦçʝɕʑχʁħʕɸβʂʐɧɬɮʍ")
+	add(clsStop, "pbtdkgɡqɢcɟʈɖʔʦɓɗʄɠʛ")
+	add(clsMark, "ˈˌːˑʰʲʷˤ˞\u0303\u0329\u032a\u032f\u030a\u0325↓↑")
+	add(clsSilent, "0123456789")
 	return inv
 }

@@ -55,6 +55,7 @@ type Attr struct {
 	Float  *float32
 	Ints   []int64
 	Tensor *Tensor
+	String *string
 }
 
 // Node is one operator application.
@@ -145,6 +146,7 @@ func (n *Node) marshal() []byte {
 const (
 	attrFloat  = 1
 	attrInt    = 2
+	attrString = 3
 	attrTensor = 4
 	attrInts   = 7
 )
@@ -161,6 +163,10 @@ func (a *Attr) marshal() []byte {
 		b = protowire.AppendTag(b, 3, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(*a.Int))
 		b = appendVarint(b, 20, attrInt)
+	case a.String != nil:
+		b = protowire.AppendTag(b, 4, protowire.BytesType)
+		b = protowire.AppendString(b, *a.String)
+		b = appendVarint(b, 20, attrString)
 	case a.Tensor != nil:
 		b = appendMessage(b, 5, a.Tensor.marshal())
 		b = appendVarint(b, 20, attrTensor)

@@ -74,3 +74,15 @@ func TestMarshalLayout(t *testing.T) {
 		t.Errorf("input shape dims %v", dims)
 	}
 }
+
+func TestStringAttribute(t *testing.T) {
+	add := "add"
+	a := Attr{Name: "reduction", String: &add}
+	f := fields(t, a.marshal())
+	if string(f[1][0]) != "reduction" || string(f[4][0]) != "add" {
+		t.Errorf("attribute fields %v", f)
+	}
+	if typ, _ := protowire.ConsumeVarint(f[20][0]); typ != attrString {
+		t.Errorf("attribute type %d, want STRING", typ)
+	}
+}

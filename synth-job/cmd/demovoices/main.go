@@ -5,7 +5,9 @@
 //
 // creates DIR/chorus-demo-en.onnx(.json) (espeak-ng en-us, 4 speakers) and
 // DIR/chorus-demo-ko.onnx(.json) (espeak-ng ko, 1 speaker) and prints the
-// model paths. The output is deterministic, so re-running changes nothing.
+// model paths. It runs the espeak-ng program (Debian package espeak-ng),
+// which says the phonemes the voices are made of. The output is
+// deterministic, so re-running changes nothing.
 package main
 
 import (
