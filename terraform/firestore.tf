@@ -21,7 +21,7 @@ resource "google_firestore_database" "default" {
 # without the field are kept. The field is exempt from indexing, as Google
 # recommends for TTL timestamps (monotonic values hot-spot an index).
 resource "google_firestore_field" "ttl" {
-  for_each = toset(["jobs", "requests", "results"])
+  for_each = toset(["jobs", "requests", "results", "batch_notices"])
 
   database   = google_firestore_database.default.name
   collection = each.value
@@ -60,6 +60,27 @@ resource "google_firestore_index" "jobs_running_by_lease" {
   }
   fields {
     field_path = "lease_until"
+    order      = "ASCENDING"
+  }
+}
+
+# The worker's sweep for finished jobs whose completion was never announced
+# (shared/store Unnotified): status in (succeeded, failed), notified ==
+# false, oldest updated_at first.
+resource "google_firestore_index" "jobs_unannounced" {
+  database   = google_firestore_database.default.name
+  collection = "jobs"
+
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "notified"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "updated_at"
     order      = "ASCENDING"
   }
 }

@@ -29,6 +29,8 @@ locals {
     CHORUS_MAX_BATCH_ITEMS = tostring(var.max_batch_items)
     CHORUS_RATE_PER_MINUTE = tostring(var.rate_per_minute)
     CHORUS_RATE_BURST      = tostring(var.rate_burst)
+    # Jobs the result cache answers at once are announced here.
+    CHORUS_COMPLETION_TOPIC = google_pubsub_topic.completed.name
   }
 
   # How every function is built.

@@ -72,10 +72,22 @@ resource "google_cloud_run_v2_job" "worker" {
             CHORUS_BATCH_WAIT       = "${var.worker_gpu.batch_wait_ms}ms"
             CHORUS_CPU_OFFLOAD_IDS  = tostring(var.worker_gpu.cpu_offload_ids)
             CHORUS_INTRA_OP_THREADS = tostring(var.worker_cpu)
+            # Completions, and clients' callbacks signed with the secret below.
+            CHORUS_COMPLETION_TOPIC      = google_pubsub_topic.completed.name
+            CHORUS_CALLBACK_SUBSCRIPTION = google_pubsub_subscription.callbacks.name
           }, var.worker_extra_env)
           content {
             name  = env.key
             value = env.value
+          }
+        }
+        env {
+          name = "CHORUS_CALLBACK_SECRET"
+          value_source {
+            secret_key_ref {
+              secret  = google_secret_manager_secret.callback.secret_id
+              version = "latest"
+            }
           }
         }
       }
@@ -88,6 +100,7 @@ resource "google_cloud_run_v2_job" "worker" {
     google_pubsub_subscription_iam_member.worker_subscriber,
     google_storage_bucket_iam_member.worker_audio,
     google_storage_bucket_iam_member.worker_models,
+    google_secret_manager_secret_iam_member.worker_callback,
   ]
 }
 

@@ -1,0 +1,82 @@
+# Completion notifications. synthesis-completed gets one message per
+# finished job and one per finished batch (validated against the proto
+# schema shared with the Go code). The worker announces what it finishes
+# and the enqueue functions what the result cache answers at once; the
+# worker also delivers clients' callbacks from its own subscription, signed
+# (HMAC-SHA256) with a secret kept in Secret Manager. Operators may add
+# subscriptions of their own to the topic.
+
+resource "google_pubsub_schema" "completed" {
+  name       = "${local.prefix}-synthesis-completed"
+  type       = "PROTOCOL_BUFFER"
+  definition = file("${path.module}/../shared/message/synthesis_completed.proto")
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_pubsub_topic" "completed" {
+  name = "${local.prefix}-synthesis-completed"
+
+  schema_settings {
+    schema   = google_pubsub_schema.completed.id
+    encoding = "JSON"
+  }
+
+  message_storage_policy {
+    allowed_persistence_regions = [var.region]
+  }
+}
+
+# Callbacks the receiver did not take (down, 5xx, 408, 429) are retried with
+# Pub/Sub's backoff for a day; a final refusal (other 4xx) is dropped.
+resource "google_pubsub_subscription" "callbacks" {
+  name  = "${local.prefix}-synthesis-callbacks"
+  topic = google_pubsub_topic.completed.id
+
+  ack_deadline_seconds       = 60
+  message_retention_duration = "86400s"
+
+  retry_policy {
+    minimum_backoff = "10s"
+    maximum_backoff = "600s"
+  }
+
+  expiration_policy {
+    ttl = ""
+  }
+}
+
+resource "google_pubsub_topic_iam_member" "completion_publisher" {
+  for_each = {
+    synthesize = module.synthesize.service_account_member
+    batch      = module.batch.service_account_member
+    worker     = google_service_account.worker.member
+  }
+  topic  = google_pubsub_topic.completed.id
+  role   = "roles/pubsub.publisher"
+  member = each.value
+}
+
+resource "google_pubsub_subscription_iam_member" "worker_callbacks" {
+  subscription = google_pubsub_subscription.callbacks.id
+  role         = "roles/pubsub.subscriber"
+  member       = google_service_account.worker.member
+}
+
+# The signing secret's value is added once by the operator (docs/deploy.md:
+# `gcloud secrets versions add`), so that it never sits in Terraform state.
+resource "google_secret_manager_secret" "callback" {
+  secret_id = "${local.prefix}-callback-secret"
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_secret_manager_secret_iam_member" "worker_callback" {
+  secret_id = google_secret_manager_secret.callback.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.worker.member
+}
