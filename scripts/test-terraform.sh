@@ -102,9 +102,9 @@ terraform fmt -check -recursive -diff "$root/terraform"
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-# The module reads ../shared/message/synthesis_request.proto: keep the layout.
+# The module reads the topics' schemas in ../shared/message: keep the layout.
 mkdir -p "$scratch/shared/message"
-cp "$root/shared/message/synthesis_request.proto" "$scratch/shared/message/"
+cp "$root"/shared/message/*.proto "$scratch/shared/message/"
 tar -C "$root" --exclude=.terraform --exclude=.terraform.lock.hcl --exclude='*.tfstate*' \
   --exclude=terraform.tfvars --exclude='*.go' --exclude=testdata -cf - terraform | tar -C "$scratch" -xf -
 cd "$scratch/terraform"

@@ -28,7 +28,9 @@ resource "google_pubsub_topic" "completed" {
 }
 
 # Callbacks the receiver did not take (down, 5xx, 408, 429) are retried with
-# Pub/Sub's backoff for a day; a final refusal (other 4xx) is dropped.
+# Pub/Sub's backoff (10 s doubling to 10 min), var.callback_attempts times,
+# then kept on a dead-letter topic of their own for people to look at; a
+# final refusal (other 4xx) is dropped.
 resource "google_pubsub_subscription" "callbacks" {
   name  = "${local.prefix}-synthesis-callbacks"
   topic = google_pubsub_topic.completed.id
@@ -41,9 +43,49 @@ resource "google_pubsub_subscription" "callbacks" {
     maximum_backoff = "600s"
   }
 
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.callbacks_dead_letter.id
+    max_delivery_attempts = var.callback_attempts
+  }
+
   expiration_policy {
     ttl = ""
   }
+}
+
+resource "google_pubsub_topic" "callbacks_dead_letter" {
+  name = "${local.prefix}-synthesis-callbacks-dead-letter"
+
+  message_storage_policy {
+    allowed_persistence_regions = [var.region]
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_pubsub_subscription" "callbacks_dead_letter" {
+  name  = "${local.prefix}-synthesis-callbacks-dead-letter-kept"
+  topic = google_pubsub_topic.callbacks_dead_letter.id
+
+  ack_deadline_seconds       = 60
+  message_retention_duration = "604800s"
+
+  expiration_policy {
+    ttl = ""
+  }
+}
+
+# Dead-lettering is done by the Pub/Sub service agent.
+resource "google_pubsub_topic_iam_member" "callbacks_dead_letter_agent" {
+  topic  = google_pubsub_topic.callbacks_dead_letter.id
+  role   = "roles/pubsub.publisher"
+  member = local.pubsub_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "callbacks_agent_subscriber" {
+  subscription = google_pubsub_subscription.callbacks.id
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_agent
 }
 
 resource "google_pubsub_topic_iam_member" "completion_publisher" {

@@ -422,3 +422,14 @@ variable "web_max_instances" {
   type        = number
   default     = 3
 }
+
+variable "callback_attempts" {
+  description = "How many times a completion callback is tried (with backoff from 10 s to 10 min) before it is dead-lettered."
+  type        = number
+  default     = 12
+
+  validation {
+    condition     = var.callback_attempts >= 5 && var.callback_attempts <= 100
+    error_message = "callback_attempts must be between 5 and 100 (Pub/Sub's bounds on delivery attempts)."
+  }
+}

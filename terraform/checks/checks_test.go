@@ -99,16 +99,19 @@ func scratch(t *testing.T, file, old, new string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proto := filepath.Join("shared", "message", "synthesis_request.proto")
-	b, err := os.ReadFile(filepath.Join(repoRoot, proto))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(proto)), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dst, proto), b, 0o644); err != nil {
-		t.Fatal(err)
+	// The topics' schemas the module reads (file("../shared/message/…")).
+	for _, name := range []string{"synthesis_request.proto", "synthesis_completed.proto"} {
+		proto := filepath.Join("shared", "message", name)
+		b, err := os.ReadFile(filepath.Join(repoRoot, proto))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(proto)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, proto), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	dir := filepath.Join(dst, "terraform")
 	if file != "" {
