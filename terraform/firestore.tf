@@ -84,3 +84,19 @@ resource "google_firestore_index" "jobs_unannounced" {
     order      = "ASCENDING"
   }
 }
+
+# A finished job asks whether its batch has finished with a count query:
+# batch_id ==, status in (queued, running) (shared/store BatchPending).
+resource "google_firestore_index" "jobs_batch_pending" {
+  database   = google_firestore_database.default.name
+  collection = "jobs"
+
+  fields {
+    field_path = "batch_id"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+}

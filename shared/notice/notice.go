@@ -66,17 +66,16 @@ func (a *Announcer) announce(ctx context.Context, j *job.Job) {
 	}
 }
 
-// batch announces j's batch when every job of it has finished.
+// batch announces j's batch when every job of it has finished: a count
+// query per finished job, and the batch is read once, by the claimant.
 func (a *Announcer) batch(ctx context.Context, j *job.Job) {
-	jobs, err := a.Store.BatchJobs(ctx, j.BatchID, maxBatchJobs)
+	pending, err := a.Store.BatchPending(ctx, j.BatchID)
 	if err != nil {
-		a.Log.WarnContext(ctx, "announce: read batch", "batch_id", j.BatchID, "error", err)
+		a.Log.WarnContext(ctx, "announce: count the batch's pending jobs", "batch_id", j.BatchID, "error", err)
 		return
 	}
-	for _, b := range jobs {
-		if !b.Status.Terminal() {
-			return // its own end announces the batch
-		}
+	if pending > 0 {
+		return // the last job's end announces the batch
 	}
 	claimed, err := a.Store.ClaimBatchNotice(ctx, j.BatchID)
 	if err != nil || !claimed {
@@ -85,7 +84,11 @@ func (a *Announcer) batch(ctx context.Context, j *job.Job) {
 		}
 		return
 	}
-	if err := a.Notifier.Notify(ctx, message.BatchCompletion(j.BatchID, jobs), j.CallbackURL); err != nil {
+	jobs, err := a.Store.BatchJobs(ctx, j.BatchID, maxBatchJobs)
+	if err == nil {
+		err = a.Notifier.Notify(ctx, message.BatchCompletion(j.BatchID, jobs), j.CallbackURL)
+	}
+	if err != nil {
 		a.Log.WarnContext(ctx, "announce: publish batch completion", "batch_id", j.BatchID, "error", err)
 		if err := a.Store.ReleaseBatchNotice(ctx, j.BatchID); err != nil {
 			a.Log.WarnContext(ctx, "announce: release batch notice", "batch_id", j.BatchID, "error", err)

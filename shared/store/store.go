@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"cloud.google.com/go/firestore/apiv1/firestorepb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -508,6 +509,25 @@ func (s *Store) BatchJobs(ctx context.Context, batchID string, limit int) ([]*jo
 	}
 	sort.SliceStable(out, func(i, k int) bool { return out[i].CreatedAt.Before(out[k].CreatedAt) })
 	return out, nil
+}
+
+// BatchPending counts the jobs of a batch that have not finished (queued or
+// running): a count query, so that a job's end can ask whether its batch
+// ended without reading the batch. Needs the composite index (batch_id,
+// status) that Terraform creates.
+func (s *Store) BatchPending(ctx context.Context, batchID string) (int64, error) {
+	q := s.fs.Collection(jobsCollection).Where("batch_id", "==", batchID).
+		Where("status", "in", []string{string(job.Queued), string(job.Running)})
+	res, err := q.NewAggregationQuery().WithCount("pending").Get(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("store: pending jobs of batch %s: %w", batchID, err)
+	}
+	switch n := res["pending"].(type) {
+	case *firestorepb.Value:
+		return n.GetIntegerValue(), nil
+	default:
+		return 0, fmt.Errorf("store: pending jobs of batch %s: count is %T", batchID, res["pending"])
+	}
 }
 
 // RequeueCandidates returns up to limit jobs that have been queued, untouched,
