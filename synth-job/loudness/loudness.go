@@ -62,8 +62,15 @@ func (m Measurement) TruePeakDBTP() float64 { return toDB(m.TruePeak) }
 
 // Measure measures mono samples at rate (Hz). NaN samples count as 0.
 func Measure(x []float32, rate int) Measurement {
+	m := measureLoudness(x, rate)
+	m.TruePeak = TruePeak(x)
+	return m
+}
+
+// measureLoudness is Measure without the true peak.
+func measureLoudness(x []float32, rate int) Measurement {
 	k := kWeight(x, rate)
-	m := Measurement{TruePeak: TruePeak(x)}
+	var m Measurement
 	block := int(math.Round(blockSeconds * float64(rate)))
 	step := int(math.Round(stepSeconds * float64(rate)))
 	if len(k) < block || block == 0 {
@@ -76,6 +83,18 @@ func Measure(x []float32, rate int) Measurement {
 	}
 	m.Integrated = m.loudnessAt(1)
 	return m
+}
+
+// Scaled is the measurement of the clip multiplied by gain g.
+func (m Measurement) Scaled(g float64) Measurement {
+	out := m
+	out.blocks = make([]float64, len(m.blocks))
+	for i, z := range m.blocks {
+		out.blocks[i] = g * g * z
+	}
+	out.TruePeak = m.TruePeak * g
+	out.Integrated = out.loudnessAt(1)
+	return out
 }
 
 // loudnessAt is the integrated loudness the clip would have at gain g:
@@ -110,26 +129,30 @@ func (m Measurement) loudnessAt(g float64) float64 {
 
 // Gain is the one linear gain for a clip: the gain that brings its
 // integrated loudness to target LUFS, lowered when needed so that its true
-// peak stays at or below ceiling dBTP — where both cannot hold, the
-// ceiling wins and the clip stays quieter than the target (no limiter
-// changes its dynamics). maxGain bounds it (a near-silent clip is not
-// amplified into noise); a silent clip gets maxGain, which changes nothing.
+// peak stays at or below ceiling dBTP (pass +Inf for no ceiling; Level
+// holds the ceiling with a limiter instead). maxGain bounds it, so that a
+// near-silent clip is not amplified into noise; a clip with nothing above
+// the absolute gate even at maxGain is silence, and gets 1.
 func (m Measurement) Gain(target, ceiling, maxGain float64) float64 {
-	g := maxGain
-	if !math.IsInf(m.Integrated, -1) {
-		// The gates make loudness at gain g differ from Integrated+dB(g)
-		// only when g lifts blocks over the absolute gate: a few fixed
-		// point steps settle it.
-		g = fromDB(target - m.Integrated)
-		for range 4 {
-			l := m.loudnessAt(g)
-			if math.IsInf(l, -1) || math.Abs(l-target) < 1e-3 {
-				break
-			}
-			g *= fromDB(target - l)
+	g, l := 1.0, m.Integrated
+	if math.IsInf(l, -1) {
+		if l = m.loudnessAt(maxGain); math.IsInf(l, -1) {
+			return 1
 		}
+		g = maxGain
 	}
-	if m.TruePeak > 0 {
+	// The gates make loudness at gain g differ from Integrated+dB(g) only
+	// when g lifts blocks over the absolute gate: a few fixed-point steps
+	// settle it.
+	g *= fromDB(target - l)
+	for range 4 {
+		l := m.loudnessAt(g)
+		if math.IsInf(l, -1) || math.Abs(l-target) < 1e-3 {
+			break
+		}
+		g *= fromDB(target - l)
+	}
+	if m.TruePeak > 0 && !math.IsInf(ceiling, 1) {
 		g = min(g, fromDB(ceiling)/m.TruePeak)
 	}
 	return min(g, maxGain)
@@ -235,28 +258,56 @@ var interpolator = [4][12]float64{
 // signal is taken as silent before its start and after its end, so the
 // filter's tail past the last sample is measured too.
 func TruePeak(x []float32) float64 {
-	const taps = 12
 	var peak float64
-	// y[4n+p] = Σ_k h_p[k]·x[n−k], for n up to len(x)+taps−1 (the tail).
-	var hist [taps]float64 // hist[k] = x[n−k]
-	for n := 0; n < len(x)+taps-1; n++ {
-		copy(hist[1:], hist[:taps-1])
-		hist[0] = 0
-		if n < len(x) {
-			v := float64(x[n])
-			if v != v {
-				v = 0
-			}
-			hist[0] = v
-			peak = max(peak, math.Abs(v))
-		}
-		for p := range interpolator {
-			var y float64
-			for k, h := range interpolator[p] {
-				y += h * hist[k]
-			}
-			peak = max(peak, math.Abs(y))
-		}
+	for _, v := range peakEnvelope(x) {
+		peak = max(peak, v)
 	}
 	return peak
+}
+
+// peakEnvelope returns, for every sample j, the largest magnitude of x[j]
+// and of the 4× interpolated values on either side of it (between j−1 and
+// j, and between j and j+1). Its maximum is the true peak.
+//
+// The interpolator is a 48-tap filter h split into 4 phases, h_p[k] =
+// h[4k+p]; y_p[n] = Σ_k h_p[k]·x[n−k] lies at n − 5.875 + p/4 input
+// samples (the filter's centre is tap 23.5), that is between samples n−6
+// and n−5.
+func peakEnvelope(x []float32) []float64 {
+	const taps = 12
+	n := len(x)
+	env := make([]float64, n)
+	if n == 0 {
+		return env
+	}
+	// xp[i+taps-1] = x[i], zeros around: x[m−k] = xp[m−k+taps−1].
+	xp := make([]float64, n+2*(taps-1))
+	for i, v := range x {
+		f := float64(v)
+		if f != f {
+			f = 0
+		}
+		xp[i+taps-1] = f
+		env[i] = math.Abs(f)
+	}
+	for m := 0; m < n+taps-1; m++ {
+		w := xp[m : m+taps] // w[taps−1−k] = x[m−k]
+		var hi float64
+		for p := range interpolator {
+			h := &interpolator[p]
+			var y float64
+			for k := range taps {
+				y += h[k] * w[taps-1-k]
+			}
+			hi = max(hi, math.Abs(y))
+		}
+		// Between samples m−6 and m−5.
+		if j := m - 6; j >= 0 && j < n {
+			env[j] = max(env[j], hi)
+		}
+		if j := m - 5; j >= 0 && j < n {
+			env[j] = max(env[j], hi)
+		}
+	}
+	return env
 }
