@@ -110,3 +110,30 @@ func MeasureEBUR128(t testing.TB, audio []byte, loops int) EBUR128 {
 	}
 	return EBUR128{Integrated: num(summaryI), TruePeak: num(summaryPeak)}
 }
+
+// DecodePCM decodes audio (any format ffmpeg reads) to mono 16-bit PCM at
+// rate with ffmpeg, so tests can check what a player would hear.
+func DecodePCM(t testing.TB, audio []byte, rate int) []int16 {
+	t.Helper()
+	ff := FFmpeg(t)
+	f, err := os.CreateTemp(t.TempDir(), "decode-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(audio); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	cmd := exec.Command(ff, "-hide_banner", "-v", "error", "-i", f.Name(), "-f", "s16le", "-ac", "1", "-ar", strconv.Itoa(rate), "-")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ffmpeg decode: %v\n%s", err, stderr.String())
+	}
+	pcm := make([]int16, len(out)/2)
+	for i := range pcm {
+		pcm[i] = int16(uint16(out[2*i]) | uint16(out[2*i+1])<<8)
+	}
+	return pcm
+}
