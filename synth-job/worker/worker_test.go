@@ -404,7 +404,8 @@ func TestDuplicateDeliveryGivesOneResult(t *testing.T) {
 		t.Fatalf("job %+v", got)
 	}
 	time.Sleep(2 * time.Second) // let the duplicates be handled
-	if objs := w.audioObjects(); len(objs) != 2 || objs[0] != j.CaptionsObjectName() || objs[1] != j.ObjectName() { // listed by name
+	// Listed by name: the captions, then the audio.
+	if objs := w.audioObjects(); len(objs) != 2 || objs[0] != j.CaptionsObjectName() || objs[1] != j.ObjectName() {
 		t.Fatalf("audio objects %v, want exactly %s and %s", objs, j.ObjectName(), j.CaptionsObjectName())
 	}
 	again, _ := w.st.GetJob(context.Background(), j.ID)
