@@ -108,3 +108,24 @@ func TestLevelBoundsAndSilence(t *testing.T) {
 		t.Errorf("bounded gain: %+v", got)
 	}
 }
+
+// BenchmarkLevel10s levels 10 s of speech-like bursts at 22.05 kHz that
+// need the limiter (the demo voices' case: the costliest path).
+func BenchmarkLevel10s(b *testing.B) {
+	const rate = 22050
+	var x []float32
+	for i := range 20 {
+		x = append(x, tone(rate, 150+20*float64(i%5), 0.3, 0.3)...)
+		x = append(x, make([]float32, rate/5)...)
+	}
+	for i := 0; i < len(x); i += rate / 10 {
+		x[i] = 0.9 // a peak every 100 ms
+	}
+	buf := make([]float32, len(x))
+	for b.Loop() {
+		copy(buf, x)
+		if got := Level(buf, rate, TargetLUFS, CeilingDBTP, 100); got.Reduction == 0 {
+			b.Fatal("not limited")
+		}
+	}
+}

@@ -253,6 +253,17 @@ var interpolator = [4][12]float64{
 		0.1373291015625, -0.0594482421875, 0.0332031250000, -0.0196533203125, 0.0109863281250, 0.0017089843750},
 }
 
+// reversed holds the interpolator's phases tap-reversed, so that a phase
+// is a dot product with the window of samples in time order.
+var reversed = func() (r [4][12]float64) {
+	for p := range interpolator {
+		for k, h := range interpolator[p] {
+			r[p][len(interpolator[p])-1-k] = h
+		}
+	}
+	return r
+}()
+
 // TruePeak returns the largest magnitude of x oversampled 4× (Annex 2 of
 // BS.1770-4), and of x itself, as a linear value (NaN read as 0). The
 // signal is taken as silent before its start and after its end, so the
@@ -291,16 +302,15 @@ func peakEnvelope(x []float32) []float64 {
 		env[i] = math.Abs(f)
 	}
 	for m := 0; m < n+taps-1; m++ {
-		w := xp[m : m+taps] // w[taps−1−k] = x[m−k]
-		var hi float64
-		for p := range interpolator {
-			h := &interpolator[p]
-			var y float64
-			for k := range taps {
-				y += h[k] * w[taps-1-k]
-			}
-			hi = max(hi, math.Abs(y))
+		w := (*[taps]float64)(xp[m : m+taps]) // w[j] = x[m−(taps−1−j)]
+		var y0, y1, y2, y3 float64
+		for j, v := range w {
+			y0 += reversed[0][j] * v
+			y1 += reversed[1][j] * v
+			y2 += reversed[2][j] * v
+			y3 += reversed[3][j] * v
 		}
+		hi := max(math.Abs(y0), math.Abs(y1), math.Abs(y2), math.Abs(y3))
 		// Between samples m−6 and m−5.
 		if j := m - 6; j >= 0 && j < n {
 			env[j] = max(env[j], hi)
