@@ -51,9 +51,9 @@
 // limiter (3 ms look-ahead, 30 ms release) lowers those peaks alone, and
 // the gain is raised until the limited request reads the target; far from
 // its peaks a request keeps its one gain. The generated demo voices
-// (Hann-windowed tone bursts, ~18 dB from peak to loudness) need up to
-// about 12 dB of it on their loudest bursts; the bench voice, shaped like a
-// Piper medium voice, none. The gain is at most MaxGain (+40 dB), so that
+// (Hann-windowed tone bursts, ~18 dB from peak to loudness) need 1–15 dB
+// of it on their loudest bursts; the bench voice, shaped like a Piper
+// medium voice, none. The gain is at most MaxGain (+40 dB), so that
 // near-silence is not amplified into noise. It depends on the request's
 // whole audio, so the same sentence alone and within a longer text may
 // come out at slightly different levels; it never depends on the batch a
