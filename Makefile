@@ -43,7 +43,7 @@ test-go: ## gofmt, go vet and tests (unit + integration against the emulators; T
 	CHORUS_ORT_LIBRARY=$(ORT_LIB) go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /terraform/)
 
 .PHONY: test-build
-test-build: ## the builds the deploys make: functions without cgo, the worker binary; cgo only where inference is
+test-build: ## the builds the deploys make: functions without cgo, the worker binary; cgo only where inference and encoding are
 	CGO_ENABLED=0 go build -o /dev/null ./functions/... .
 	CGO_ENABLED=0 go vet ./functions/... .
 	CGO_ENABLED=0 go build -o /dev/null ./shared/... ./functions/... ./synth-job/voice ./synth-job/worker

@@ -2,6 +2,10 @@
 # Installs the Debian packages Chorus needs for building and testing, when
 # they are missing. Idempotent: a machine that has them all does nothing.
 #   espeak-ng, libespeak-ng-dev: phonemes for the synthesis engine (cgo)
+#   libopusenc-dev, libsoxr-dev, libmp3lame-dev: Ogg Opus (with resampling
+#     to 48 kHz) and MP3 encoding in the worker (synth-job/encode, cgo)
+#   ffmpeg: measures loudness and decodes Opus and MP3 in tests (an
+#     independent check of synth-job/loudness and synth-job/encode)
 #   sox: checks WAV files in tests and by hand
 #   chromium, chromium-driver, fonts-noto-*: the browser end-to-end test (Korean, emoji)
 #   zip: packaging the function sources (scripts/package-functions.sh)
@@ -9,7 +13,7 @@
 #   python3, curl: used by the scripts (e2e, smoke, load, gpu-bench pruning)
 set -euo pipefail
 
-pkgs=(espeak-ng libespeak-ng-dev sox chromium chromium-driver fonts-noto-cjk fonts-noto-color-emoji zip xz-utils)
+pkgs=(espeak-ng libespeak-ng-dev libopusenc-dev libsoxr-dev libmp3lame-dev ffmpeg sox chromium chromium-driver fonts-noto-cjk fonts-noto-color-emoji zip xz-utils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,15 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
 	"cloud.google.com/go/storage"
+	"golang.org/x/sync/errgroup"
 
+	"github.com/chorus-voice/chorus/shared/job"
 	"github.com/chorus-voice/chorus/shared/store"
+	"github.com/chorus-voice/chorus/synth-job/encode"
 	"github.com/chorus-voice/chorus/synth-job/engine"
 	"github.com/chorus-voice/chorus/synth-job/voice"
 	"github.com/chorus-voice/chorus/synth-job/voicecache"
+	"github.com/chorus-voice/chorus/synth-job/wav"
 	"github.com/chorus-voice/chorus/synth-job/worker"
 )
 
@@ -22,8 +27,8 @@ import (
 const voiceCheckEvery = time.Minute
 
 // EngineSynth is the production worker.Synth: the ONNX engine over voices
-// kept on local disk by the voice cache. It lives with the binary so that
-// the worker package stays free of cgo.
+// kept on local disk by the voice cache, and the Opus and MP3 encoders. It
+// lives with the binary so that the worker package stays free of cgo.
 type EngineSynth struct {
 	eng    *engine.Engine
 	voices *voicecache.Cache
@@ -87,10 +92,46 @@ func (s *EngineSynth) Synthesize(ctx context.Context, rec *store.Voice, items []
 		return nil, err
 	}
 	out := make([]worker.Audio, len(res))
+	// Encoding is CPU work of its own (Opus most): one item per core.
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, r := range res {
-		out[i] = worker.Audio{WAV: r.WAV, Duration: r.Duration, SampleRate: r.SampleRate, Err: itemError(r.Err)}
+		if r.Err != nil {
+			out[i].Err = itemError(r.Err)
+			continue
+		}
+		g.Go(func() error {
+			out[i] = encodeAudio(r, items[i].Format)
+			return nil
+		})
 	}
+	_ = g.Wait()
 	return out, nil
+}
+
+// encodeAudio turns the engine's WAV into the item's format. The duration
+// and the captions are the PCM's: encoders keep the length exactly.
+func encodeAudio(r engine.Result, format string) worker.Audio {
+	a := worker.Audio{Data: r.WAV, Duration: r.Duration, SampleRate: r.SampleRate, Cues: r.Cues}
+	if format == job.FormatWAV {
+		return a
+	}
+	pcm, err := wav.Decode(r.WAV)
+	if err != nil {
+		a.Err = fmt.Errorf("read the engine's WAV: %w", err)
+		return a
+	}
+	switch format {
+	case job.FormatOpus:
+		a.Data, a.Err = encode.Opus(pcm.Samples, pcm.SampleRate)
+		a.SampleRate = encode.OpusRate
+	case job.FormatMP3:
+		a.Data, a.Err = encode.MP3(pcm.Samples, pcm.SampleRate)
+		a.SampleRate = encode.MP3Rate(pcm.SampleRate)
+	default:
+		a.Err = worker.Permanent("invalid_format", "The audio format is not one Chorus makes.", fmt.Errorf("format %q", format))
+	}
+	return a
 }
 
 // itemError gives the engine's permanent per-item failures their job codes.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/chorus-voice/chorus/shared/message"
 	"github.com/chorus-voice/chorus/shared/queue"
 	"github.com/chorus-voice/chorus/shared/store"
+	"github.com/chorus-voice/chorus/synth-job/captions"
 	"github.com/chorus-voice/chorus/synth-job/engine"
 	"github.com/chorus-voice/chorus/synth-job/internal/benchvoice"
 	"github.com/chorus-voice/chorus/synth-job/internal/testenv"
@@ -36,7 +38,9 @@ func TestMain(m *testing.M) {
 // speakers of voices whose sid is declared [1] — the generated demo voice
 // and Piper's own four-speaker export — pulled together, run one speaker
 // per model run, and all succeed on their first attempt; nothing reaches
-// the dead-letter topic.
+// the dead-letter topic. The jobs ask for WAV, Opus and MP3 in turn: each
+// object is that format, with captions beside it (one cue per sentence,
+// the last ending with the audio).
 func TestSpeakersOfPiperExportsInOneBatch(t *testing.T) {
 	emulators.Require(t)
 	lib := testenv.ORTLibrary(t)
@@ -103,8 +107,9 @@ func TestSpeakersOfPiperExportsInOneBatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		created, err := st.CreateJobs(ctx, []*job.Job{job.New(mem.ID, mem.VoiceID, mem.SpeakerID,
-			fmt.Sprintf("Sentence number %d. And a second one.", i), 1, time.Now())})
+		nj := job.New(mem.ID, mem.VoiceID, mem.SpeakerID, fmt.Sprintf("Sentence number %d. And a second one.", i), 1, time.Now())
+		nj.Format = job.Formats[i%len(job.Formats)]
+		created, err := st.CreateJobs(ctx, []*job.Job{nj})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,6 +151,30 @@ func TestSpeakersOfPiperExportsInOneBatch(t *testing.T) {
 		if got.Status != job.Succeeded || got.Attempts != 1 {
 			t.Errorf("job of %s (speaker %d of %s): %s after %d attempts, error %+v", j.MemberID, j.SpeakerID, j.VoiceID,
 				got.Status, got.Attempts, got.Error)
+			continue
+		}
+		audio, vtt := read(t, gcs.Bucket("audio"), got.Output.Object), read(t, gcs.Bucket("audio"), got.Output.CaptionsObject)
+		switch got.Format {
+		case job.FormatWAV:
+			if string(audio[:4]) != "RIFF" {
+				t.Errorf("%s is not a WAV", got.Output.Object)
+			}
+		case job.FormatOpus:
+			if string(audio[:4]) != "OggS" || string(audio[28:36]) != "OpusHead" || got.Output.SampleRate != 48000 {
+				t.Errorf("%s is not Ogg Opus at 48 kHz", got.Output.Object)
+			}
+		case job.FormatMP3:
+			if audio[0] != 0xff || audio[1]&0xe0 != 0xe0 {
+				t.Errorf("%s does not start with an MPEG frame", got.Output.Object)
+			}
+		}
+		cues, err := captions.Parse(vtt)
+		if err != nil || len(cues) != 2 || cues[0].Text != fmt.Sprintf("Sentence number %d.", jobsIndex(jobs, j)) {
+			t.Errorf("%s: %v, cues %+v", got.Output.CaptionsObject, err, cues)
+			continue
+		}
+		if d := cues[1].End.Seconds() - got.Output.DurationSeconds; d > 0.02 || d < -0.02 {
+			t.Errorf("%s: the last cue ends at %v, the audio at %.3f s", got.Output.CaptionsObject, cues[1].End, got.Output.DurationSeconds)
 		}
 	}
 	if runs := eng.Stats().Runs; runs < 8 {
@@ -158,6 +187,29 @@ func TestSpeakersOfPiperExportsInOneBatch(t *testing.T) {
 	if letters != 0 {
 		t.Errorf("%d messages reached the dead-letter topic", letters)
 	}
+}
+
+func jobsIndex(jobs []*job.Job, j *job.Job) int {
+	for i, x := range jobs {
+		if x == j {
+			return i
+		}
+	}
+	return -1
+}
+
+func read(t *testing.T, b *storage.BucketHandle, name string) []byte {
+	t.Helper()
+	r, err := b.Object(name).NewReader(t.Context())
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // The engine's permanent per-item failures reach the job with their codes.

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -280,6 +281,10 @@ func TestLimitsRejectAndChangeNothing(t *testing.T) {
 		{"malformed JSON", "/api/synthesize", "application/json", []byte(`{"member_id":`), 400, "invalid_json", ""},
 		{"unknown field", "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"hi","voice":"x"}`), 400, "unknown_field", "voice"},
 		{"bad request_id", "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"hi","request_id":"has space"}`), 400, "invalid_request_id", "request_id"},
+		{"unknown format", "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"hi","format":"flac"}`), 400, "invalid_format", "format"},
+		{"format in capitals", "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"hi","format":"MP3"}`), 400, "invalid_format", "format"},
+		{"format not a string", "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"hi","format":3}`), 400, "invalid_field", "format"},
+		{"batch with a bad format", "/api/batch", "application/json", []byte(`{"items":[{"member_id":"aria","text":"ok"},{"member_id":"aria","text":"hi","format":"ogg"}]}`), 400, "invalid_format", "items[1].format"},
 		{"batch over 100 items", "/api/batch", "application/json", items(101), 400, "too_many_items", "items"},
 		{"batch without items", "/api/batch", "application/json", []byte(`{"items":[]}`), 400, "no_items", "items"},
 		{"batch with one bad item", "/api/batch", "application/json", []byte(`{"items":[{"member_id":"aria","text":"ok"},{"member_id":"aria","text":""}]}`), 400, "text_required", "items[1].text"},
@@ -343,8 +348,48 @@ func TestSynthesizeQueuesJobAndMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.VoiceID != "demo-en" || j.SpeakerID != 1 || j.Status != job.Queued {
+	if j.VoiceID != "demo-en" || j.SpeakerID != 1 || j.Status != job.Queued || j.Format != job.FormatWAV || s.body["format"] != "wav" {
 		t.Fatalf("job %+v", j)
+	}
+}
+
+// The format asked for is the job's, its message's and its status's, for
+// one request and for each item of a batch.
+func TestFormatIsRecordedAndPublished(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.postJSON("/api/synthesize", map[string]any{"member_id": "aria", "text": "In Opus, please.", "format": "opus"})
+	b := e.postJSON("/api/batch", map[string]any{"items": []map[string]any{
+		{"member_id": "aria", "text": "one", "format": "mp3"}, {"member_id": "juno", "text": "two"},
+	}})
+	if r.status != http.StatusAccepted || b.status != http.StatusAccepted {
+		t.Fatalf("got %d %s / %d %s", r.status, r.raw, b.status, b.raw)
+	}
+	want := map[string]string{"In Opus, please.": "opus", "one": "mp3", "two": ""}
+	for _, m := range e.pullN(3, 10*time.Second) {
+		if f, ok := want[m.Text]; !ok || m.Format != f {
+			t.Errorf("message for %q has format %q, want %q", m.Text, m.Format, f)
+		}
+		j, err := e.st.GetJob(context.Background(), m.JobID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := e.do(http.MethodGet, "/api/status?id="+m.JobID, "", nil)
+		if wf := cmp.Or(want[m.Text], "wav"); j.Format != wf || s.body["format"] != wf {
+			t.Errorf("job for %q: format %q, status says %v, want %s", m.Text, j.Format, s.body["format"], wf)
+		}
+	}
+	// The same request_id with another format is another request.
+	body := map[string]any{"member_id": "aria", "text": "Same words.", "request_id": "fmt-1"}
+	if a := e.postJSON("/api/synthesize", body); a.status != http.StatusAccepted {
+		t.Fatalf("%d %s", a.status, a.raw)
+	}
+	body["format"] = "wav"
+	if a := e.postJSON("/api/synthesize", body); a.status != http.StatusAccepted {
+		t.Fatalf("the default named: %d %s, want the same request", a.status, a.raw)
+	}
+	body["format"] = "mp3"
+	if c := e.postJSON("/api/synthesize", body); c.status != http.StatusConflict {
+		t.Fatalf("another format under the same request_id: %d %s, want 409", c.status, c.raw)
 	}
 }
 
@@ -458,7 +503,8 @@ func TestStatusSignsOnlySucceededJobs(t *testing.T) {
 			t.Fatal(o, err)
 		}
 	}
-	if err := e.st.Succeed(ctx, ok.ID, "w1", job.Output{Bucket: "audio", Object: ok.ObjectName(), Bytes: 44, DurationSeconds: 1.25, SampleRate: 22050}, "cpu"); err != nil {
+	if err := e.st.Succeed(ctx, ok.ID, "w1", job.Output{Bucket: "audio", Object: ok.ObjectName(), Bytes: 44, DurationSeconds: 1.25,
+		SampleRate: 22050, CaptionsObject: ok.CaptionsObjectName()}, "cpu"); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.st.Fail(ctx, bad.ID, "w1", job.Error{Code: "no_phonemes", Message: "Nothing to say."}); err != nil {
@@ -481,6 +527,13 @@ func TestStatusSignsOnlySucceededJobs(t *testing.T) {
 	exp, err := time.Parse(time.RFC3339, s.body["expires_at"].(string))
 	if err != nil || exp.Before(before.Add(10*time.Minute-time.Second)) || exp.After(time.Now().Add(10*time.Minute+time.Second)) {
 		t.Fatalf("expires_at %v", s.body["expires_at"])
+	}
+	// The captions are signed the same way, for their own object only.
+	cu, _ := s.body["captions_url"].(string)
+	c, err := url.Parse(cu)
+	if err != nil || c.Path != "/audio/"+ok.CaptionsObjectName() || c.Query().Get("X-Goog-Expires") != "600" || c.Query().Get("X-Goog-Signature") == "" ||
+		c.Query().Get("X-Goog-Date") != q.Get("X-Goog-Date") {
+		t.Fatalf("captions URL %q: want the captions object, signed like the audio", cu)
 	}
 	f := e.do(http.MethodGet, "/api/status?id="+bad.ID, "", nil)
 	fe, _ := f.body["error"].(map[string]any)
@@ -556,7 +609,7 @@ func TestProfilesAndCORS(t *testing.T) {
 	e := newEnv(t, nil)
 	r := e.do(http.MethodGet, "/api/profiles", "", nil, "Origin", "http://app.example")
 	members, _ := r.body["members"].([]any)
-	if r.status != 200 || len(members) != 2 {
+	if r.status != 200 || len(members) != 2 { // juno, aria ("gone" is inactive)
 		t.Fatalf("profiles %d %s", r.status, r.raw)
 	}
 	if first := members[0].(map[string]any); first["id"] != "juno" || first["voice"].(map[string]any)["demo"] != true {
@@ -713,7 +766,8 @@ func TestIdenticalRequestIsAnsweredFromCache(t *testing.T) {
 	if _, o, err := e.st.Claim(ctx, id, "w1", time.Minute); err != nil || o != store.Claimed {
 		t.Fatal(o, err)
 	}
-	out := job.Output{Bucket: "audio", Object: j.ObjectName(), Bytes: 44, DurationSeconds: 1.5, SampleRate: 22050, WrittenAt: time.Now().UTC()}
+	out := job.Output{Bucket: "audio", Object: j.ObjectName(), Bytes: 44, DurationSeconds: 1.5, SampleRate: 22050,
+		CaptionsObject: j.CaptionsObjectName(), WrittenAt: time.Now().UTC()}
 	if err := e.st.Succeed(ctx, id, "w1", out, "cpu"); err != nil {
 		t.Fatal(err)
 	}
@@ -728,8 +782,10 @@ func TestIdenticalRequestIsAnsweredFromCache(t *testing.T) {
 	}
 	st := e.do(http.MethodGet, "/api/status?id="+again.body["job_id"].(string), "", nil)
 	au, _ := st.body["audio_url"].(string)
-	if st.status != 200 || st.body["cached"] != true || !strings.Contains(au, "/audio/"+j.ObjectName()+"?") {
-		t.Fatalf("cached job's status: %d %s, want the first job's audio", st.status, st.raw)
+	cu, _ := st.body["captions_url"].(string)
+	if st.status != 200 || st.body["cached"] != true || !strings.Contains(au, "/audio/"+j.ObjectName()+"?") ||
+		!strings.Contains(cu, "/audio/"+j.CaptionsObjectName()+"?") {
+		t.Fatalf("cached job's status: %d %s, want the first job's audio and captions", st.status, st.raw)
 	}
 	batch := e.postJSON("/api/batch", map[string]any{"items": []map[string]any{body, {"member_id": "aria", "text": "Something new."}}})
 	jobs, _ := batch.body["jobs"].([]any)
@@ -738,14 +794,15 @@ func TestIdenticalRequestIsAnsweredFromCache(t *testing.T) {
 	}
 	for name, b := range map[string]map[string]any{
 		"another speed":   {"member_id": "aria", "text": "Hello, cache!", "speed": 1.5},
+		"another format":  {"member_id": "aria", "text": "Hello, cache!", "format": "opus"},
 		"cache opted out": {"member_id": "nocache", "text": "Hello, cache!"},
 	} {
 		if r := e.postJSON("/api/synthesize", b); r.status != http.StatusAccepted || r.body["status"] != "queued" || r.body["cached"] != nil {
 			t.Errorf("%s: %d %s, want a queued job", name, r.status, r.raw)
 		}
 	}
-	if msgs := e.pull(3 * time.Second); len(msgs) != 3 {
-		t.Errorf("%d messages, want 3 (the batch's new item, another speed, opted out); cached jobs publish nothing", len(msgs))
+	if msgs := e.pull(3 * time.Second); len(msgs) != 4 {
+		t.Errorf("%d messages, want 4 (the batch's new item, another speed, another format, opted out); cached jobs publish nothing", len(msgs))
 	}
 	// An edit of the member's lexicon changes how the text sounds: the
 	// cached result no longer answers.

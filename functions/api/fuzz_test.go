@@ -29,6 +29,9 @@ func FuzzSynthesizeRequest(f *testing.F) {
 	f.Add([]byte(`{"member_id":"aria","text":"hi","speed":"fast"}`), "application/json")
 	f.Add([]byte(`{"member_id":"aria","text":"hi","speed":1e400}`), "application/json")
 	f.Add([]byte(`{"member_id":"aria","text":"hi","voice":"x"}`), "application/json")
+	f.Add([]byte(`{"member_id":"aria","text":"hi","format":"opus"}`), "application/json")
+	f.Add([]byte(`{"member_id":"aria","text":"hi","format":"flac"}`), "application/json")
+	f.Add([]byte(`{"member_id":"aria","text":"hi","format":1}`), "application/json")
 	f.Add([]byte(`{"member_id":"../x","text":"hi"}`), "application/json")
 	f.Add([]byte(`{"member_id":"aria","text":"\ud800\udc00\ud800"}`), "application/json")
 	f.Add([]byte("{\"member_id\":\"aria\",\"text\":\"caf\xe9\"}"), "application/json")
@@ -65,7 +68,7 @@ func FuzzSynthesizeRequest(f *testing.F) {
 		if rec.Code == http.StatusAccepted {
 			it := accepted
 			m := &message.SynthesisRequest{V: message.Version, JobID: job.NewID(), MemberID: it.MemberID,
-				Text: it.Text, Speed: it.speed(), RequestID: it.RequestID}
+				Text: it.Text, Speed: it.speed(), RequestID: it.RequestID, Format: it.Format}
 			if _, err := m.Encode(maxText); err != nil {
 				t.Fatalf("API accepted %q but the worker would refuse it: %v", body, err)
 			}

@@ -205,7 +205,7 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 			return nil, err
 		}
 		j := job.New(m.ID, m.VoiceID, m.SpeakerID, it.Text, it.speed(), now)
-		j.RequestID, j.BatchID, j.CallbackURL = it.RequestID, batchID, it.CallbackURL
+		j.RequestID, j.BatchID, j.CallbackURL, j.Format = it.RequestID, batchID, it.CallbackURL, it.format()
 		if err := s.answerFromCache(ctx, j, m, v, now); err != nil {
 			return nil, err
 		}
@@ -307,7 +307,7 @@ func (s *Server) answerFromCache(ctx context.Context, j *job.Job, m *store.Membe
 	if m.CacheDisabled || v == nil || v.Checksum == "" {
 		return nil
 	}
-	j.CacheKey = job.ResultKey(v.Checksum, j.SpeakerID, textnorm.Normalize(j.Text, v.Language), j.Speed, job.FormatWAV, m.LexiconRevision())
+	j.CacheKey = job.ResultKey(v.Checksum, j.SpeakerID, textnorm.Normalize(j.Text, v.Language), j.Speed, j.AudioFormat(), m.LexiconRevision())
 	out, ok, err := s.store.LookupResult(ctx, j.CacheKey)
 	if err != nil || !ok {
 		return err
@@ -341,12 +341,14 @@ type JobStatus struct {
 	MemberID        string     `json:"member_id"`
 	Text            string     `json:"text"`
 	Speed           float64    `json:"speed"`
+	Format          string     `json:"format"`
 	BatchID         string     `json:"batch_id,omitempty"`
 	Attempts        int        `json:"attempts"`
 	CreatedAt       time.Time  `json:"created_at"`
 	StartedAt       *time.Time `json:"started_at,omitempty"`
 	FinishedAt      *time.Time `json:"finished_at,omitempty"`
 	AudioURL        string     `json:"audio_url,omitempty"`
+	CaptionsURL     string     `json:"captions_url,omitempty"`
 	ExpiresAt       *time.Time `json:"expires_at,omitempty"`
 	DurationSeconds float64    `json:"duration_seconds,omitempty"`
 	SampleRate      int        `json:"sample_rate,omitempty"`
@@ -369,7 +371,7 @@ func optTime(t time.Time) *time.Time {
 }
 
 func (s *Server) jobStatus(j *job.Job) (JobStatus, error) {
-	st := JobStatus{JobID: j.ID, Status: j.Status, MemberID: j.MemberID, Text: j.Text, Speed: j.Speed,
+	st := JobStatus{JobID: j.ID, Status: j.Status, MemberID: j.MemberID, Text: j.Text, Speed: j.Speed, Format: j.AudioFormat(),
 		BatchID: j.BatchID, Attempts: j.Attempts, CreatedAt: j.CreatedAt, Cached: j.Cached,
 		StartedAt: optTime(j.StartedAt), FinishedAt: optTime(j.FinishedAt)}
 	switch j.Status {
@@ -390,6 +392,13 @@ func (s *Server) jobStatus(j *job.Job) (JobStatus, error) {
 			return st, err
 		}
 		st.AudioURL, st.ExpiresAt = u, &exp
+		// The captions live and expire with the audio (a result from
+		// before captions has none).
+		if c := j.Output.CaptionsObject; c != "" {
+			if st.CaptionsURL, _, err = s.signer.SignUntil(c, now, gone); err != nil {
+				return st, err
+			}
+		}
 		st.DurationSeconds, st.SampleRate = j.Output.DurationSeconds, j.Output.SampleRate
 	case job.Failed:
 		st.Error = j.Error

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chorus-voice/chorus/functions/apierr"
+	"github.com/chorus-voice/chorus/shared/job"
 	"github.com/chorus-voice/chorus/shared/message"
 )
 
@@ -24,6 +25,8 @@ type SynthesisItem struct {
 	Text      string   `json:"text"`
 	Speed     *float64 `json:"speed,omitempty"`
 	RequestID string   `json:"request_id,omitempty"`
+	// Format is the audio format: wav (the default), opus or mp3.
+	Format string `json:"format,omitempty"`
 	// CallbackURL is told when the job finished (synthesize only; a batch
 	// has one for all its items).
 	CallbackURL string `json:"callback_url,omitempty"`
@@ -103,7 +106,18 @@ func validateItem(it *SynthesisItem, maxText int, prefix string) error {
 	if it.RequestID != "" && !message.ValidRequestID(it.RequestID) {
 		return apierr.Field("invalid_request_id", prefix+"request_id", "request_id must be 1–128 visible ASCII characters.")
 	}
+	if it.Format != "" && !job.ValidFormat(it.Format) {
+		return apierr.Field("invalid_format", prefix+"format", "format must be one of "+strings.Join(job.Formats, ", ")+".")
+	}
 	return nil
+}
+
+// format is the item's audio format (WAV when it names none).
+func (it *SynthesisItem) format() string {
+	if it.Format == "" {
+		return job.FormatWAV
+	}
+	return it.Format
 }
 
 func (it *SynthesisItem) speed() float64 {

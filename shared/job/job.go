@@ -79,7 +79,12 @@ type Output struct {
 	Object          string  `firestore:"object" json:"object"`
 	Bytes           int64   `firestore:"bytes" json:"bytes"`
 	DurationSeconds float64 `firestore:"duration_seconds" json:"duration_seconds"`
-	SampleRate      int     `firestore:"sample_rate" json:"sample_rate"`
+	// SampleRate is the stored audio's: the voice's for WAV and MP3 (or
+	// the next rate MP3 carries), 48 kHz for Opus.
+	SampleRate int `firestore:"sample_rate" json:"sample_rate"`
+	// CaptionsObject is the WebVTT file beside the audio (one cue per
+	// sentence); empty for results made before captions existed.
+	CaptionsObject string `firestore:"captions_object,omitempty" json:"captions_object,omitempty"`
 	// WrittenAt is when the object was written, which its retention counts
 	// from. A job answered from the result cache shares an older object.
 	WrittenAt time.Time `firestore:"written_at,omitempty" json:"written_at,omitempty"`
@@ -94,8 +99,11 @@ type Job struct {
 	SpeakerID int     `firestore:"speaker_id" json:"speaker_id"`
 	Text      string  `firestore:"text" json:"text"`
 	Speed     float64 `firestore:"speed" json:"speed"`
-	RequestID string  `firestore:"request_id,omitempty" json:"request_id,omitempty"`
-	BatchID   string  `firestore:"batch_id,omitempty" json:"batch_id,omitempty"`
+	// Format is the audio format asked for (FormatWAV, FormatOpus,
+	// FormatMP3); empty on jobs made before formats existed, which are WAV.
+	Format    string `firestore:"format,omitempty" json:"format,omitempty"`
+	RequestID string `firestore:"request_id,omitempty" json:"request_id,omitempty"`
+	BatchID   string `firestore:"batch_id,omitempty" json:"batch_id,omitempty"`
 
 	Status   Status `firestore:"status" json:"status"`
 	Attempts int    `firestore:"attempts" json:"attempts"`
@@ -145,7 +153,8 @@ func (j *Job) AudioExpiresAt(retention time.Duration) time.Time {
 	return j.FinishedAt.Add(retention)
 }
 
-// New returns a queued job with a fresh id.
+// New returns a queued job with a fresh id, asking for WAV (set Format
+// for another format).
 func New(memberID, voiceID string, speakerID int, text string, speed float64, now time.Time) *Job {
 	return &Job{
 		ID:        NewID(),
@@ -154,6 +163,7 @@ func New(memberID, voiceID string, speakerID int, text string, speed float64, no
 		SpeakerID: speakerID,
 		Text:      text,
 		Speed:     speed,
+		Format:    FormatWAV,
 		Status:    Queued,
 		CreatedAt: now,
 		UpdatedAt: now,
@@ -186,10 +196,25 @@ func (j *Job) LeaseLive(now time.Time) bool {
 	return j.Status == Running && now.Before(j.LeaseUntil)
 }
 
-// ObjectName is the deterministic audio object of a job: a redelivered or
-// duplicated message overwrites the same object instead of adding one.
+// ObjectName is the deterministic audio object of a job, its extension
+// that of its format: a redelivered or duplicated message writes the same
+// object instead of adding one.
 func (j *Job) ObjectName() string {
-	return "audio/" + j.ID + ".wav"
+	return "audio/" + j.ID + Extension(j.AudioFormat())
+}
+
+// CaptionsObjectName is the job's WebVTT captions, beside its audio.
+func (j *Job) CaptionsObjectName() string {
+	return "audio/" + j.ID + ".vtt"
+}
+
+// AudioFormat is the job's format: WAV for a job made before formats
+// existed.
+func (j *Job) AudioFormat() string {
+	if j.Format == "" {
+		return FormatWAV
+	}
+	return j.Format
 }
 
 // idEncoding is lower-case base32 without padding: URL and path safe.
@@ -216,15 +241,55 @@ func ValidGeneratedID(s string) bool {
 	return err == nil && s == strings.ToLower(s)
 }
 
-// FormatWAV is the audio format of every result today (16-bit PCM WAV).
-const FormatWAV = "wav"
+// The audio formats a job may ask for.
+const (
+	// FormatWAV is 16-bit PCM WAV at the voice's rate, the default.
+	FormatWAV = "wav"
+	// FormatOpus is Opus in an Ogg container (48 kHz).
+	FormatOpus = "opus"
+	// FormatMP3 is MP3 (MPEG Layer III).
+	FormatMP3 = "mp3"
+)
+
+// Formats lists every format, the default first.
+var Formats = []string{FormatWAV, FormatOpus, FormatMP3}
+
+// ValidFormat reports whether f is one of Formats (exactly, lower case).
+func ValidFormat(f string) bool {
+	return f == FormatWAV || f == FormatOpus || f == FormatMP3
+}
+
+// ContentType is the media type stored objects of format f carry
+// ("audio/ogg" for Ogg Opus: browsers sniff the codec).
+func ContentType(f string) string {
+	switch f {
+	case FormatOpus:
+		return "audio/ogg"
+	case FormatMP3:
+		return "audio/mpeg"
+	}
+	return "audio/wav"
+}
+
+// Extension is the file extension of format f (".opus" for Ogg Opus, as
+// RFC 7845 recommends).
+func Extension(f string) string {
+	switch f {
+	case FormatOpus:
+		return ".opus"
+	case FormatMP3:
+		return ".mp3"
+	}
+	return ".wav"
+}
 
 // PipelineVersion names what turns text into audio besides the voice:
 // text normalisation, phonemisation, the engine's cutting and levelling,
 // encoding. It is part of every result's cache key: bump it whenever a
 // change makes the same request sound different, and earlier results stop
-// answering.
-const PipelineVersion = "2026-11-30.1"
+// answering. 2026-11-30.2: one level per job (−16 LUFS, −1.5 dBTP) instead
+// of per-sentence peaks, sentences spoken as written, captions, formats.
+const PipelineVersion = "2026-11-30.2"
 
 // ResultKey identifies what a request will sound like: the voice file (by
 // the checksum recorded at import), the speaker, the normalised text, the

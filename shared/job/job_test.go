@@ -48,8 +48,38 @@ func TestTransitionStamps(t *testing.T) {
 	if got := j.AudioExpiresAt(time.Hour); !got.Equal(t0.Add(2*time.Second + time.Hour)) {
 		t.Fatalf("audio of a job finished at %v with 1 h retention expires %v", j.FinishedAt, got)
 	}
-	if j.ObjectName() != "audio/"+j.ID+".wav" {
-		t.Fatal(j.ObjectName())
+	if j.ObjectName() != "audio/"+j.ID+".wav" || j.CaptionsObjectName() != "audio/"+j.ID+".vtt" {
+		t.Fatal(j.ObjectName(), j.CaptionsObjectName())
+	}
+}
+
+func TestFormats(t *testing.T) {
+	for _, tt := range []struct{ format, ext, contentType string }{
+		{"", ".wav", "audio/wav"}, {FormatWAV, ".wav", "audio/wav"},
+		{FormatOpus, ".opus", "audio/ogg"}, {FormatMP3, ".mp3", "audio/mpeg"},
+	} {
+		j := &Job{ID: "abc", Format: tt.format}
+		if got := j.ObjectName(); got != "audio/abc"+tt.ext {
+			t.Errorf("format %q: object %s", tt.format, got)
+		}
+		if got := ContentType(j.AudioFormat()); got != tt.contentType {
+			t.Errorf("format %q: content type %s", tt.format, got)
+		}
+		if tt.format != "" && !ValidFormat(tt.format) {
+			t.Errorf("%q invalid", tt.format)
+		}
+	}
+	for _, bad := range []string{"", "WAV", "ogg", "flac", " mp3"} {
+		if ValidFormat(bad) {
+			t.Errorf("%q valid", bad)
+		}
+	}
+	if New("m", "v", 0, "hi", 1, time.Now()).Format != FormatWAV {
+		t.Error("a new job is not WAV")
+	}
+	// The format is part of what a result is: another format, another key.
+	if ResultKey("c", 0, "hi", 1, FormatWAV, "") == ResultKey("c", 0, "hi", 1, FormatOpus, "") {
+		t.Error("the cache key ignores the format")
 	}
 }
 

@@ -44,7 +44,7 @@ func JobCompletion(j *job.Job) *Completion {
 	c := &Completion{V: Version, Kind: KindJob, Status: string(j.Status), JobID: j.ID, BatchID: j.BatchID,
 		RequestID: j.RequestID, MemberID: j.MemberID, Cached: j.Cached, FinishedAt: j.FinishedAt.UTC().Format(time.RFC3339Nano)}
 	if j.Output != nil {
-		c.Object, c.DurationSeconds, c.Format = j.Output.Object, j.Output.DurationSeconds, job.FormatWAV
+		c.Object, c.DurationSeconds, c.Format = j.Output.Object, j.Output.DurationSeconds, j.AudioFormat()
 	}
 	if j.Error != nil {
 		c.ErrorCode = j.Error.Code

@@ -16,6 +16,8 @@ import (
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"v":1,"job_id":"abc","member_id":"aria","text":"Hello.","speed":1.5}`), 1000)
 	f.Add([]byte(`{"v":1,"member_id":"aria","text":"hi","request_id":"r-1","batch_id":"b_2"}`), 10)
+	f.Add([]byte(`{"v":1,"member_id":"aria","text":"hi","request_id":"r-1","format":"opus"}`), 10)
+	f.Add([]byte(`{"v":1,"job_id":"x","member_id":"aria","text":"hi","format":"ogg"}`), 10)
 	f.Add([]byte(`{"v":2,"member_id":"aria","text":"hi","job_id":"x"}`), 1000)
 	f.Add([]byte(`{"v":1,"job_id":"a/b","member_id":"aria","text":"hi"}`), 1000)
 	f.Add([]byte(`{"v":1,"job_id":"x","member_id":"aria","text":"  "}`), 1000)

@@ -30,6 +30,8 @@ type SynthesisRequest struct {
 	Speed     float64 `json:"speed,omitempty"`
 	RequestID string  `json:"request_id,omitempty"`
 	BatchID   string  `json:"batch_id,omitempty"`
+	// Format is the audio format (job.Formats); empty means WAV.
+	Format string `json:"format,omitempty"`
 }
 
 // The public speed range: what the HTTP API and queue messages accept. The
@@ -106,6 +108,8 @@ func (m *SynthesisRequest) Validate(maxTextChars int) error {
 		return bad("a message without job_id needs a request_id")
 	case m.BatchID != "" && !ValidRecordID(m.BatchID):
 		return bad("malformed batch_id")
+	case m.Format != "" && !job.ValidFormat(m.Format):
+		return bad("format %q is not one of %s", m.Format, strings.Join(job.Formats, ", "))
 	}
 	return nil
 }
@@ -118,10 +122,24 @@ func (m *SynthesisRequest) Encode(maxTextChars int) ([]byte, error) {
 	return json.Marshal(m)
 }
 
-// ForJob is the message that asks a worker to run j.
+// ForJob is the message that asks a worker to run j. The job's record
+// decides its format; the message carries it too (WAV left out, as
+// before formats existed).
 func ForJob(j *job.Job) *SynthesisRequest {
-	return &SynthesisRequest{V: Version, JobID: j.ID, MemberID: j.MemberID, Text: j.Text,
+	m := &SynthesisRequest{V: Version, JobID: j.ID, MemberID: j.MemberID, Text: j.Text,
 		Speed: j.Speed, RequestID: j.RequestID, BatchID: j.BatchID}
+	if f := j.AudioFormat(); f != job.FormatWAV {
+		m.Format = f
+	}
+	return m
+}
+
+// AudioFormat is the format the message asks for: WAV when it names none.
+func (m *SynthesisRequest) AudioFormat() string {
+	if m.Format == "" {
+		return job.FormatWAV
+	}
+	return m.Format
 }
 
 // EffectiveSpeed returns the speed to synthesise at (1.0 when unset).

@@ -16,7 +16,7 @@ import (
 // field is a proto field of a matching type, and back.
 func TestSchemasMatchProto(t *testing.T) {
 	checkProto(t, "synthesis_request.proto",
-		SynthesisRequest{V: 1, JobID: "a", MemberID: "b", Text: "c", Speed: 1.5, RequestID: "d", BatchID: "e"})
+		SynthesisRequest{V: 1, JobID: "a", MemberID: "b", Text: "c", Speed: 1.5, RequestID: "d", BatchID: "e", Format: "opus"})
 	checkProto(t, "synthesis_completed.proto", Completion{V: 1, Kind: "job", Status: "s", JobID: "j", BatchID: "b",
 		RequestID: "r", MemberID: "m", Object: "o", DurationSeconds: 1.5, Format: "wav", Cached: true, ErrorCode: "e",
 		FinishedAt: "t", Jobs: 1, Succeeded: 1, Failed: 1})
@@ -94,22 +94,42 @@ func TestCompletions(t *testing.T) {
 
 func TestDecodeValidates(t *testing.T) {
 	ok := `{"v":1,"job_id":"abc","member_id":"aria","text":"hi","speed":1.5}`
-	if _, err := Decode([]byte(ok), 10); err != nil {
+	if m, err := Decode([]byte(ok), 10); err != nil || m.AudioFormat() != "wav" {
 		t.Fatalf("valid message: %v", err)
 	}
+	for _, f := range []string{"wav", "opus", "mp3"} {
+		m, err := Decode([]byte(`{"v":1,"member_id":"aria","text":"hi","request_id":"r","format":"`+f+`"}`), 10)
+		if err != nil || m.AudioFormat() != f {
+			t.Errorf("format %s: %v", f, err)
+		}
+	}
 	for name, body := range map[string]string{
-		"bad json":          `{"v":1,`,
-		"wrong version":     `{"v":2,"job_id":"abc","member_id":"aria","text":"hi"}`,
-		"unknown field":     `{"v":1,"job_id":"abc","member_id":"aria","text":"hi","x":1}`,
-		"no job no request": `{"v":1,"member_id":"aria","text":"hi"}`,
-		"empty text":        `{"v":1,"job_id":"abc","member_id":"aria","text":"  "}`,
-		"long text":         `{"v":1,"job_id":"abc","member_id":"aria","text":"` + strings.Repeat("x", 11) + `"}`,
-		"slow":              `{"v":1,"job_id":"abc","member_id":"aria","text":"hi","speed":0.1}`,
-		"member path":       `{"v":1,"job_id":"abc","member_id":"a/b","text":"hi"}`,
-		"trailing":          `{"v":1,"job_id":"abc","member_id":"aria","text":"hi"} {}`,
+		"bad json":            `{"v":1,`,
+		"wrong version":       `{"v":2,"job_id":"abc","member_id":"aria","text":"hi"}`,
+		"unknown field":       `{"v":1,"job_id":"abc","member_id":"aria","text":"hi","x":1}`,
+		"no job no request":   `{"v":1,"member_id":"aria","text":"hi"}`,
+		"empty text":          `{"v":1,"job_id":"abc","member_id":"aria","text":"  "}`,
+		"long text":           `{"v":1,"job_id":"abc","member_id":"aria","text":"` + strings.Repeat("x", 11) + `"}`,
+		"slow":                `{"v":1,"job_id":"abc","member_id":"aria","text":"hi","speed":0.1}`,
+		"member path":         `{"v":1,"job_id":"abc","member_id":"a/b","text":"hi"}`,
+		"trailing":            `{"v":1,"job_id":"abc","member_id":"aria","text":"hi"} {}`,
+		"unknown format":      `{"v":1,"job_id":"abc","member_id":"aria","text":"hi","format":"flac"}`,
+		"format in capitals":  `{"v":1,"job_id":"abc","member_id":"aria","text":"hi","format":"MP3"}`,
+		"format not a string": `{"v":1,"job_id":"abc","member_id":"aria","text":"hi","format":3}`,
 	} {
 		if _, err := Decode([]byte(body), 10); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: err %v, want ErrInvalid", name, err)
 		}
+	}
+}
+
+func TestForJobCarriesTheFormat(t *testing.T) {
+	j := job.New("aria", "v", 0, "hi", 1, time.Now())
+	if m := ForJob(j); m.Format != "" || m.AudioFormat() != job.FormatWAV {
+		t.Errorf("WAV job: message format %q", m.Format)
+	}
+	j.Format = job.FormatOpus
+	if m := ForJob(j); m.Format != job.FormatOpus {
+		t.Errorf("Opus job: message format %q", m.Format)
 	}
 }

@@ -264,7 +264,11 @@ func (s *Store) ListMembers(ctx context.Context) ([]*Member, error) {
 // someone else's job.
 func fingerprint(j *job.Job) string {
 	h := sha256.New()
-	for _, s := range []string{j.MemberID, j.Text, strconv.FormatFloat(j.Speed, 'g', -1, 64), j.BatchID} {
+	parts := []string{j.MemberID, j.Text, strconv.FormatFloat(j.Speed, 'g', -1, 64), j.BatchID}
+	if f := j.AudioFormat(); f != job.FormatWAV { // WAV requests keep the fingerprints they had
+		parts = append(parts, f)
+	}
+	for _, s := range parts {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}

@@ -119,9 +119,15 @@ func TestSynthesizeEnglishBatch(t *testing.T) {
 	if longestZeroRun(a3.Samples) < gap {
 		t.Errorf("no %d-sample silence between sentences (longest %d)", gap, longestZeroRun(a3.Samples))
 	}
-	// Sentence peaks are normalised like Piper does.
-	if p := peak(a0.Samples); p < 30000 || p > 31200 {
-		t.Errorf("peak %d, want about 0.95 full scale", p)
+	// Each request is levelled as a whole: −16 LUFS, or the true-peak
+	// ceiling when it would be exceeded, never above it.
+	for i, r := range res {
+		if lufs, tp := r.Level.Integrated, r.Level.TruePeakDBTP(); tp > engine.DefaultTruePeak || math.Abs(lufs-engine.DefaultLoudness) > 0.1 {
+			t.Errorf("request %d: %.2f LUFS, true peak %.2f dBTP", i, lufs, tp)
+		}
+	}
+	if p := peak(a0.Samples); p > 27600 {
+		t.Errorf("sample peak %d over the −1.5 dBTP ceiling", p)
 	}
 }
 

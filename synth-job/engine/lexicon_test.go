@@ -13,7 +13,7 @@ import (
 func TestLexiconDecidesTheIDs(t *testing.T) {
 	e, v := fakeEngine(t, Options{}, &fakeModel{memIDs: 1 << 30}, voice.SpeakerPerRun)
 	ids := func(text string, lex phonemize.Lexicon) []int64 {
-		its, _, err := e.prepare(v.Config, 0, Request{Text: text, Lexicon: lex})
+		its, _, _, err := e.prepare(v.Config, 0, Request{Text: text, Lexicon: lex})
 		if err != nil || len(its) != 1 {
 			t.Fatalf("%q: %d items, %v", text, len(its), err)
 		}

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/chorus-voice/chorus/synth-job/voice"
-	"github.com/chorus-voice/chorus/synth-job/wav"
 )
 
 // runCost is what a run of n items padded to longest ids weighs against
@@ -122,8 +121,8 @@ func (e *Engine) runSplitting(ctx context.Context, v *voice.Voice, s *session, b
 }
 
 // runOnce runs one batch (items of one length_scale, sorted by length, of
-// one speaker where the model needs it) and stores each item's trimmed,
-// peak-normalised audio.
+// one speaker where the model needs it) and stores each item's trimmed
+// audio; assemble levels it, one gain per request.
 func (e *Engine) runOnce(ctx context.Context, v *voice.Voice, s *session, batch []*item, exclusive bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -167,9 +166,8 @@ func (e *Engine) runOnce(ctx context.Context, v *voice.Voice, s *session, batch 
 	if out.per == 0 {
 		return errEmptyOutput
 	}
-	// Straight from ONNX Runtime's buffer to 16-bit PCM: one pass, no
-	// float copy. This runs after the run gave back its slot, so the next
-	// run goes ahead meanwhile.
+	// Out of ONNX Runtime's buffer in one pass. This runs after the run
+	// gave back its slot, so the next run goes ahead meanwhile.
 	t1 := time.Now()
 	rate := cfg.Audio.SampleRate
 	for i, it := range batch {
@@ -177,9 +175,13 @@ func (e *Engine) runOnce(ctx context.Context, v *voice.Voice, s *session, batch 
 		if out.samples != nil {
 			row = row[:out.samples[i]] // the item's own length, as if alone
 		}
-		a, peak := trim(row, rate)
-		it.pcm = make([]byte, 2*len(a))
-		wav.PutPCM(it.pcm, a, PeakLevel/max(peak, 0.01))
+		a := trim(row, rate)
+		it.audio = make([]float32, len(a))
+		for j, v := range a {
+			if v == v { // NaN stays 0
+				it.audio[j] = v
+			}
+		}
 	}
 	e.stats.tensors.Add(int64(tensors + time.Since(t1)))
 	return nil

@@ -122,11 +122,11 @@ func TestOutOfMemorySplitsTheRun(t *testing.T) {
 	e, v := fakeEngine(t, Options{MaxRunItems: 16, MaxRunIDs: 100000}, m, voice.SpeakerPerRun)
 	const short = "Hello there, how are you?"
 	long := strings.Repeat("Nobody expected such a long sentence to arrive, ", 6) + "the end."
-	shortItems, _, err := e.prepare(v.Config, 0, Request{Text: short})
+	shortItems, _, _, err := e.prepare(v.Config, 0, Request{Text: short})
 	if err != nil {
 		t.Fatal(err)
 	}
-	longItems, _, err := e.prepare(v.Config, 0, Request{Text: long})
+	longItems, _, _, err := e.prepare(v.Config, 0, Request{Text: long})
 	if err != nil {
 		t.Fatal(err)
 	}

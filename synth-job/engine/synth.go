@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chorus-voice/chorus/shared/textnorm"
+	"github.com/chorus-voice/chorus/synth-job/captions"
+	"github.com/chorus-voice/chorus/synth-job/loudness"
 	"github.com/chorus-voice/chorus/synth-job/phonemize"
 	"github.com/chorus-voice/chorus/synth-job/voice"
 	"github.com/chorus-voice/chorus/synth-job/wav"
@@ -29,29 +31,40 @@ type Request struct {
 	Lexicon phonemize.Lexicon
 }
 
-// Result is the outcome of one Request: a WAV file, or Err (permanent, see
-// IsPermanent) when this request alone cannot be synthesised.
+// Result is the outcome of one Request: a WAV file and its captions, or
+// Err (permanent, see IsPermanent) when this request alone cannot be
+// synthesised.
 type Result struct {
 	WAV        []byte
 	Samples    int
 	SampleRate int
 	Duration   time.Duration
+	// Cues time each sentence of the text as written (textnorm.Sentences)
+	// on the samples of WAV, silences included: they follow each other
+	// without gaps, the first starts at 0 and the last ends with the audio.
+	// A sentence the voice found nothing to say in has no cue.
+	Cues []captions.Cue
 	// Sentences is how many model items the text became.
 	Sentences int
 	// MissingPhonemes counts phonemes the voice's map lacks (skipped).
 	MissingPhonemes int
-	Err             error
+	// Level is how the request was levelled: its one gain, how far the
+	// limiter lowered its highest peak, and its loudness and true peak
+	// after it (see the package comment).
+	Level loudness.Levelled
+	Err   error
 }
 
 // item is one sentence of one request: the unit a model run batches.
 type item struct {
 	req         int
-	seq         int // sentence index within the request
+	seq         int // item index within the request
+	sent        int // the sentence of the request's text it speaks (its cue)
 	ids         []int64
 	sid         int64
 	lengthScale float32
-	pcm         []byte // trimmed, peak-normalised 16-bit PCM
-	err         error  // permanent failure of this item alone (ErrTooLong)
+	audio       []float32 // trimmed, not yet levelled
+	err         error     // permanent failure of this item alone (ErrTooLong)
 }
 
 // Stats are cumulative timings of the engine's stages, for benchmarks: the
@@ -138,10 +151,12 @@ func (e *Engine) Synthesize(ctx context.Context, v *voice.Voice, reqs []Request)
 	}
 	cfg := v.Config
 	results := make([]Result, len(reqs))
+	sentences := make([][]string, len(reqs))
 	t0 := time.Now()
 	var items []*item
 	for i, r := range reqs {
-		its, missing, err := e.prepare(cfg, i, r)
+		its, sents, missing, err := e.prepare(cfg, i, r)
+		sentences[i] = sents
 		results[i].MissingPhonemes = missing
 		if err != nil {
 			results[i].Err = err
@@ -175,38 +190,76 @@ func (e *Engine) Synthesize(ctx context.Context, v *voice.Voice, reqs []Request)
 	}
 
 	t1 := time.Now()
-	e.assemble(cfg, items, results)
+	e.assemble(cfg, items, sentences, results)
 	e.stats.post.Add(int64(time.Since(t1)))
 	return results, nil
 }
 
-// prepare validates one request and turns its text into items.
-func (e *Engine) prepare(cfg *voice.Config, idx int, r Request) ([]*item, int, error) {
+// prepare validates one request and turns its text into items. The text
+// is split into the sentences the user wrote first (textnorm.Sentences),
+// and each is spoken on its own, so that every item knows the sentence it
+// speaks: the captions' cue texts are those sentences, untouched.
+func (e *Engine) prepare(cfg *voice.Config, idx int, r Request) ([]*item, []string, int, error) {
 	if !cfg.HasSpeaker(r.SpeakerID) {
-		return nil, 0, fmt.Errorf("%w: speaker %d, voice has %d", ErrSpeaker, r.SpeakerID, cfg.NumSpeakers)
+		return nil, nil, 0, fmt.Errorf("%w: speaker %d, voice has %d", ErrSpeaker, r.SpeakerID, cfg.NumSpeakers)
 	}
 	speed := r.Speed
 	if speed == 0 {
 		speed = 1
 	}
 	if math.IsNaN(speed) || speed < ModelMinSpeed || speed > ModelMaxSpeed {
-		return nil, 0, fmt.Errorf("%w: %v not in [%v, %v]", ErrSpeed, r.Speed, ModelMinSpeed, ModelMaxSpeed)
+		return nil, nil, 0, fmt.Errorf("%w: %v not in [%v, %v]", ErrSpeed, r.Speed, ModelMinSpeed, ModelMaxSpeed)
 	}
 	ls := float32(cfg.Inference.LengthScale / speed)
 
 	lang := cfg.TextLanguage()
 	if !textnorm.SpeakableIn(r.Text, lang) { // the API applies the same rule
-		return nil, 0, fmt.Errorf("%w: %q has no letters or digits", ErrNoPhonemes, truncate(r.Text, 80))
+		return nil, nil, 0, fmt.Errorf("%w: %q has no letters or digits", ErrNoPhonemes, truncate(r.Text, 80))
 	}
-	// The member's lexicon turns words into inline phonemes; plain text is
-	// normalised for the language, phonemes are left as written.
-	segs := phonemize.Segments(r.Lexicon.Apply(r.Text))
+	var (
+		items   []*item
+		missing int
+	)
+	sentences := textnorm.Sentences(r.Text, lang)
+	for si, text := range sentences {
+		sents, err := e.phonemes(cfg, lang, r.Lexicon.Apply(text))
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		for _, sent := range sents {
+			sent = phonemize.MapPhonemes(sent, cfg.PhonemeMap)
+			for _, part := range splitSentence(sent, e.opts.MaxPhonemes) {
+				ids, miss := phonemize.IDs(part, cfg.PhonemeIDMap)
+				for _, n := range miss {
+					missing += n
+				}
+				if len(ids) <= len(cfg.PhonemeIDMap["^"])+len(cfg.PhonemeIDMap["_"])+len(cfg.PhonemeIDMap["$"]) {
+					continue // nothing but BOS, pad, EOS
+				}
+				items = append(items, &item{req: idx, seq: len(items), sent: si, ids: ids, sid: int64(r.SpeakerID), lengthScale: ls})
+			}
+		}
+	}
+	if missing > 0 {
+		e.log.Warn("phonemes missing from the voice's map were skipped", "request", idx, "count", missing)
+	}
+	if len(items) == 0 {
+		return nil, nil, missing, fmt.Errorf("%w: %q", ErrNoPhonemes, truncate(r.Text, 80))
+	}
+	return items, sentences, missing, nil
+}
+
+// phonemes turns one sentence (the member's lexicon already applied as
+// inline phonemes) into phonemised sentences: plain text is normalised for
+// the language and phonemised, inline phonemes are left as written.
+func (e *Engine) phonemes(cfg *voice.Config, lang, text string) ([]phonemize.Sentence, error) {
+	segs := phonemize.Segments(text)
 	for i := range segs {
 		if !segs[i].Inline {
 			segs[i].Text = textnorm.Normalize(segs[i].Text, lang)
 		}
 	}
-	sents, err := phonemize.Join(segs, func(text string) ([]phonemize.Sentence, error) {
+	return phonemize.Join(segs, func(text string) ([]phonemize.Sentence, error) {
 		var out []phonemize.Sentence
 		for _, piece := range textnorm.Split(text, e.opts.MaxTextRunes) {
 			if cfg.PhonemeType == voice.PhonemeText {
@@ -222,33 +275,6 @@ func (e *Engine) prepare(cfg *voice.Config, idx int, r Request) ([]*item, int, e
 		}
 		return out, nil
 	})
-	if err != nil {
-		return nil, 0, err
-	}
-	var (
-		items   []*item
-		missing int
-	)
-	for _, sent := range sents {
-		sent = phonemize.MapPhonemes(sent, cfg.PhonemeMap)
-		for _, part := range splitSentence(sent, e.opts.MaxPhonemes) {
-			ids, miss := phonemize.IDs(part, cfg.PhonemeIDMap)
-			for _, n := range miss {
-				missing += n
-			}
-			if len(ids) <= len(cfg.PhonemeIDMap["^"])+len(cfg.PhonemeIDMap["_"])+len(cfg.PhonemeIDMap["$"]) {
-				continue // nothing but BOS, pad, EOS
-			}
-			items = append(items, &item{req: idx, seq: len(items), ids: ids, sid: int64(r.SpeakerID), lengthScale: ls})
-		}
-	}
-	if missing > 0 {
-		e.log.Warn("phonemes missing from the voice's map were skipped", "request", idx, "count", missing)
-	}
-	if len(items) == 0 {
-		return nil, missing, fmt.Errorf("%w: %q", ErrNoPhonemes, truncate(r.Text, 80))
-	}
-	return items, missing, nil
 }
 
 // splitSentence cuts a sentence longer than limit phonemes at word spaces
@@ -283,12 +309,11 @@ func truncate(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-// trim applies the trimming rule of the package comment; it also returns
-// the peak magnitude.
-func trim(x []float32, sampleRate int) ([]float32, float32) {
+// trim applies the trimming rule of the package comment.
+func trim(x []float32, sampleRate int) []float32 {
 	peak := peakOf(x)
 	if peak == 0 {
-		return x[:0], 0
+		return x[:0]
 	}
 	thr := TrimRatio * peak
 	last := len(x) - 1
@@ -296,7 +321,7 @@ func trim(x []float32, sampleRate int) ([]float32, float32) {
 		last--
 	}
 	end := min(len(x), last+1+int(TrimTail.Seconds()*float64(sampleRate)))
-	return x[:end], peak
+	return x[:end]
 }
 
 // peakOf returns the largest magnitude in x, ignoring NaN (float32
@@ -313,9 +338,10 @@ func peakOf(x []float32) float32 {
 	return max(hi, -lo)
 }
 
-// assemble joins each request's sentences, separated by silence, into its
-// WAV file.
-func (e *Engine) assemble(cfg *voice.Config, items []*item, results []Result) {
+// assemble joins each request's sentences, separated by silence, levels
+// the whole request with one gain (see the package comment), encodes its
+// WAV file and times its captions on the samples written.
+func (e *Engine) assemble(cfg *voice.Config, items []*item, sentences [][]string, results []Result) {
 	rate := cfg.Audio.SampleRate
 	gap := int(e.opts.SentenceSilence.Seconds() * float64(rate))
 	byReq := make(map[int][]*item)
@@ -332,7 +358,7 @@ func (e *Engine) assemble(cfg *voice.Config, items []*item, results []Result) {
 			if i > 0 {
 				total += gap
 			}
-			total += len(it.pcm) / 2
+			total += len(it.audio)
 		}
 		res := &results[req]
 		file, err := wav.New(total, rate)
@@ -340,17 +366,50 @@ func (e *Engine) assemble(cfg *voice.Config, items []*item, results []Result) {
 			res.Err = fmt.Errorf("encode WAV: %w", err)
 			continue
 		}
-		at := wav.HeaderSize
+		// The request's audio as one signal (the gaps silent), where its
+		// sentences start, and then one gain for all of it.
+		pcm := make([]float32, total)
+		at := 0
+		starts := make([]int, len(its))
 		for i, it := range its {
 			if i > 0 {
-				at += 2 * gap // New left the gap silent
+				at += gap
 			}
-			at += copy(file[at:], it.pcm)
-			it.pcm = nil
+			starts[i] = at
+			at += copy(pcm[at:], it.audio)
+			it.audio = nil
 		}
+		res.Level = loudness.Level(pcm, rate, e.opts.Loudness, e.opts.TruePeak, MaxGain)
+		wav.Put(file, 0, pcm, 1)
+
 		res.WAV = file
 		res.Samples = total
 		res.SampleRate = rate
-		res.Duration = time.Duration(float64(total) / float64(rate) * float64(time.Second))
+		res.Duration = samplesToDuration(total, rate)
+		res.Cues = cues(its, starts, total, rate, sentences[req])
 	}
+}
+
+// cues times one cue per sentence: from the first sample of its first item
+// to the first sample of the next sentence (the silence between them
+// belongs to the one before), the last to the end of the audio.
+func cues(its []*item, starts []int, total, rate int, sentences []string) []captions.Cue {
+	var out []captions.Cue
+	for i, it := range its {
+		if i > 0 && its[i-1].sent == it.sent {
+			continue
+		}
+		if len(out) > 0 {
+			out[len(out)-1].End = samplesToDuration(starts[i], rate)
+		}
+		out = append(out, captions.Cue{Start: samplesToDuration(starts[i], rate), Text: sentences[it.sent]})
+	}
+	if len(out) > 0 {
+		out[len(out)-1].End = samplesToDuration(total, rate)
+	}
+	return out
+}
+
+func samplesToDuration(n, rate int) time.Duration {
+	return time.Duration(float64(n) / float64(rate) * float64(time.Second))
 }

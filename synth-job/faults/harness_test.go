@@ -411,19 +411,21 @@ func (w *world) objects() []string {
 }
 
 // assertOneObjectPerJob checks that the bucket holds exactly the jobs'
-// deterministic objects, once each, and that each recorded output names it.
+// deterministic objects (audio and captions), once each, and that each
+// recorded output names them.
 func (w *world) assertOneObjectPerJob(js map[string]*job.Job) {
 	w.t.Helper()
 	var want []string
 	for _, j := range js {
-		want = append(want, j.ObjectName())
-		if j.Output == nil || j.Output.Object != j.ObjectName() || j.Output.Bucket != w.bucket || j.Output.Bytes <= 44 {
+		want = append(want, j.ObjectName(), j.CaptionsObjectName())
+		if j.Output == nil || j.Output.Object != j.ObjectName() || j.Output.CaptionsObject != j.CaptionsObjectName() ||
+			j.Output.Bucket != w.bucket || j.Output.Bytes <= 44 {
 			w.t.Errorf("job %s output %+v", j.ID, j.Output)
 		}
 	}
 	sort.Strings(want)
 	if got := w.objects(); strings.Join(got, ",") != strings.Join(want, ",") {
-		w.t.Fatalf("bucket holds %d objects %v, want one per job (%d) %v", len(got), got, len(want), want)
+		w.t.Fatalf("bucket holds %d objects %v, want two per job (%d) %v", len(got), got, len(want), want)
 	}
 }
 

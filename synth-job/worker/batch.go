@@ -136,7 +136,8 @@ func (b *batcher) dispatch(ctx context.Context) {
 	}
 }
 
-// run synthesises one voice's batch, uploads each WAV and records each job.
+// run synthesises one voice's batch, uploads each job's audio and captions
+// and records each job.
 func (b *batcher) run(ctx context.Context, tasks []*task) {
 	start := time.Now()
 	results := make([]result, len(tasks))
@@ -193,7 +194,8 @@ func (b *batcher) run(ctx context.Context, tasks []*task) {
 			}
 			lexicons[t.job.MemberID] = lex
 		}
-		items = append(items, Item{JobID: t.job.ID, Text: t.job.Text, SpeakerID: t.job.SpeakerID, Speed: t.job.Speed, Lexicon: lex})
+		items = append(items, Item{JobID: t.job.ID, Text: t.job.Text, SpeakerID: t.job.SpeakerID, Speed: t.job.Speed,
+			Format: t.job.AudioFormat(), Lexicon: lex})
 		idx = append(idx, i)
 	}
 	if len(items) == 0 {

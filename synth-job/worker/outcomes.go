@@ -15,6 +15,7 @@ import (
 	"github.com/chorus-voice/chorus/shared/message"
 	"github.com/chorus-voice/chorus/shared/queue"
 	"github.com/chorus-voice/chorus/shared/store"
+	"github.com/chorus-voice/chorus/synth-job/captions"
 )
 
 // What becomes of a message, in one place:
@@ -103,15 +104,19 @@ func (w *Worker) ack(m *pubsub.Message) {
 	w.processed.Add(1)
 }
 
-// finish uploads a job's audio under its deterministic name (never over
-// an existing object) and marks it succeeded.
+// finish uploads a job's captions and audio under their deterministic
+// names (never over an existing object) and marks it succeeded.
 func (w *Worker) finish(ctx context.Context, j *job.Job, a Audio) (job.Output, error) {
+	vtt := j.CaptionsObjectName()
+	if _, err := blob.Put(ctx, w.audio, vtt, captions.WebVTT(a.Cues), captions.ContentType); err != nil {
+		return job.Output{}, err
+	}
 	name := j.ObjectName()
-	size, err := blob.Put(ctx, w.audio, name, a.WAV, "audio/wav")
+	size, err := blob.Put(ctx, w.audio, name, a.Data, job.ContentType(j.AudioFormat()))
 	if err != nil {
 		return job.Output{}, err
 	}
-	out := job.Output{Bucket: w.cfg.AudioBucket, Object: name, Bytes: size,
+	out := job.Output{Bucket: w.cfg.AudioBucket, Object: name, Bytes: size, CaptionsObject: vtt,
 		DurationSeconds: a.Duration.Seconds(), SampleRate: a.SampleRate, WrittenAt: time.Now().UTC()}
 	if err := w.store.Succeed(ctx, j.ID, w.id, out, w.synth.Provider()); err != nil {
 		return job.Output{}, fmt.Errorf("record success: %w", err)
@@ -211,7 +216,7 @@ func (w *Worker) resolve(ctx context.Context, msg *message.SynthesisRequest) (*j
 		return nil, Permanent("member_inactive", "That member is not taking requests.", nil)
 	}
 	j := job.New(mem.ID, mem.VoiceID, mem.SpeakerID, msg.Text, msg.EffectiveSpeed(), time.Now())
-	j.RequestID, j.BatchID = msg.RequestID, msg.BatchID
+	j.RequestID, j.BatchID, j.Format = msg.RequestID, msg.BatchID, msg.AudioFormat()
 	created, err := w.store.CreateJobs(ctx, []*job.Job{j})
 	var ce *store.ConflictError
 	if errors.As(err, &ce) {

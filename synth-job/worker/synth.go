@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/chorus-voice/chorus/shared/store"
+	"github.com/chorus-voice/chorus/synth-job/captions"
 )
 
 // Item is one job's text to synthesise.
@@ -13,21 +14,29 @@ type Item struct {
 	Text      string
 	SpeakerID int
 	Speed     float64
+	// Format is the audio format to return (job.FormatWAV, FormatOpus,
+	// FormatMP3).
+	Format string
 	// Lexicon is the member's pronunciations (word → phonemes).
 	Lexicon map[string]string
 }
 
-// Audio is the outcome of one Item: a WAV file, or the item's own error.
+// Audio is the outcome of one Item: its audio file in the item's format
+// and the captions of its sentences, or the item's own error.
 type Audio struct {
-	WAV        []byte
-	Duration   time.Duration
+	Data     []byte
+	Duration time.Duration
+	// SampleRate is the stored file's (48 kHz for Opus).
 	SampleRate int
-	Err        error
+	// Cues time each sentence on the audio (captions.WebVTT stores them).
+	Cues []captions.Cue
+	Err  error
 }
 
-// Synth synthesises items that share a voice. It is the seam between the
-// queue plumbing (this package, pure Go) and the ONNX engine (cgo), which
-// the synth-job binary plugs in; tests plug in fakes.
+// Synth synthesises items that share a voice, each in its format. It is
+// the seam between the queue plumbing (this package, pure Go) and the
+// ONNX engine and the audio encoders (cgo), which the synth-job binary
+// plugs in; tests plug in fakes.
 type Synth interface {
 	// Synthesize returns one Audio per item, or an error for the whole
 	// batch (voice unusable, engine failure).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/chorus-voice/chorus/shared/queue"
 	"github.com/chorus-voice/chorus/shared/store"
 	"github.com/chorus-voice/chorus/shared/textnorm"
+	"github.com/chorus-voice/chorus/synth-job/captions"
 	"github.com/chorus-voice/chorus/synth-job/wav"
 	"github.com/chorus-voice/chorus/synth-job/worker"
 )
@@ -34,10 +36,13 @@ func TestMain(m *testing.M) {
 
 var seq atomic.Int64
 
-// fakeSynth stands in for the engine: the worker's logic is tested here,
-// the engine in synth-job/engine, and both together by synth-job's own
-// tests and synth-job/faults. Each item becomes 0.05 s of audio per
-// character; text with nothing to say fails alone as the engine's does.
+// fakeSynth stands in for the engine and the encoders: the worker's logic
+// is tested here, the engine in synth-job/engine, the encoders in
+// synth-job/encode, and all together by synth-job's own tests and
+// synth-job/faults. Each item becomes 0.05 s of audio per character (a
+// silent WAV, or a few marker bytes standing for Opus and MP3) with one
+// cue per sentence; text with nothing to say fails alone as the engine's
+// does.
 type fakeSynth struct{}
 
 func (fakeSynth) Provider() string { return "cpu" }
@@ -50,11 +55,28 @@ func (fakeSynth) Synthesize(_ context.Context, v *store.Voice, items []worker.It
 			continue
 		}
 		n := len([]rune(it.Text)) * v.SampleRate / 20
-		file, err := wav.New(n, v.SampleRate)
-		if err != nil {
-			return nil, err
+		d := time.Duration(n) * time.Second / time.Duration(v.SampleRate)
+		var data []byte
+		switch it.Format {
+		case job.FormatWAV:
+			file, err := wav.New(n, v.SampleRate)
+			if err != nil {
+				return nil, err
+			}
+			data = file
+		case job.FormatOpus:
+			data = []byte("OggS fake opus")
+		case job.FormatMP3:
+			data = []byte("\xff\xfb fake mp3")
+		default:
+			return nil, fmt.Errorf("fake synth: format %q", it.Format)
 		}
-		out[i] = worker.Audio{WAV: file, SampleRate: v.SampleRate, Duration: time.Duration(n) * time.Second / time.Duration(v.SampleRate)}
+		sents := textnorm.Sentences(it.Text, v.Language)
+		cues := make([]captions.Cue, len(sents))
+		for k, s := range sents {
+			cues[k] = captions.Cue{Start: d * time.Duration(k) / time.Duration(len(sents)), End: d * time.Duration(k+1) / time.Duration(len(sents)), Text: s}
+		}
+		out[i] = worker.Audio{Data: data, SampleRate: v.SampleRate, Duration: d, Cues: cues}
 	}
 	return out, nil
 }
@@ -172,6 +194,12 @@ func (w *world) enqueue(member, text string, copies int) *job.Job {
 func (w *world) enqueueWith(member, text string, change func(*job.Job)) *job.Job {
 	w.t.Helper()
 	return w.enqueueCopies(member, text, 1, change)
+}
+
+// enqueueFormat is enqueue for a job in the given format.
+func (w *world) enqueueFormat(member, text, format string, copies int) *job.Job {
+	w.t.Helper()
+	return w.enqueueCopies(member, text, copies, func(j *job.Job) { j.Format = format })
 }
 
 func (w *world) enqueueCopies(member, text string, copies int, change func(*job.Job)) *job.Job {
@@ -301,6 +329,86 @@ func TestHappyPathWritesWAVAndSucceeds(t *testing.T) {
 	}
 }
 
+// Each job is stored in its format, with its extension and Content-Type,
+// and its captions beside it; a producer's message names its format too.
+func TestFormatsAndCaptionsAreStored(t *testing.T) {
+	w := newWorld(t)
+	w.start(worker.Serve)
+	text := "Hello there. How are you today? Fine!"
+	jobs := []*job.Job{
+		w.enqueueFormat("aria", text, job.FormatWAV, 1),
+		w.enqueueFormat("juno", text, job.FormatOpus, 1),
+		w.enqueueFormat("hana", "안녕하세요. 또 만나요!", job.FormatMP3, 1),
+	}
+	msg := &message.SynthesisRequest{V: message.Version, MemberID: "sol", Text: text, RequestID: "producer-" + job.NewID(),
+		BatchID: job.NewID(), Format: job.FormatOpus}
+	w.publish(msg)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := w.st.BatchJobs(context.Background(), msg.BatchID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 1 {
+			jobs = append(jobs, got[0])
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the producer's message made no job")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	want := map[string]struct{ ext, contentType, prefix string }{
+		job.FormatWAV: {".wav", "audio/wav", "RIFF"}, job.FormatOpus: {".opus", "audio/ogg", "OggS"}, job.FormatMP3: {".mp3", "audio/mpeg", "\xff"},
+	}
+	for _, j := range jobs {
+		got := w.waitFinal(j.ID, 30*time.Second)
+		wf := want[got.AudioFormat()]
+		if got.Status != job.Succeeded || got.Output.Object != "audio/"+j.ID+wf.ext || got.Output.CaptionsObject != "audio/"+j.ID+".vtt" {
+			t.Fatalf("job %s (%s): %s %+v", j.ID, got.Format, got.Status, got.Output)
+		}
+		if j.RequestID != "" && strings.HasPrefix(j.RequestID, "producer-") && got.Format != job.FormatOpus {
+			t.Errorf("the producer's job has format %q", got.Format)
+		}
+		data, attrs := w.object(got.Output.Object)
+		if attrs.ContentType != wf.contentType || !strings.HasPrefix(string(data), wf.prefix) {
+			t.Errorf("%s: Content-Type %s, starts %q", got.Output.Object, attrs.ContentType, data[:min(len(data), 4)])
+		}
+		vtt, vattrs := w.object(got.Output.CaptionsObject)
+		cues, err := captions.Parse(vtt)
+		if err != nil || vattrs.ContentType != "text/vtt" {
+			t.Fatalf("%s: %v, Content-Type %s", got.Output.CaptionsObject, err, vattrs.ContentType)
+		}
+		lang := "en-us"
+		if got.MemberID == "hana" {
+			lang = "ko"
+		}
+		if want := textnorm.Sentences(got.Text, lang); len(cues) != len(want) || cues[len(cues)-1].Text != want[len(want)-1] {
+			t.Errorf("%s: cues %+v for sentences %q", got.Output.CaptionsObject, cues, want)
+		}
+	}
+}
+
+// object reads an object of the audio bucket and its attributes.
+func (w *world) object(name string) ([]byte, *storage.ObjectAttrs) {
+	w.t.Helper()
+	o := w.gcs.Bucket(w.cfg.AudioBucket).Object(name)
+	r, err := o.NewReader(context.Background())
+	if err != nil {
+		w.t.Fatalf("%s: %v", name, err)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	attrs, err := o.Attrs(context.Background())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return data, attrs
+}
+
 func TestDuplicateDeliveryGivesOneResult(t *testing.T) {
 	w := newWorld(t)
 	j := w.enqueue("juno", "Say it once, even if you hear it three times.", 3)
@@ -310,8 +418,9 @@ func TestDuplicateDeliveryGivesOneResult(t *testing.T) {
 		t.Fatalf("job %+v", got)
 	}
 	time.Sleep(2 * time.Second) // let the duplicates be handled
-	if objs := w.audioObjects(); len(objs) != 1 || objs[0] != j.ObjectName() {
-		t.Fatalf("audio objects %v, want exactly %s", objs, j.ObjectName())
+	// Listed by name: the captions, then the audio.
+	if objs := w.audioObjects(); len(objs) != 2 || objs[0] != j.CaptionsObjectName() || objs[1] != j.ObjectName() {
+		t.Fatalf("audio objects %v, want exactly %s and %s", objs, j.ObjectName(), j.CaptionsObjectName())
 	}
 	again, _ := w.st.GetJob(context.Background(), j.ID)
 	if again.Attempts != 1 || !again.FinishedAt.Equal(got.FinishedAt) {
@@ -426,8 +535,8 @@ func TestDirectProducerMessagesCreateTheirJobOnce(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	time.Sleep(time.Second)
-	if objs := w.audioObjects(); len(objs) != 1 {
-		t.Fatalf("%d audio objects", len(objs))
+	if objs := w.audioObjects(); len(objs) != 2 {
+		t.Fatalf("%d objects (%v), want the audio and its captions", len(objs), objs)
 	}
 }
 

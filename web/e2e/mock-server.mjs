@@ -2,8 +2,10 @@
 // A realistic stand-in for the Chorus local stack, for developing and
 // running the browser test without the Go functions and worker. It serves
 // dist/ (the built app), the HTTP API of docs/openapi.yaml (checked against
-// it by src/test/contract.test.js), and real 16-bit PCM WAVs behind expiring
-// "signed" URLs. It is only ever used when asked for
+// it by src/test/contract.test.js), and real 16-bit PCM WAVs and WebVTT
+// captions behind expiring "signed" URLs. It encodes nothing: a job asking
+// for Opus or MP3 gets an object named for its format that holds a WAV
+// (browsers play and decode it all the same). It is only ever used when asked for
 // (CHORUS_E2E_MOCK=1 in scripts/e2e-web.sh); it is never a fallback.
 //
 //   node e2e/mock-server.mjs [--port N] [--url-file PATH]
@@ -107,7 +109,8 @@ async function readJson(req) {
   return body;
 }
 
-const ITEM_FIELDS = { member_id: 'string', text: 'string', speed: 'number', request_id: 'string' };
+const ITEM_FIELDS = { member_id: 'string', text: 'string', speed: 'number', request_id: 'string', format: 'string' };
+const FORMATS = ['wav', 'opus', 'mp3'];
 const ID = /^[A-Za-z0-9_-]{1,128}$/;
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
@@ -139,7 +142,10 @@ function validateItem(it, prefix = '') {
   if (it.request_id && !REQUEST_ID.test(it.request_id)) {
     throw new HttpError(400, 'invalid_request_id', 'request_id must be 1–128 visible ASCII characters.', `${prefix}request_id`);
   }
-  return { member_id: memberId, text, speed: it.speed ?? 1, request_id: it.request_id || '' };
+  if (it.format && !FORMATS.includes(it.format)) {
+    throw new HttpError(400, 'invalid_format', `format must be one of ${FORMATS.join(', ')}.`, `${prefix}format`);
+  }
+  return { member_id: memberId, text, speed: it.speed ?? 1, request_id: it.request_id || '', format: it.format || 'wav' };
 }
 
 /** memberFor finds an item's member once every item was validated (field: "member_id" or "items[3].member_id"). */
@@ -154,7 +160,7 @@ function memberFor(it, field) {
 function replayed(it, field) {
   if (!it.request_id || !byRequest.has(it.request_id)) return null;
   const job = jobs.get(byRequest.get(it.request_id));
-  if (job.member_id !== it.member_id || job.text !== it.text || job.speed !== it.speed) {
+  if (job.member_id !== it.member_id || job.text !== it.text || job.speed !== it.speed || job.format !== it.format) {
     throw new HttpError(409, 'request_id_conflict', 'This request_id was already used for a different request.', field);
   }
   return job;
@@ -162,7 +168,7 @@ function replayed(it, field) {
 
 function createJob(it, origin, batchId) {
   const job = {
-    job_id: newId(), member_id: it.member_id, text: it.text, speed: it.speed,
+    job_id: newId(), member_id: it.member_id, text: it.text, speed: it.speed, format: it.format,
     created: Date.now(), attempts: 0, batch_id: batchId, origin,
   };
   jobs.set(job.job_id, job);
@@ -193,21 +199,44 @@ function view(job) {
   const age = Date.now() - job.created;
   const status = age < JOB_MS / 3 ? 'queued' : age < JOB_MS ? 'running' : 'succeeded';
   const out = {
-    job_id: job.job_id, status, member_id: job.member_id, text: job.text, speed: job.speed,
+    job_id: job.job_id, status, member_id: job.member_id, text: job.text, speed: job.speed, format: job.format,
     created_at: new Date(job.created).toISOString(), attempts: status === 'queued' ? 0 : 1,
   };
   if (job.batch_id) out.batch_id = job.batch_id;
   if (status !== 'queued') out.started_at = new Date(job.created + JOB_MS / 3).toISOString();
   if (status === 'succeeded') {
     const exp = Date.now() + TTL_S * 1000;
-    const object = `${job.job_id}.wav`;
+    const object = `${job.job_id}.${job.format}`;
+    const captions = `${job.job_id}.vtt`;
     out.finished_at = new Date(job.created + JOB_MS).toISOString();
     out.audio_url = `${job.origin}/mock-gcs/chorus-audio/${object}?exp=${exp}&sig=${sign(object, exp)}`;
+    out.captions_url = `${job.origin}/mock-gcs/chorus-audio/${captions}?exp=${exp}&sig=${sign(captions, exp)}`;
     out.expires_at = new Date(exp).toISOString();
     out.duration_seconds = Math.round(audioSeconds(job) * SAMPLE_RATE) / SAMPLE_RATE;
     out.sample_rate = SAMPLE_RATE;
   }
   return out;
+}
+
+/** sentences splits a text after . ! ? and white space, as the captions' cues are cut. */
+function sentences(text) {
+  return text.split(/(?<=[.!?。！？])\s+/).filter(Boolean);
+}
+
+/** captionsOf is a job's WebVTT: one cue per sentence, times in proportion to its characters. */
+function captionsOf(job) {
+  const total = audioSeconds(job);
+  const parts = sentences(job.text);
+  const all = parts.reduce((n, x) => n + runes(x), 0);
+  const t = (sec) => new Date(Math.round(sec * 1000)).toISOString().slice(11, 23);
+  let at = 0;
+  const cues = parts.map((x, i) => {
+    const end = i === parts.length - 1 ? total : at + (total * runes(x)) / all;
+    const cue = `${i + 1}\n${t(at)} --> ${t(end)}\n${x.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}`;
+    at = end;
+    return cue;
+  });
+  return ['WEBVTT', ...cues].join('\n\n') + '\n';
 }
 
 /** speechLike makes a voice-ish signal: one syllable per character, pitch from the character. */
@@ -325,8 +354,10 @@ async function handle(req, res) {
       const exp = Number(url.searchParams.get('exp'));
       if (url.searchParams.get('sig') !== sign(object, exp)) return send(res, 403, '<Error><Code>SignatureDoesNotMatch</Code></Error>', { 'Content-Type': 'application/xml' });
       if (!(exp > Date.now())) return send(res, 400, '<Error><Code>ExpiredToken</Code><Message>Invalid argument.</Message></Error>', { 'Content-Type': 'application/xml' });
-      const job = jobs.get(object.replace(/\.wav$/, ''));
-      if (!job) return send(res, 404, '<Error><Code>NoSuchKey</Code></Error>', { 'Content-Type': 'application/xml' });
+      const [, id, ext] = /^(.*)\.(\w+)$/.exec(object) || [];
+      const job = jobs.get(id);
+      if (!job || (ext !== 'vtt' && ext !== job.format)) return send(res, 404, '<Error><Code>NoSuchKey</Code></Error>', { 'Content-Type': 'application/xml' });
+      if (ext === 'vtt') return send(res, 200, captionsOf(job), { 'Content-Type': 'text/vtt' });
       return send(res, 200, Buffer.from(encodeWav(speechLike(job), SAMPLE_RATE)), { 'Content-Type': 'audio/wav' });
     }
     if (p === '/mock-assets/jun.svg') return send(res, 200, JUN_SVG, { 'Content-Type': 'image/svg+xml' });

@@ -120,9 +120,16 @@ async function main() {
     check(ink > 500, `waveform canvas has drawn pixels (${ink})`);
     const shown = await page.getByTestId('duration').innerText();
     check(/\d/.test(shown), `duration shown: "${shown}"`);
+    // The app asks for Opus where the browser plays it (Chromium does), else WAV.
+    const opus = await page.evaluate(() => document.createElement('audio').canPlayType('audio/ogg; codecs=opus') !== '');
+    const ext = opus ? '.opus' : '.wav';
     const dl = page.getByRole('link', { name: /download/i });
-    check((await dl.getAttribute('download'))?.endsWith('.wav'), 'download link names a .wav file');
+    check((await dl.getAttribute('download'))?.endsWith(ext), `download link names a ${ext} file`);
     check(Boolean(await dl.getAttribute('href')), 'download link has an address');
+    const others = await page.getByRole('group', { name: /another format/i }).getByRole('button').count();
+    check(others === 2, `the two other formats are offered (${others})`);
+    const cues = await page.getByTestId('cue').allInnerTexts();
+    check(cues.length === 2 && cues[0] === '안녕하세요!', `one caption cue per sentence: ${JSON.stringify(cues)}`);
     const playable = await page.evaluate(async () => {
       const a = document.querySelector('[data-testid="result"] audio');
       a.muted = true;
@@ -133,6 +140,8 @@ async function main() {
       return t;
     });
     check(playable > 0, `audio plays (currentTime ${playable})`);
+    const spoken = await page.evaluate(() => document.querySelector('[data-testid="cue"][aria-current="true"]')?.textContent || '');
+    check(spoken === '안녕하세요!', `the sentence being spoken is highlighted ("${spoken}")`);
     log(`  audio ${duration.toFixed(2)} s, waveform ${ink} px, shown "${shown}"`);
     await shot(page, 'result.png');
 

@@ -2,11 +2,17 @@
 // recent results kept in the browser.
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
+import { preferredFormat } from './lib/formats.js';
 import { addRecent, loadRecent, removeRecent, saveRecent, updateRecent } from './lib/recent.js';
 
 const ChorusContext = createContext(null);
 
-export function ChorusProvider({ client, storage = globalThis.localStorage, children }) {
+/**
+ * ChorusProvider holds the app's state. format is the audio format clips
+ * are asked for (default: Opus where this browser plays it, else WAV).
+ */
+export function ChorusProvider({ client, storage = globalThis.localStorage, format: formatProp, children }) {
+  const [format] = useState(() => formatProp || preferredFormat());
   const [members, setMembers] = useState({ phase: 'loading', list: [], error: null });
   const [attempt, setAttempt] = useState(0);
   const [recent, setRecent] = useState(() => loadRecent(storage));
@@ -43,6 +49,7 @@ export function ChorusProvider({ client, storage = globalThis.localStorage, chil
   const value = useMemo(() => ({
     client,
     config: client.config,
+    format,
     members,
     reloadMembers: () => setAttempt((a) => a + 1),
     memberById: (id) => members.list.find((m) => m.id === id),
@@ -51,7 +58,7 @@ export function ChorusProvider({ client, storage = globalThis.localStorage, chil
     updateResult: (entry) => change((l) => updateRecent(l, entry)),
     removeResult: (jobId) => change((l) => removeRecent(l, jobId)),
     clearResults: () => change(() => []),
-  }), [client, members, recent, change]);
+  }), [client, format, members, recent, change]);
 
   return <ChorusContext.Provider value={value}>{children}</ChorusContext.Provider>;
 }

@@ -4,7 +4,12 @@
 package testenv
 
 import (
+	"math"
 	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/chorus-voice/chorus/synth-job/internal/benchvoice"
@@ -39,4 +44,96 @@ func BenchVoice(t testing.TB, name string) *voice.Voice {
 		missing(t, "benchmark voice %s: %v", name, err)
 	}
 	return v
+}
+
+// FFmpeg returns the path of the ffmpeg command (Debian's, installed by
+// scripts/setup-system.sh), the independent tool tests measure audio with.
+func FFmpeg(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		missing(t, "ffmpeg is not installed (run scripts/setup-system.sh)")
+	}
+	return path
+}
+
+// EBUR128 is what ffmpeg's ebur128 filter reports for a file: integrated
+// loudness (LUFS) and true peak (dBTP), each printed to 0.1.
+type EBUR128 struct {
+	Integrated, TruePeak float64
+}
+
+var (
+	summaryI    = regexp.MustCompile(`(?m)^\s+I:\s+(-?[\d.]+|-inf) LUFS`)
+	summaryPeak = regexp.MustCompile(`(?m)^\s+Peak:\s+(-?[\d.]+|-inf) dBFS`)
+)
+
+// MeasureEBUR128 measures audio (any format ffmpeg reads) with
+// `ffmpeg -af ebur128=peak=true` and returns its summary. With loops > 1
+// the file is played that many times over (-stream_loop): a clip shorter
+// than one 400 ms block has no integrated loudness of its own, and looped
+// it reads the loudness of the clip itself.
+func MeasureEBUR128(t testing.TB, audio []byte, loops int) EBUR128 {
+	t.Helper()
+	ff := FFmpeg(t)
+	f, err := os.CreateTemp(t.TempDir(), "measure-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(audio); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	cmd := exec.Command(ff, "-hide_banner", "-nostats", "-stream_loop", strconv.Itoa(max(loops, 1)-1), "-i", f.Name(),
+		"-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg ebur128: %v\n%s", err, out)
+	}
+	summary := string(out)
+	if i := strings.LastIndex(summary, "Summary:"); i >= 0 {
+		summary = summary[i:]
+	}
+	num := func(re *regexp.Regexp) float64 {
+		m := re.FindStringSubmatch(summary)
+		if m == nil {
+			t.Fatalf("ffmpeg ebur128: no %s in\n%s", re, summary)
+		}
+		if m[1] == "-inf" {
+			return math.Inf(-1)
+		}
+		v, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	return EBUR128{Integrated: num(summaryI), TruePeak: num(summaryPeak)}
+}
+
+// DecodePCM decodes audio (any format ffmpeg reads) to mono 16-bit PCM at
+// rate with ffmpeg, so tests can check what a player would hear.
+func DecodePCM(t testing.TB, audio []byte, rate int) []int16 {
+	t.Helper()
+	ff := FFmpeg(t)
+	f, err := os.CreateTemp(t.TempDir(), "decode-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(audio); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	cmd := exec.Command(ff, "-hide_banner", "-v", "error", "-i", f.Name(), "-f", "s16le", "-ac", "1", "-ar", strconv.Itoa(rate), "-")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ffmpeg decode: %v\n%s", err, stderr.String())
+	}
+	pcm := make([]int16, len(out)/2)
+	for i := range pcm {
+		pcm[i] = int16(uint16(out[2*i]) | uint16(out[2*i+1])<<8)
+	}
+	return pcm
 }

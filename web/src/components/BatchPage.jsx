@@ -1,6 +1,7 @@
 import { useEffect, useId, useRef, useState } from 'react';
 import { useChorus } from '../context.jsx';
 import { ApiError, isTerminal, newRequestId } from '../lib/api.js';
+import { formatOf } from '../lib/formats.js';
 import { accentFor } from '../lib/identity.js';
 import { countChars, fieldOf, friendlyMessage } from '../lib/messages.js';
 import { fromJob } from '../lib/recent.js';
@@ -30,7 +31,7 @@ const STATUS_WORDS = { queued: 'In line', running: 'Recording', succeeded: 'Read
 
 /** BatchPage: paste several lines, one job per line, watch them complete. */
 export function BatchPage({ memberId: initialMemberId }) {
-  const { client, config, members, memberById, addResult } = useChorus();
+  const { client, config, format, members, memberById, addResult } = useChorus();
   const ids = useId();
   const [memberId, setMemberId] = useState(initialMemberId || '');
   const [text, setText] = useState('');
@@ -64,7 +65,7 @@ export function BatchPage({ memberId: initialMemberId }) {
     const ac = new AbortController();
     abortRef.current = ac;
     setPhase('running');
-    const items = lines.map((l) => ({ memberId, text: l, speed, requestId: newRequestId() }));
+    const items = lines.map((l) => ({ memberId, text: l, speed, format, requestId: newRequestId() }));
     try {
       const res = await client.batch(items, { signal: ac.signal });
       if (!Array.isArray(res.jobs) || res.jobs.length !== items.length) {
@@ -166,7 +167,7 @@ export function BatchPage({ memberId: initialMemberId }) {
                   <span className="batch-play">
                     <audio controls preload="none" src={r.audio_url} aria-label={`Play line ${i + 1}`} />
                     <span className="muted small">{formatDuration(r.duration_seconds)}</span>
-                    <a href={r.audio_url} download className="btn btn-quiet">Download<span className="visually-hidden"> line {i + 1}</span></a>
+                    <a href={r.audio_url} download={`line-${i + 1}${formatOf(r.format).ext}`} className="btn btn-quiet">Download {formatOf(r.format).label}<span className="visually-hidden"> line {i + 1}</span></a>
                   </span>
                 ) : null}
                 {r.status === 'failed' ? <span className="field-error batch-error">{friendlyMessage(r.error || { code: 'job_failed' })}</span> : null}

@@ -25,7 +25,7 @@ export function checkLocally({ memberId, text, speed, maxTextChars }) {
  * prefill ({text}) replaces the text whenever a new object is passed.
  */
 export function Composer({ member: fixedMember = null, initialMemberId = '', prefill = null }) {
-  const { client, config, members, memberById, addResult } = useChorus();
+  const { client, config, format, members, memberById, addResult } = useChorus();
   const ids = useId();
   const [memberId, setMemberId] = useState(fixedMember?.id || initialMemberId);
   const [text, setText] = useState('');
@@ -84,7 +84,7 @@ export function Composer({ member: fixedMember = null, initialMemberId = '', pre
     abortRef.current = ac;
     setPhase('sending');
     try {
-      const queued = await client.synthesize({ memberId, text, speed, requestId: newRequestId() }, { signal: ac.signal });
+      const queued = await client.synthesize({ memberId, text, speed, format, requestId: newRequestId() }, { signal: ac.signal });
       setJob({ job_id: queued.job_id, status: queued.status || 'queued' });
       setPhase('waiting');
       const final = await client.pollJob(queued.job_id, { signal: ac.signal, onUpdate: setJob });

@@ -1,30 +1,108 @@
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useChorus } from '../context.jsx';
+import { ApiError, newRequestId } from '../lib/api.js';
+import { FORMATS, formatOf } from '../lib/formats.js';
 import { accentFor } from '../lib/identity.js';
 import { friendlyMessage } from '../lib/messages.js';
+import { activeCue } from '../lib/vtt.js';
 import { formatDuration } from '../lib/wav.js';
 import { Waveform } from './Waveform.jsx';
 import { useClip } from './useClip.js';
 
-/** fileName makes a download name like "mina-2026-11-25-hello-there.wav". */
+/** fileName makes a download name like "mina-2026-11-25-hello-there.opus" (the extension of the entry's format). */
 export function fileName(entry) {
   const slug = (s) => String(s).toLowerCase().normalize('NFKD').replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '').slice(0, 32);
   const day = String(entry.createdAt || '').slice(0, 10);
-  return [slug(entry.memberName || entry.memberId || 'chorus'), day, slug(entry.text)].filter(Boolean).join('-') + '.wav';
+  return [slug(entry.memberName || entry.memberId || 'chorus'), day, slug(entry.text)].filter(Boolean).join('-') + formatOf(entry.format).ext;
+}
+
+/** download saves bytes under a file name, as the download link would. */
+function download(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/**
+ * OtherFormats offers the clip in the formats it was not made in: the same
+ * member, text and speed asked for again in that format (an earlier
+ * identical request is answered from the cache at once), then saved.
+ */
+function OtherFormats({ entry }) {
+  const { client } = useChorus();
+  const [busy, setBusy] = useState('');
+  const [error, setError] = useState('');
+  const acRef = useRef(null);
+  useEffect(() => () => acRef.current?.abort(), []);
+  const others = Object.values(FORMATS).filter((f) => f.id !== formatOf(entry.format).id);
+
+  async function get(format) {
+    acRef.current?.abort();
+    const ac = new AbortController();
+    acRef.current = ac;
+    setBusy(format.id);
+    setError('');
+    try {
+      const queued = await client.synthesize({ memberId: entry.memberId, text: entry.text, speed: entry.speed, format: format.id,
+        requestId: newRequestId() }, { signal: ac.signal });
+      const job = await client.pollJob(queued.job_id, { signal: ac.signal });
+      if (job.status !== 'succeeded' || !job.audio_url) {
+        throw new ApiError({ code: job.error?.code || 'job_failed', message: job.error?.message || '' });
+      }
+      let res = null;
+      try {
+        res = await client.fetchRaw(job.audio_url, { signal: ac.signal });
+      } catch (err) {
+        if (ac.signal.aborted) throw err;
+      }
+      if (res?.ok) {
+        download(new Blob([await res.arrayBuffer()], { type: format.type }), fileName({ ...entry, format: format.id }));
+      } else {
+        window.open(job.audio_url, '_blank', 'noopener'); // unreadable here (no CORS): let the browser fetch it
+      }
+    } catch (err) {
+      if (!ac.signal.aborted) setError(friendlyMessage(err));
+    } finally {
+      if (!ac.signal.aborted) setBusy('');
+    }
+  }
+
+  return (
+    <div className="other-formats" role="group" aria-label="Download in another format">
+      <span className="muted small">Also as</span>
+      {others.map((f) => (
+        <button key={f.id} type="button" className="btn btn-quiet" disabled={busy !== ''} onClick={() => get(f)}
+          aria-label={`Download as ${f.label}`}>
+          {busy === f.id ? `Preparing ${f.label}…` : f.label}
+        </button>
+      ))}
+      {error ? <p className="field-error" role="alert">{error}</p> : null}
+    </div>
+  );
 }
 
 /**
  * ResultPlayer plays one finished clip: an audio player, the waveform drawn
- * from the WAV, the duration and a download button.
+ * from the audio, the text with the sentence being spoken highlighted (from
+ * the clip's captions), the duration and downloads in every format.
  */
 export function ResultPlayer({ entry, autoFocus = false, headingLevel = 2 }) {
   const { client, updateResult } = useChorus();
   const clip = useClip(entry, client, { onRefreshed: updateResult });
   const audioRef = useRef(null);
   const [audioDuration, setAudioDuration] = useState(0);
+  const [active, setActive] = useState(-1);
   const c = accentFor(entry.memberId);
   const H = `h${headingLevel}`;
   const duration = audioDuration || clip.duration || entry.durationSeconds;
+  const cues = clip.phase === 'ready' && clip.cues ? clip.cues : [];
+  const format = formatOf(entry.format);
+  const follow = (e) => setActive(activeCue(cues, e.currentTarget.currentTime));
 
   return (
     <section className="result" aria-label={`Clip of ${entry.memberName || 'the member'}`}
@@ -34,7 +112,17 @@ export function ResultPlayer({ entry, autoFocus = false, headingLevel = 2 }) {
         {entry.memberName ? `${entry.memberName} says` : 'Your clip'}
         {entry.demo ? <span className="badge badge-demo">Demo voice</span> : null}
       </H>
-      <blockquote className="result-text">{entry.text}</blockquote>
+      <blockquote className="result-text" data-testid="result-text">
+        {cues.length > 0
+          ? cues.map((cue, i) => (
+            <span key={i}>
+              {i > 0 ? ' ' : null}
+              <span className={`cue${i === active ? ' cue-active' : ''}`} data-testid="cue"
+                aria-current={i === active ? 'true' : undefined}>{cue.text}</span>
+            </span>
+          ))
+          : entry.text}
+      </blockquote>
 
       {clip.phase === 'loading' || clip.phase === 'idle' ? (
         <p className="muted" role="status">Loading the clip…</p>
@@ -59,6 +147,7 @@ export function ResultPlayer({ entry, autoFocus = false, headingLevel = 2 }) {
           )}
           <audio ref={audioRef} className="player" controls preload="auto" src={clip.src}
             onLoadedMetadata={(e) => Number.isFinite(e.currentTarget.duration) && setAudioDuration(e.currentTarget.duration)}
+            onTimeUpdate={follow} onSeeked={follow} onEnded={() => setActive(-1)}
             aria-label={`Play ${entry.memberName || 'the'} clip`} />
           <div className="result-meta">
             <span className="duration" data-testid="duration">
@@ -67,8 +156,9 @@ export function ResultPlayer({ entry, autoFocus = false, headingLevel = 2 }) {
             {entry.speed && entry.speed !== 1 ? <span className="muted">{entry.speed.toFixed(1)}× speed</span> : null}
             <a className="btn btn-secondary" href={clip.src} download={fileName(entry)}>
               <svg aria-hidden="true" viewBox="0 0 24 24" width="18" height="18"><path fill="currentColor" d="M12 3a1 1 0 0 1 1 1v9.59l3.3-3.3a1 1 0 1 1 1.4 1.42l-5 5a1 1 0 0 1-1.4 0l-5-5a1 1 0 1 1 1.4-1.42L11 13.6V4a1 1 0 0 1 1-1Zm-8 15a1 1 0 0 1 1 1v1h14v-1a1 1 0 1 1 2 0v2a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1v-2a1 1 0 0 1 1-1Z" /></svg>
-              Download WAV
+              Download {format.label}
             </a>
+            <OtherFormats entry={entry} />
           </div>
         </>
       ) : null}

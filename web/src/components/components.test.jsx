@@ -139,6 +139,57 @@ describe('composer', () => {
     expect(stored[0]).toMatchObject({ memberId: 'mina', memberName: 'Mina', text: '안녕 🎤', demo: true });
   });
 
+  it('asks for Opus where the browser plays it, and offers every format for download', async () => {
+    const canPlay = HTMLMediaElement.prototype.canPlayType;
+    HTMLMediaElement.prototype.canPlayType = (t) => (t === 'audio/ogg; codecs=opus' ? 'probably' : '');
+    const saved = [];
+    const click = HTMLAnchorElement.prototype.click;
+    HTMLAnchorElement.prototype.click = function () { saved.push(this.download); };
+    try {
+      const { api } = await composer();
+      fireEvent.change(box(), { target: { value: 'Hello there.' } });
+      submit();
+      const result = await screen.findByTestId('result');
+      expect(api.calls.find((c) => c.path === '/api/synthesize').body.format).toBe('opus');
+      const dl = await within(result).findByRole('link', { name: /Download Opus/ });
+      expect(dl.getAttribute('download')).toMatch(/^mina-.*-hello-there\.opus$/);
+      expect(within(result).getAllByRole('link', { name: /download/i })).toHaveLength(1);
+      // Another format: the same words asked for again in it, then saved.
+      fireEvent.click(within(result).getByRole('button', { name: 'Download as MP3' }));
+      await waitFor(() => expect(saved).toHaveLength(1));
+      expect(saved[0]).toMatch(/^mina-.*-hello-there\.mp3$/);
+      const posts = api.calls.filter((c) => c.path === '/api/synthesize');
+      expect(posts.map((c) => c.body.format)).toEqual(['opus', 'mp3']);
+      expect(posts[1].body).toMatchObject({ member_id: 'mina', text: 'Hello there.', speed: 1 });
+      expect(api.calls.some((c) => /\/audio\/job\d+\.mp3$/.test(c.path))).toBe(true);
+      expect(within(result).getByRole('button', { name: 'Download as WAV' })).toBeTruthy();
+    } finally {
+      HTMLMediaElement.prototype.canPlayType = canPlay;
+      HTMLAnchorElement.prototype.click = click;
+    }
+  });
+
+  it('highlights the sentence being spoken, from the captions', async () => {
+    await composer();
+    fireEvent.change(box(), { target: { value: 'One. Two! Three?' } });
+    submit();
+    const result = await screen.findByTestId('result');
+    const cues = await within(result).findAllByTestId('cue');
+    expect(cues.map((c) => c.textContent)).toEqual(['One.', 'Two!', 'Three?']);
+    expect(within(result).getByTestId('result-text').textContent).toBe('One. Two! Three?');
+    const audio = result.querySelector('audio');
+    const at = (t) => {
+      Object.defineProperty(audio, 'currentTime', { value: t, configurable: true });
+      fireEvent.timeUpdate(audio);
+      return cues.map((c) => c.getAttribute('aria-current'));
+    };
+    expect(cues.every((c) => c.getAttribute('aria-current') === null)).toBe(true);
+    expect(at(0.2)).toEqual([null, 'true', null]); // the fake's cues split 0.5 s in thirds
+    expect(at(0.45)).toEqual([null, null, 'true']);
+    fireEvent.ended(audio);
+    expect(cues.every((c) => c.getAttribute('aria-current') === null)).toBe(true);
+  });
+
   it('explains a failed job', async () => {
     await composer({ job: (j) => ({ job_id: 'job1', status: 'failed', error: { code: 'internal', message: 'boom' } }) });
     fireEvent.change(box(), { target: { value: 'hello' } });
@@ -181,7 +232,7 @@ describe('recent results', () => {
     const result = await screen.findByTestId('result');
     await waitFor(() => expect(result.querySelector('audio')).toBeTruthy());
     expect(statusCalls(api)).toHaveLength(1);
-    expect(api.calls.filter((c) => c.url.startsWith('http://gcs.test/')).map((c) => c.search)).toEqual(['?v=1']);
+    expect(api.calls.filter((c) => c.url.startsWith('http://gcs.test/')).map((c) => c.path + c.search)).toEqual(['/audio/job9.wav?v=1', '/audio/job9.vtt?v=1']);
     const stored = JSON.parse(localStorage.getItem(STORAGE_KEY))[0];
     expect(stored.audioUrl).toBe('http://gcs.test/audio/job9.wav?v=1');
     expect(Date.parse(stored.expiresAt)).toBeGreaterThan(Date.now());
@@ -212,7 +263,7 @@ describe('batch', () => {
     await screen.findByText(/3 of 3 done/);
     const post = api.calls.find((c) => c.path === '/api/batch');
     expect(post.body.items.map((i) => i.text)).toEqual(['one', 'two', 'three 🎤']);
-    expect(post.body.items.every((i) => i.member_id === 'joon' && i.request_id)).toBe(true);
+    expect(post.body.items.every((i) => i.member_id === 'joon' && i.request_id && i.format === 'wav')).toBe(true);
     const rows = screen.getAllByTestId('batch-row');
     expect(rows.map((r) => r.dataset.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     expect(rows[0].querySelector('audio').getAttribute('src')).toMatch(/^http:\/\/gcs\.test\//);

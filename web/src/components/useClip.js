@@ -1,16 +1,35 @@
 import { useEffect, useRef, useState } from 'react';
 import { ApiError } from '../lib/api.js';
-import { fetchAudio, freshEntry } from '../lib/recent.js';
+import { formatOf } from '../lib/formats.js';
+import { fetchAudio, fetchCaptions, freshEntry } from '../lib/recent.js';
 import { parseWav, peaks as toPeaks } from '../lib/wav.js';
 
 const BARS = 160;
 
 /**
- * useClip loads a result's WAV (refreshing an expired signed URL through
- * status), decodes it for the waveform and serves it from a blob URL, so
- * playback and download keep working after the signed URL expires. When the
- * bytes cannot be read (a bucket without CORS), it falls back to playing
- * the signed URL directly, without a waveform.
+ * decodeSamples returns the first channel of compressed audio (Opus, MP3)
+ * as decoded by the browser, or null where it cannot (no Web Audio).
+ */
+async function decodeSamples(bytes) {
+  const Ctx = globalThis.OfflineAudioContext || globalThis.webkitOfflineAudioContext;
+  if (!Ctx) return null;
+  try {
+    const ctx = new Ctx(1, 1, 48000);
+    const buf = await ctx.decodeAudioData(bytes.slice(0));
+    return { samples: buf.getChannelData(0), durationSeconds: buf.duration };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * useClip loads a result's audio (refreshing an expired signed URL through
+ * status) and its captions, decodes the audio for the waveform (WAV here,
+ * Opus and MP3 through Web Audio) and serves it from a blob URL, so
+ * playback and download keep working after the signed URL expires. When
+ * the bytes cannot be read (a bucket without CORS), it falls back to
+ * playing the signed URL directly, without a waveform. Captions that
+ * cannot be read only cost the sentence highlighting (cues: []).
  */
 export function useClip(entry, client, { onRefreshed, enabled = true } = {}) {
   const [state, setState] = useState({ phase: 'idle' });
@@ -30,17 +49,21 @@ export function useClip(entry, client, { onRefreshed, enabled = true } = {}) {
       try {
         const { entry: used, bytes } = await fetchAudio(start, client, { signal: ac.signal });
         if (used !== start) refreshedRef.current?.(used);
-        objectUrl = URL.createObjectURL(new Blob([bytes], { type: 'audio/wav' }));
+        const cues = await fetchCaptions(used, client, { signal: ac.signal });
+        objectUrl = URL.createObjectURL(new Blob([bytes], { type: formatOf(used.format).type }));
         let wave = null;
         let duration = used.durationSeconds;
+        let decoded = null;
         try {
-          const w = parseWav(bytes);
-          wave = toPeaks(w.samples, BARS);
-          duration = w.durationSeconds;
+          decoded = parseWav(bytes);
         } catch {
-          wave = null; // plays anyway; the browser may know the format
+          decoded = await decodeSamples(bytes); // Opus, MP3: the browser decodes them
         }
-        if (!ac.signal.aborted) setState({ phase: 'ready', src: objectUrl, peaks: wave, duration, entry: used });
+        if (decoded) {
+          wave = toPeaks(decoded.samples, BARS);
+          duration = decoded.durationSeconds;
+        }
+        if (!ac.signal.aborted) setState({ phase: 'ready', src: objectUrl, peaks: wave, duration, cues, entry: used });
       } catch (err) {
         if (ac.signal.aborted) return;
         if (err instanceof ApiError && err.code === 'audio_unavailable' && err.status === 0) {
@@ -49,7 +72,8 @@ export function useClip(entry, client, { onRefreshed, enabled = true } = {}) {
           try {
             const used = await freshEntry(start, client, { signal: ac.signal });
             if (used !== start) refreshedRef.current?.(used);
-            if (!ac.signal.aborted) setState({ phase: 'ready', src: used.audioUrl, peaks: null, duration: used.durationSeconds, entry: used, direct: true });
+            const cues = await fetchCaptions(used, client, { signal: ac.signal });
+            if (!ac.signal.aborted) setState({ phase: 'ready', src: used.audioUrl, peaks: null, duration: used.durationSeconds, cues, entry: used, direct: true });
             return;
           } catch (err2) {
             if (ac.signal.aborted) return;

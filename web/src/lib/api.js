@@ -159,21 +159,23 @@ export function createClient(config, { fetchImpl = (...a) => globalThis.fetch(..
       }
     },
 
-    /** synthesize queues one job: {job_id, status, status_url}. */
-    synthesize({ memberId, text, speed, requestId }, { signal } = {}) {
+    /** synthesize queues one job: {job_id, status, status_url}. format: wav (default), opus or mp3. */
+    synthesize({ memberId, text, speed, requestId, format }, { signal } = {}) {
       const body = { member_id: memberId, text };
       if (speed !== undefined && speed !== null) body.speed = speed;
       if (requestId) body.request_id = requestId;
+      if (format) body.format = format;
       return call(config.synthesizeUrl, { method: 'POST', body, signal });
     },
 
     /** batch queues one job per item: {batch_id, jobs:[{job_id, status, status_url}]}. */
     batch(items, { signal } = {}) {
       const body = {
-        items: items.map(({ memberId, text, speed, requestId }) => {
+        items: items.map(({ memberId, text, speed, requestId, format }) => {
           const it = { member_id: memberId, text };
           if (speed !== undefined && speed !== null) it.speed = speed;
           if (requestId) it.request_id = requestId;
+          if (format) it.format = format;
           return it;
         }),
       };

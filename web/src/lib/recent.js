@@ -3,6 +3,7 @@
 // new one when the stored URL is expired or about to be.
 
 import { ApiError } from './api.js';
+import { parseVTT } from './vtt.js';
 
 export const STORAGE_KEY = 'chorus.recent.v1';
 export const MAX_RECENT = 30;
@@ -20,7 +21,9 @@ export function fromJob(job, member) {
     speed: typeof job.speed === 'number' ? job.speed : 1,
     durationSeconds: typeof job.duration_seconds === 'number' ? job.duration_seconds : 0,
     createdAt: job.created_at || new Date().toISOString(),
+    format: job.format || 'wav',
     audioUrl: job.audio_url || '',
+    captionsUrl: job.captions_url || '',
     expiresAt: job.expires_at || '',
   };
 }
@@ -74,7 +77,7 @@ export function isExpired(entry, now = Date.now(), marginMs = EXPIRY_MARGIN_MS) 
 }
 
 /**
- * refreshEntry asks status for a new signed URL. A job that is gone is
+ * refreshEntry asks status for new signed URLs (audio and captions). A job that is gone is
  * ApiError job_not_found; one that is not succeeded is audio_unavailable.
  */
 export async function refreshEntry(entry, client, { signal } = {}) {
@@ -85,6 +88,7 @@ export async function refreshEntry(entry, client, { signal } = {}) {
   return {
     ...entry,
     audioUrl: job.audio_url,
+    captionsUrl: job.captions_url || '',
     expiresAt: job.expires_at || '',
     durationSeconds: typeof job.duration_seconds === 'number' ? job.duration_seconds : entry.durationSeconds,
   };
@@ -96,7 +100,23 @@ export async function freshEntry(entry, client, { signal, now = Date.now() } = {
 }
 
 /**
- * fetchAudio downloads the WAV of an entry. A signed URL can be refused
+ * fetchCaptions downloads and parses the captions of an entry (whose URLs
+ * fetchAudio just made fresh): [] when it has none or they cannot be read,
+ * which only costs the highlighting.
+ */
+export async function fetchCaptions(entry, client, { signal } = {}) {
+  if (!entry.captionsUrl) return [];
+  try {
+    const res = await client.fetchRaw(entry.captionsUrl, { signal });
+    return res.ok ? parseVTT(await res.text()) : [];
+  } catch (err) {
+    if (err?.name === 'AbortError' || signal?.aborted) throw err;
+    return [];
+  }
+}
+
+/**
+ * fetchAudio downloads the audio of an entry. A signed URL can be refused
  * even before its stated expiry (clock skew, revoked key): on an HTTP
  * error it refreshes once through status and tries again. It returns the
  * bytes and the entry that worked (possibly refreshed).

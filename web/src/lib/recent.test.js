@@ -41,8 +41,12 @@ describe('recent list', () => {
   });
 
   it('makes an entry from a succeeded job', () => {
-    const e = fromJob({ job_id: 'j', member_id: 'mina', text: 't', speed: 1.2, audio_url: 'u', expires_at: 'x', duration_seconds: 2, created_at: 'c' }, MEMBERS[0]);
-    expect(e).toEqual({ jobId: 'j', memberId: 'mina', memberName: 'Mina', demo: true, text: 't', speed: 1.2, durationSeconds: 2, createdAt: 'c', audioUrl: 'u', expiresAt: 'x' });
+    const e = fromJob({ job_id: 'j', member_id: 'mina', text: 't', speed: 1.2, format: 'opus', audio_url: 'u', captions_url: 'c.vtt',
+      expires_at: 'x', duration_seconds: 2, created_at: 'c' }, MEMBERS[0]);
+    expect(e).toEqual({ jobId: 'j', memberId: 'mina', memberName: 'Mina', demo: true, text: 't', speed: 1.2, durationSeconds: 2, createdAt: 'c',
+      format: 'opus', audioUrl: 'u', captionsUrl: 'c.vtt', expiresAt: 'x' });
+    // Entries saved before formats and captions read as WAV without captions.
+    expect(fromJob({ job_id: 'j', audio_url: 'u' }, MEMBERS[0])).toMatchObject({ format: 'wav', captionsUrl: '' });
   });
 });
 

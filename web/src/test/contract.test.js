@@ -52,6 +52,9 @@ const CASES = [
   { name: 'malformed JSON', method: 'POST', path: '/api/synthesize', body: '{"member_id":', want: [400, 'invalid_json'] },
   { name: 'unknown field', method: 'POST', path: '/api/synthesize', body: item({ voice: 'x' }), want: [400, 'unknown_field', 'voice'] },
   { name: 'bad request_id', method: 'POST', path: '/api/synthesize', body: item({ request_id: 'has space' }), want: [400, 'invalid_request_id', 'request_id'] },
+  { name: 'synthesize in Opus', method: 'POST', path: '/api/synthesize', body: item({ format: 'opus' }), want: [202], fake: true },
+  { name: 'unknown format', method: 'POST', path: '/api/synthesize', body: item({ format: 'flac' }), want: [400, 'invalid_format', 'format'] },
+  { name: 'format not a string', method: 'POST', path: '/api/synthesize', body: item({ format: 3 }), want: [400, 'invalid_field', 'format'] },
   { name: 'GET synthesize', method: 'GET', path: '/api/synthesize', want: [405, 'method_not_allowed'], fake: true },
   { name: 'OPTIONS synthesize', method: 'OPTIONS', path: '/api/synthesize', want: [204], fake: true },
 
@@ -59,6 +62,7 @@ const CASES = [
   { name: 'batch over 100 items', method: 'POST', path: '/api/batch', body: many(101), want: [400, 'too_many_items', 'items'] },
   { name: 'batch without items', method: 'POST', path: '/api/batch', body: { items: [] }, want: [400, 'no_items', 'items'] },
   { name: 'batch with one bad item', method: 'POST', path: '/api/batch', body: { items: [item(), item({ text: '' })] }, want: [400, 'text_required', 'items[1].text'] },
+  { name: 'batch with a bad format', method: 'POST', path: '/api/batch', body: { items: [item(), item({ format: 'ogg' })] }, want: [400, 'invalid_format', 'items[1].format'] },
   { name: 'batch with an unspeakable item', method: 'POST', path: '/api/batch', body: { items: [item(), item({ text: '...' })] }, want: [400, 'text_unspeakable', 'items[1].text'] },
   { name: 'batch with inactive member', method: 'POST', path: '/api/batch', body: { items: [item(), item({ member_id: '{inactive}' })] }, want: [404, 'member_inactive', 'items[1].member_id'] },
   { name: 'GET batch', method: 'GET', path: '/api/batch', want: [405, 'method_not_allowed'], fake: true },
@@ -170,6 +174,19 @@ describe('the mock server follows docs/openapi.yaml', () => {
     }, (r) => r.data.status === 'succeeded');
     expect(done.data.status).toBe('succeeded');
     expect(seen.size).toBeGreaterThan(1);
+    expect(done.data.format).toBe('wav');
+    expect(done.data.captions_url).toMatch(/\.vtt\?/);
+
+    // Another format: its object is named for it, and the captions come with it.
+    const o = await call(mock, { method: 'POST', path: '/api/synthesize', body: item({ format: 'mp3', text: 'One. Two!' }) });
+    expectAnswer(o, [202]);
+    const od = await until(async () => {
+      const r = await call(mock, { method: 'GET', path: `/api/status?id=${o.data.job_id}` });
+      expectAnswer(r, [200]);
+      return r;
+    }, (r) => r.data.status === 'succeeded');
+    expect(od.data.format).toBe('mp3');
+    expect(od.data.audio_url).toMatch(/\.mp3\?/);
 
     // request_id: the same request replays its job (in its state now), another one conflicts.
     const again = await call(mock, { method: 'POST', path: '/api/synthesize', body: item({ request_id: 'r-1' }) });

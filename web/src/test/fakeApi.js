@@ -23,6 +23,13 @@ export function json(status, body, headers = {}) {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
 }
 
+/** vttFor is the WebVTT a job's captions hold: one cue per sentence, spread over seconds. */
+export function vttFor(text, seconds = 0.5) {
+  const sentences = String(text).split(/(?<=[.!?])\s+/).filter(Boolean);
+  const t = (x) => `00:00:${x.toFixed(3).padStart(6, '0')}`;
+  return ['WEBVTT', ...sentences.map((s, i) => `\n${i + 1}\n${t((i * seconds) / sentences.length)} --> ${t(((i + 1) * seconds) / sentences.length)}\n${s}`)].join('\n') + '\n';
+}
+
 export function wavBytes(seconds = 0.5, rate = 8000) {
   const s = new Float32Array(Math.round(seconds * rate));
   for (let i = 0; i < s.length; i++) s[i] = 0.6 * Math.sin(i / 5) * Math.sin((Math.PI * i) / s.length);
@@ -50,13 +57,15 @@ export function fakeApi(script = {}) {
       if (v) return v;
     }
     const status = j.polls < steps ? (j.polls === 1 ? 'queued' : 'running') : 'succeeded';
-    const out = { job_id: id, status, member_id: j.member_id, text: j.text, speed: j.speed ?? 1, created_at: '2026-11-25T10:00:00Z', attempts: 1 };
+    const format = j.format || 'wav';
+    const out = { job_id: id, status, member_id: j.member_id, text: j.text, speed: j.speed ?? 1, format, created_at: '2026-11-25T10:00:00Z', attempts: 1 };
     if (j.batch_id) out.batch_id = j.batch_id;
     if (status !== 'queued') out.started_at = '2026-11-25T10:00:01Z';
     if (status === 'succeeded') {
       out.finished_at = '2026-11-25T10:00:02Z';
       urlVersion++;
-      out.audio_url = `http://gcs.test/audio/${id}.wav?v=${urlVersion}`;
+      out.audio_url = `http://gcs.test/audio/${id}.${format}?v=${urlVersion}`;
+      out.captions_url = `http://gcs.test/audio/${id}.vtt?v=${urlVersion}`;
       out.expires_at = script.expiresAt ?? new Date(Date.now() + 15 * 60_000).toISOString();
       out.duration_seconds = 0.5;
       out.sample_rate = 8000;
@@ -75,6 +84,12 @@ export function fakeApi(script = {}) {
         const r = script.audio(url);
         if (r) return r;
       }
+      const captions = /^\/audio\/(.+)\.vtt$/.exec(url.pathname);
+      if (captions) {
+        const j = jobs.get(captions[1]);
+        return new Response(vttFor(j?.text ?? 'Hello.'), { status: 200, headers: { 'Content-Type': 'text/vtt' } });
+      }
+      // Every format is served as a WAV: the fake encodes nothing.
       return new Response(wavBytes(), { status: 200, headers: { 'Content-Type': 'audio/wav' } });
     }
     const path = url.pathname.startsWith('/api/profiles/') ? '/api/profiles' : url.pathname;
