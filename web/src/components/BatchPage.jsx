@@ -4,6 +4,7 @@ import { ApiError, isTerminal, newRequestId } from '../lib/api.js';
 import { accentFor } from '../lib/identity.js';
 import { countChars, fieldOf, friendlyMessage } from '../lib/messages.js';
 import { fromJob } from '../lib/recent.js';
+import { speakable } from '../lib/speakable.js';
 import { formatDuration } from '../lib/wav.js';
 import { MAX_SPEED, MIN_SPEED } from './Composer.jsx';
 import { PageTitle } from './pages.jsx';
@@ -15,14 +16,31 @@ export function splitLines(text) {
   return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
 }
 
-/** checkBatch returns a friendly error for the lines, or ''. */
-export function checkBatch(lines, maxTextChars) {
+/** lineNumbers says "Line 3" or "Lines 2, 5, 7…" (the first five). */
+function lineNumbers(nums) {
+  return `Line${nums.length > 1 ? 's' : ''} ${nums.slice(0, 5).join(', ')}${nums.length > 5 ? '…' : ''}`;
+}
+
+/** unspeakableLines returns the numbers (from 1) of the lines a voice of language lang cannot say. */
+export function unspeakableLines(lines, lang = '') {
+  return lines.map((l, i) => (speakable(l, lang) ? 0 : i + 1)).filter(Boolean);
+}
+
+/** unspeakableMessage explains which lines have nothing to say. */
+export function unspeakableMessage(nums, memberName = '') {
+  return `${lineNumbers(nums)} ${nums.length > 1 ? 'have' : 'has'} nothing ${memberName || 'the member'} can say: add some words or numbers. Emoji, punctuation and invisible characters alone can't be spoken.`;
+}
+
+/** checkBatch returns a friendly error for the lines, or ''. lang is the voice's language. */
+export function checkBatch(lines, maxTextChars, { lang = '', memberName = '' } = {}) {
   if (lines.length === 0) return friendlyMessage({ code: 'no_items' });
   if (lines.length > MAX_ITEMS) return friendlyMessage({ code: 'too_many_items' });
   const long = lines.map((l, i) => (countChars(l) > maxTextChars ? i + 1 : 0)).filter(Boolean);
   if (long.length > 0) {
-    return `Line${long.length > 1 ? 's' : ''} ${long.slice(0, 5).join(', ')}${long.length > 5 ? '…' : ''} ${long.length > 1 ? 'are' : 'is'} too long. Keep each line to ${maxTextChars.toLocaleString('en')} characters or fewer.`;
+    return `${lineNumbers(long)} ${long.length > 1 ? 'are' : 'is'} too long. Keep each line to ${maxTextChars.toLocaleString('en')} characters or fewer.`;
   }
+  const mute = unspeakableLines(lines, lang);
+  if (mute.length > 0) return unspeakableMessage(mute, memberName);
   return '';
 }
 
@@ -49,11 +67,14 @@ export function BatchPage({ memberId: initialMemberId }) {
   const member = memberById(memberId);
   const lines = splitLines(text);
   const accent = accentFor(memberId || 'chorus');
+  // Lines the voice cannot say are pointed out as they are typed; send stays off.
+  const mute = unspeakableLines(lines, member?.voice?.language);
 
   async function submit(e) {
     e.preventDefault();
     if (phase === 'running') return;
-    const local = !member ? friendlyMessage({ code: 'member_not_found' }) : checkBatch(lines, config.maxTextChars);
+    const local = !member ? friendlyMessage({ code: 'member_not_found' })
+      : checkBatch(lines, config.maxTextChars, { lang: member.voice?.language, memberName: member.name });
     if (local) {
       setError({ field: member ? 'text' : 'member_id', message: local });
       textRef.current?.focus();
@@ -121,15 +142,18 @@ export function BatchPage({ memberId: initialMemberId }) {
           <label htmlFor={`${ids}-text`}>Lines, one clip per line</label>
           <textarea id={`${ids}-text`} ref={textRef} rows={7} value={text} disabled={busy}
             placeholder={'Good morning!\n오늘도 화이팅!\nSee you at the concert 🎤'}
-            onChange={(e) => setText(e.target.value)}
-            aria-invalid={error.field === 'text' ? 'true' : undefined}
-            aria-describedby={`${ids}-count${error.field === 'text' ? ` ${errId}` : ''}`} />
+            onChange={(e) => { setText(e.target.value); if (error.field === 'text') setError({ field: '', message: '' }); }}
+            aria-invalid={error.field === 'text' || mute.length > 0 ? 'true' : undefined}
+            aria-describedby={`${ids}-count${error.field === 'text' ? ` ${errId}` : mute.length > 0 ? ` ${ids}-mute` : ''}`} />
           <div className="field-foot">
             <span id={`${ids}-count`} className={`count${lines.length > MAX_ITEMS ? ' count-over' : ''}`}>
               {lines.length} line{lines.length === 1 ? '' : 's'} · up to {MAX_ITEMS}, {config.maxTextChars.toLocaleString('en')} characters each
             </span>
           </div>
           {error.field === 'text' ? <p className="field-error" id={errId} role="alert">{error.message}</p> : null}
+          {mute.length > 0 && error.field !== 'text' ? (
+            <p className="field-error" id={`${ids}-mute`} role="status" data-testid="unspeakable">{unspeakableMessage(mute, member?.name)}</p>
+          ) : null}
         </div>
         <div className="field">
           <label htmlFor={`${ids}-speed`}>Speed <output htmlFor={`${ids}-speed`} className="speed-value">{speed.toFixed(1)}×</output></label>
@@ -143,7 +167,7 @@ export function BatchPage({ memberId: initialMemberId }) {
         </div>
         {error.field === 'form' ? <p className="field-error form-error" role="alert">{error.message}</p> : null}
         <div className="actions">
-          <button type="submit" className="btn btn-primary" disabled={busy}>
+          <button type="submit" className="btn btn-primary" disabled={busy || mute.length > 0}>
             {busy ? 'Working…' : lines.length === 0 ? 'Make clips' : `Make ${lines.length} clip${lines.length === 1 ? '' : 's'}`}
           </button>
         </div>
@@ -169,7 +193,9 @@ export function BatchPage({ memberId: initialMemberId }) {
                     <a href={r.audio_url} download className="btn btn-quiet">Download<span className="visually-hidden"> line {i + 1}</span></a>
                   </span>
                 ) : null}
-                {r.status === 'failed' ? <span className="field-error batch-error">{friendlyMessage(r.error || { code: 'job_failed' })}</span> : null}
+                {r.status === 'failed' || (r.status === 'succeeded' && r.error) ? (
+                  <span className="field-error batch-error">{friendlyMessage(r.error || { code: 'job_failed' })}</span>
+                ) : null}
               </li>
             ))}
           </ol>

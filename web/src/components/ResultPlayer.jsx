@@ -43,7 +43,7 @@ export function ResultPlayer({ entry, autoFocus = false, headingLevel = 2 }) {
       {clip.phase === 'error' ? (
         <div className="notice notice-error" role="alert">
           <p>{friendlyMessage(clip.error)}</p>
-          {clip.error?.code !== 'job_not_found' ? (
+          {clip.error?.code !== 'job_not_found' && clip.error?.code !== 'audio_expired' ? (
             <button type="button" className="btn btn-quiet" onClick={clip.retry}>Try again</button>
           ) : null}
         </div>

@@ -139,6 +139,37 @@ describe('composer', () => {
     expect(stored[0]).toMatchObject({ memberId: 'mina', memberName: 'Mina', text: '안녕 🎤', demo: true });
   });
 
+  it('refuses text the voice cannot say before sending, as the API would', async () => {
+    const { api } = await composer();
+    const send = () => screen.getByRole('button', { name: /say it/ });
+    for (const text of ['🎤🎶 !!', '\u200b\u00ad', '…?', '&']) { // "&" is a word only in en and ko voices; Mina's is ko
+      fireEvent.change(box(), { target: { value: text } });
+      const why = screen.queryByTestId('unspeakable');
+      if (text === '&') {
+        expect(why, text).toBeNull();
+        expect(send().disabled).toBe(false);
+        continue;
+      }
+      expect(why.textContent, text).toMatch(/^Mina can't say that: add some words or numbers/);
+      expect(box().getAttribute('aria-invalid')).toBe('true');
+      expect(box().getAttribute('aria-describedby')).toContain(why.id);
+      expect(send().disabled, text).toBe(true);
+    }
+    fireEvent.change(box(), { target: { value: '🎤 hi' } });
+    expect(screen.queryByTestId('unspeakable')).toBeNull();
+    expect(send().disabled).toBe(false);
+    expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(0);
+  });
+
+  it("shows the API's text_unspeakable well if it still comes back", async () => {
+    await composer({ synthesize: () => json(400, { error: { code: 'text_unspeakable', message: 'The text has nothing to say.', field: 'text' } }) });
+    fireEvent.change(box(), { target: { value: 'hello' } });
+    submit();
+    const err = await screen.findByTestId('text-error');
+    expect(err.textContent).toMatch(/^Mina can't say that: add some words or numbers\. Emoji, punctuation/);
+    expect(box().getAttribute('aria-describedby')).toContain(err.id);
+  });
+
   it('explains a failed job', async () => {
     await composer({ job: (j) => ({ job_id: 'job1', status: 'failed', error: { code: 'internal', message: 'boom' } }) });
     fireEvent.change(box(), { target: { value: 'hello' } });
@@ -194,6 +225,15 @@ describe('recent results', () => {
     expect((await screen.findByRole('alert')).textContent).toMatch(/expired and is no longer available/);
   });
 
+  it('says when the audio was deleted past the retention (410 audio_expired), with nothing to retry', async () => {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify(saved({ jobId: 'old1' })));
+    const { api } = setup(<RecentPage />);
+    api.seedJob('old1', { member_id: 'mina', text: 'old clip', gone: true });
+    fireEvent.click(screen.getByRole('button', { name: 'Play' }));
+    expect((await screen.findByRole('alert')).textContent).toMatch(/older than Chorus keeps recordings.*Make it again/);
+    expect(screen.queryByRole('button', { name: 'Try again' })).toBeNull();
+  });
+
   it('removes a clip', () => {
     localStorage.setItem(STORAGE_KEY, JSON.stringify(saved()));
     setup(<RecentPage />);
@@ -225,6 +265,32 @@ describe('batch', () => {
     fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'one\ntwo' } });
     fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips' }));
     expect((await screen.findByRole('alert')).textContent).toMatch(/^Line 2: That's too long/);
+  });
+
+  it('points at the lines the voice cannot say, and sends nothing', async () => {
+    const { api } = setup(<BatchPage memberId="joon" />);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    const lines = screen.getByLabelText(/Lines/);
+    fireEvent.change(lines, { target: { value: 'fine\n🎉🎉\n& \n\u200b...' } }); // "&" is "and" for Joon's English voice
+    const why = screen.getByTestId('unspeakable');
+    expect(why.textContent).toMatch(/^Lines 2, 4 have nothing Joon can say: add some words or numbers/);
+    expect(lines.getAttribute('aria-describedby')).toContain(why.id);
+    const send = screen.getByRole('button', { name: 'Make 4 clips' });
+    expect(send.disabled).toBe(true);
+    fireEvent.submit(send.closest('form'));
+    expect(screen.getByRole('alert').textContent).toMatch(/^Lines 2, 4 have nothing Joon can say/);
+    fireEvent.change(lines, { target: { value: 'fine\n🎉 yay' } });
+    expect(screen.queryByTestId('unspeakable')).toBeNull();
+    expect(screen.getByRole('button', { name: 'Make 2 clips' }).disabled).toBe(false);
+    expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(0);
+  });
+
+  it("names the line of the API's text_unspeakable", async () => {
+    setup(<BatchPage memberId="joon" />, { batch: () => json(400, { error: { code: 'text_unspeakable', message: 'x', field: 'items[1].text' } }) });
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'one\ntwo' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips' }));
+    expect((await screen.findByRole('alert')).textContent).toMatch(/^Line 2: Joon can't say that: add some words or numbers/);
   });
 
   it('checks line count and length before sending', async () => {
