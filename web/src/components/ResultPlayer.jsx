@@ -1,4 +1,4 @@
-import { useRef, useState } from 'react';
+import { useRef } from 'react';
 import { useChorus } from '../context.jsx';
 import { accentFor } from '../lib/identity.js';
 import { friendlyMessage } from '../lib/messages.js';
@@ -21,10 +21,10 @@ export function ResultPlayer({ entry, autoFocus = false, headingLevel = 2 }) {
   const { client, updateResult } = useChorus();
   const clip = useClip(entry, client, { onRefreshed: updateResult });
   const audioRef = useRef(null);
-  const [audioDuration, setAudioDuration] = useState(0);
   const c = accentFor(entry.memberId);
   const H = `h${headingLevel}`;
-  const duration = audioDuration || clip.duration || entry.durationSeconds;
+  // One duration for every label: the decoded audio's, else the status's.
+  const duration = clip.duration || entry.durationSeconds;
 
   return (
     <section className="result" aria-label={`Clip of ${entry.memberName || 'the member'}`}
@@ -58,7 +58,6 @@ export function ResultPlayer({ entry, autoFocus = false, headingLevel = 2 }) {
             <p className="muted small">The waveform is not available for this clip.</p>
           )}
           <audio ref={audioRef} className="player" controls preload="auto" src={clip.src}
-            onLoadedMetadata={(e) => Number.isFinite(e.currentTarget.duration) && setAudioDuration(e.currentTarget.duration)}
             aria-label={`Play ${entry.memberName || 'the'} clip`} />
           <div className="result-meta">
             <span className="duration" data-testid="duration">

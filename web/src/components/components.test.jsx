@@ -130,13 +130,36 @@ describe('composer', () => {
     const bars = canvas.getContext('2d').ops.filter((o) => o[0] === 'fillRect');
     expect(bars.length).toBeGreaterThanOrEqual(160);
     expect(new Set(bars.map((b) => b[5])).size).toBeGreaterThan(5); // heights follow the sound
-    expect(within(result).getByTestId('duration').textContent).toMatch(/0\.5 s/);
+    expect(within(result).getByTestId('duration').textContent).toMatch(/0:00\.5/);
     const dl = within(result).getByRole('link', { name: /Download WAV/ });
     expect(dl.getAttribute('download')).toMatch(/^mina-.*\.wav$/);
     expect(dl.getAttribute('href')).toBe(audio.getAttribute('src'));
     expect(screen.queryByTestId('progress')).toBeNull();
     const stored = JSON.parse(localStorage.getItem(STORAGE_KEY));
     expect(stored[0]).toMatchObject({ memberId: 'mina', memberName: 'Mina', text: '안녕 🎤', demo: true });
+  });
+
+  it("labels the player with one duration: the decoded audio's, on the player's clock", async () => {
+    // The status claims 2 s; the WAV holds 0.5 s, which is what the player plays.
+    const api = fakeApi();
+    const fetchImpl = async (u, init) => {
+      const res = await api.fetch(u, init);
+      if (!String(u).includes('/api/status')) return res;
+      const body = await res.json();
+      return json(res.status, body.status === 'succeeded' ? { ...body, duration_seconds: 2 } : body);
+    };
+    render(<ChorusProvider client={createClient(CONFIG, { fetchImpl, sleepImpl: noSleep })}><Composer initialMemberId="mina" /></ChorusProvider>);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('mina'));
+    fireEvent.change(box(), { target: { value: 'hello' } });
+    submit();
+    const result = await screen.findByTestId('result');
+    const label = await within(result).findByTestId('duration');
+    expect(label.textContent).toBe('Duration: 0:00.5');
+    expect(result.querySelector('canvas.waveform').getAttribute('aria-label')).toMatch(/, 0:00\.5$/);
+    const audio = result.querySelector('audio');
+    Object.defineProperty(audio, 'duration', { value: 0.71, configurable: true });
+    fireEvent(audio, new Event('loadedmetadata'));
+    expect(label.textContent).toBe('Duration: 0:00.5');
   });
 
   it('refuses text the voice cannot say before sending, as the API would', async () => {
