@@ -1,7 +1,8 @@
-import { useRef } from 'react';
+import { useEffect, useRef } from 'react';
 import { useChorus } from '../context.jsx';
 import { accentFor } from '../lib/identity.js';
 import { friendlyMessage } from '../lib/messages.js';
+import { reveal } from '../lib/motion.js';
 import { formatDuration } from '../lib/wav.js';
 import { Waveform } from './Waveform.jsx';
 import { useClip } from './useClip.js';
@@ -25,12 +26,22 @@ export function ResultPlayer({ entry, autoFocus = false, headingLevel = 2 }) {
   const H = `h${headingLevel}`;
   // One duration for every label: the decoded audio's, else the status's.
   const duration = clip.duration || entry.durationSeconds;
+  // A new result (autoFocus) takes focus once and scrolls into view: when
+  // it appears and again when the clip has loaded and the player is full size.
+  const sectionRef = useRef(null);
+  const titleRef = useRef(null);
+  const settled = clip.phase === 'ready' || clip.phase === 'error';
+  useEffect(() => {
+    if (autoFocus) titleRef.current?.focus({ preventScroll: true });
+  }, [autoFocus]);
+  useEffect(() => {
+    if (autoFocus) reveal(sectionRef.current);
+  }, [autoFocus, settled]);
 
   return (
-    <section className="result" aria-label={`Clip of ${entry.memberName || 'the member'}`}
+    <section ref={sectionRef} className="result" aria-label={`Clip of ${entry.memberName || 'the member'}`}
       style={{ '--accent': c.accent, '--accent-soft': c.soft }} data-testid="result">
-      <H className="result-title" tabIndex={autoFocus ? -1 : undefined}
-        ref={autoFocus ? (el) => el?.focus() : undefined}>
+      <H className="result-title" tabIndex={autoFocus ? -1 : undefined} ref={titleRef}>
         {entry.memberName ? `${entry.memberName} says` : 'Your clip'}
         {entry.demo ? <span className="badge badge-demo">Demo voice</span> : null}
       </H>

@@ -139,6 +139,30 @@ describe('composer', () => {
     expect(stored[0]).toMatchObject({ memberId: 'mina', memberName: 'Mina', text: '안녕 🎤', demo: true });
   });
 
+  it.each([[false, 'smooth'], [true, 'auto']])('scrolls a new result into view (reduced motion: %s → %s) and focuses its title', async (reduce, behavior) => {
+    const scrolled = [];
+    Element.prototype.scrollIntoView = function scrollIntoView(opts) { scrolled.push([this, opts]); }; // jsdom has none
+    window.matchMedia = (q) => ({ matches: reduce && q === '(prefers-reduced-motion: reduce)', media: q });
+    try {
+      await composer();
+      fireEvent.change(box(), { target: { value: 'hello' } });
+      submit();
+      const result = await screen.findByTestId('result');
+      await waitFor(() => expect(result.querySelector('audio')).toBeTruthy());
+      expect(document.activeElement).toBe(within(result).getByRole('heading', { name: /Mina says/ }));
+      expect(scrolled.length).toBeGreaterThanOrEqual(1);
+      expect(scrolled.every(([el, opts]) => el === result && opts.behavior === behavior && opts.block === 'nearest')).toBe(true);
+      const n = scrolled.length;
+      box().focus();
+      fireEvent.change(box(), { target: { value: 'typing again' } }); // re-renders do not scroll or steal focus
+      expect(scrolled).toHaveLength(n);
+      expect(document.activeElement).toBe(box());
+    } finally {
+      delete Element.prototype.scrollIntoView;
+      delete window.matchMedia;
+    }
+  });
+
   it("labels the player with one duration: the decoded audio's, on the player's clock", async () => {
     // The status claims 2 s; the WAV holds 0.5 s, which is what the player plays.
     const api = fakeApi();
