@@ -177,7 +177,20 @@ async function main() {
     check((await page.getByTestId('batch-row').count()) === 3, 'three rows for three lines');
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="batch-row"]')].every((r) => r.dataset.status === 'succeeded'),
       null, { timeout: JOB_TIMEOUT });
+    const rows = page.getByTestId('batch-row');
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="batch-row"]')]
+      .every((r) => r.querySelector('canvas.waveform[data-drawn="true"]') && r.querySelector('[data-testid="batch-duration"]')), null, { timeout: 30_000 });
+    const unplayed = await page.evaluate(() => [...document.querySelectorAll('[data-testid="batch-row"] audio')].every((a) => a.currentTime === 0 && a.paused));
+    check(unplayed, 'waveforms and durations show before any clip is played');
+    const rowDuration = await rows.first().getByTestId('batch-duration').innerText();
+    check(/\d:\d\d/.test(rowDuration), `row duration shown: "${rowDuration}"`);
+    const [download] = await Promise.all([page.waitForEvent('download'), rows.first().getByTestId('batch-download').click()]);
+    const saved = download.suggestedFilename();
+    check(/^.+ - Good morning\.wav$/.test(saved), `batch download saved under a friendly name: "${saved}"`);
+    check((await download.failure()) === null, 'batch download completed');
+    log(`  saved "${saved}", row duration "${rowDuration.replace(/\s+/g, " ")}"`);
     await shot(page, 'batch.png');
+
 
     begin('phone width');
     await page.setViewportSize({ width: 390, height: 844 });

@@ -1,13 +1,16 @@
-import { useEffect, useId, useRef, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { useChorus } from '../context.jsx';
 import { ApiError, isTerminal, newRequestId } from '../lib/api.js';
 import { accentFor } from '../lib/identity.js';
 import { countChars, fieldOf, friendlyMessage } from '../lib/messages.js';
-import { fromJob } from '../lib/recent.js';
+import { downloadName, limitConcurrency } from '../lib/download.js';
+import { fromJob, isExpired, refreshEntry } from '../lib/recent.js';
 import { speakable } from '../lib/speakable.js';
 import { formatDuration } from '../lib/wav.js';
 import { MAX_SPEED, MIN_SPEED } from './Composer.jsx';
 import { PageTitle } from './pages.jsx';
+import { Waveform } from './Waveform.jsx';
+import { useClip } from './useClip.js';
 
 export const MAX_ITEMS = 100;
 
@@ -46,9 +49,128 @@ export function checkBatch(lines, maxTextChars, { lang = '', memberName = '' } =
 
 const STATUS_WORDS = { queued: 'In line', running: 'Recording', succeeded: 'Ready', failed: 'Failed' };
 
+/** AUDIO_AT_ONCE bounds how many clips of a batch download at the same time. */
+const AUDIO_AT_ONCE = 4;
+const NULL_BODY = new Set([204, 205, 304]);
+
+/**
+ * audioClient is client with a fetchRaw that runs at most n downloads at
+ * once; each resolves only when its body is in, so the bound holds for
+ * whole downloads, not just their headers.
+ */
+export function audioClient(client, n = AUDIO_AT_ONCE) {
+  const fetchWhole = limitConcurrency(async (url, init) => {
+    const res = await client.fetchRaw(url, init);
+    const body = await res.arrayBuffer();
+    return new Response(NULL_BODY.has(res.status) ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  }, n);
+  return { ...client, fetchRaw: fetchWhole };
+}
+
+/**
+ * BatchClip is one finished line. Its WAV is fetched and decoded once, as
+ * soon as the job succeeds, so the row shows the waveform and duration
+ * before anyone plays it; playback and the download then come from a blob
+ * URL, which is same-origin: the browser honours `download` (the signed
+ * URL is cross-origin, where it is ignored) and nothing depends on the
+ * signed URL staying valid. When the bytes cannot be read (a bucket
+ * without CORS) useClip falls back to the signed URL: it is refreshed
+ * through status before playing or saving when it has expired or is about
+ * to, and saving opens it in a new tab, as the browser's own name applies.
+ */
+function BatchClip({ entry, line, client, onRefreshed }) {
+  const clip = useClip(entry, client, { onRefreshed });
+  const audioRef = useRef(null);
+  const [fresh, setFresh] = useState(null);
+  const retried = useRef(false);
+  const c = accentFor(entry.memberId);
+  const duration = clip.duration || entry.durationSeconds;
+  const direct = clip.phase === 'ready' && Boolean(clip.direct);
+  const current = fresh || clip.entry || entry;
+  const src = direct ? current.audioUrl : clip.src;
+  const name = downloadName({ memberName: entry.memberName || entry.memberId, text: entry.text });
+
+  async function refreshed(force = false) {
+    if (!force && !isExpired(current)) return current.audioUrl;
+    const next = await refreshEntry(current, client);
+    setFresh(next);
+    onRefreshed?.(next);
+    return next.audioUrl;
+  }
+  async function play(e) {
+    if (!direct || !isExpired(current)) return;
+    const audio = e.currentTarget;
+    audio.pause();
+    try {
+      audio.src = await refreshed();
+      await audio.play();
+    } catch {
+      // the player shows that it cannot play
+    }
+  }
+  async function rejected(e) {
+    // A signed URL can be refused before its stated expiry: refresh it once.
+    if (!direct || retried.current) return;
+    retried.current = true;
+    const audio = e.currentTarget;
+    try {
+      audio.src = await refreshed(true);
+    } catch {
+      // stays as it is
+    }
+  }
+  async function save(e) {
+    if (!direct || !isExpired(current)) return; // the blob (or a valid URL) as it is
+    e.preventDefault();
+    try {
+      window.open(await refreshed(), '_blank', 'noopener');
+    } catch {
+      // nothing to open
+    }
+  }
+
+  const durationLabel = (
+    <span className="duration small" data-testid="batch-duration">
+      <span className="visually-hidden">Duration: </span>{formatDuration(duration)}
+    </span>
+  );
+  if (clip.phase === 'error') {
+    const final = clip.error?.code === 'job_not_found' || clip.error?.code === 'audio_expired';
+    return (
+      <span className="batch-play">
+        <span className="field-error batch-error">{friendlyMessage(clip.error)}</span>
+        {final ? null : <button type="button" className="btn btn-quiet" onClick={clip.retry}>Try again<span className="visually-hidden"> line {line}</span></button>}
+      </span>
+    );
+  }
+  if (clip.phase !== 'ready') {
+    return (
+      <span className="batch-play">
+        <span className="muted small batch-loading">Loading the clip…</span>
+        {durationLabel}
+      </span>
+    );
+  }
+  return (
+    <span className="batch-play" data-direct={direct ? 'true' : undefined}>
+      {clip.peaks ? (
+        <Waveform peaks={clip.peaks} audioRef={audioRef} color={`hsl(${c.hue} 45% 78%)`} playedColor={c.accent}
+          label={`Waveform of line ${line}, ${formatDuration(duration)}`} />
+      ) : null}
+      <audio ref={audioRef} controls preload="metadata" src={src} aria-label={`Play line ${line}`} onPlay={play} onError={rejected} />
+      {durationLabel}
+      <a href={src} download={name} className="btn btn-quiet" data-testid="batch-download" onClick={save}
+        {...(direct ? { target: '_blank', rel: 'noopener' } : {})}>
+        Download<span className="visually-hidden"> line {line}</span>
+      </a>
+    </span>
+  );
+}
+
 /** BatchPage: paste several lines, one job per line, watch them complete. */
 export function BatchPage({ memberId: initialMemberId }) {
-  const { client, config, members, memberById, addResult } = useChorus();
+  const { client, config, members, memberById, addResult, updateResult } = useChorus();
+  const clipClient = useMemo(() => audioClient(client), [client]);
   const ids = useId();
   const [memberId, setMemberId] = useState(initialMemberId || '');
   const [text, setText] = useState('');
@@ -187,11 +309,7 @@ export function BatchPage({ memberId: initialMemberId }) {
                 <span className="batch-text">{r.text}</span>
                 <span className={`chip chip-${r.status}`}>{STATUS_WORDS[r.status] || r.status}</span>
                 {r.status === 'succeeded' && r.audio_url ? (
-                  <span className="batch-play">
-                    <audio controls preload="none" src={r.audio_url} aria-label={`Play line ${i + 1}`} />
-                    <span className="muted small">{formatDuration(r.duration_seconds)}</span>
-                    <a href={r.audio_url} download className="btn btn-quiet">Download<span className="visually-hidden"> line {i + 1}</span></a>
-                  </span>
+                  <BatchClip entry={fromJob(r, memberById(r.member_id))} line={i + 1} client={clipClient} onRefreshed={updateResult} />
                 ) : null}
                 {r.status === 'failed' || (r.status === 'succeeded' && r.error) ? (
                   <span className="field-error batch-error">{friendlyMessage(r.error || { code: 'job_failed' })}</span>

@@ -5,7 +5,7 @@ import { ChorusProvider } from '../context.jsx';
 import { createClient } from '../lib/api.js';
 import { STORAGE_KEY } from '../lib/recent.js';
 import { CONFIG, fakeApi, json, noSleep } from '../test/fakeApi.js';
-import { BatchPage } from './BatchPage.jsx';
+import { BatchPage, audioClient } from './BatchPage.jsx';
 import { Composer } from './Composer.jsx';
 import { MemberPage, MembersPage, RecentPage } from './pages.jsx';
 
@@ -302,8 +302,146 @@ describe('batch', () => {
     expect(post.body.items.every((i) => i.member_id === 'joon' && i.request_id)).toBe(true);
     const rows = screen.getAllByTestId('batch-row');
     expect(rows.map((r) => r.dataset.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
-    expect(rows[0].querySelector('audio').getAttribute('src')).toMatch(/^http:\/\/gcs\.test\//);
     expect(JSON.parse(localStorage.getItem(STORAGE_KEY))).toHaveLength(3);
+  });
+
+  async function runBatch(script, text = 'Hello everyone!\nsee you: soon?') {
+    const s = setup(<BatchPage memberId="joon" />, script);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    fireEvent.change(screen.getByLabelText(/Lines, one clip per line/), { target: { value: text } });
+    fireEvent.click(screen.getByRole('button', { name: /^Make \d+ clips?$/ }));
+    await screen.findByText(/done 🎉/);
+    return s;
+  }
+  const audioCalls = (api) => api.calls.filter((c) => c.url.startsWith('http://gcs.test/'));
+
+  it('shows each clip\'s waveform and duration before it is played, from one download per clip', async () => {
+    const { api } = await runBatch({ steps: 2 });
+    const rows = screen.getAllByTestId('batch-row');
+    for (const row of rows) {
+      const canvas = await waitFor(() => {
+        const c = row.querySelector('canvas.waveform');
+        expect(c?.dataset.drawn).toBe('true');
+        return c;
+      });
+      expect(Number(canvas.dataset.bars)).toBeGreaterThan(100);
+      expect(within(row).getByTestId('batch-duration').textContent).toBe('Duration: 0:00.5');
+      expect(canvas.getAttribute('aria-label')).toMatch(/^Waveform of line \d, 0:00\.5$/);
+      expect(row.querySelector('audio').getAttribute('src')).toMatch(/^blob:/);
+    }
+    expect(audioCalls(api)).toHaveLength(2); // decoded once; playing and saving reuse the bytes
+  });
+
+  it('saves each clip under the member and the start of its text, from a same-origin blob', async () => {
+    await runBatch({ steps: 2 });
+    const links = await waitFor(() => {
+      const l = screen.getAllByTestId('batch-download');
+      expect(l).toHaveLength(2);
+      return l;
+    });
+    expect(links.map((a) => a.getAttribute('download'))).toEqual(['Joon - Hello everyone.wav', 'Joon - see you soon.wav']);
+    for (const a of links) {
+      expect(a.getAttribute('href')).toMatch(/^blob:/);
+      expect(a.getAttribute('href')).toBe(a.closest('li').querySelector('audio').getAttribute('src'));
+      expect(a.getAttribute('target')).toBeNull();
+    }
+    expect(links[0].textContent).toBe('Download line 1');
+  });
+
+  it('refreshes a signed URL that expired before downloading the clip', async () => {
+    const api = fakeApi({ steps: 2, expiresAt: '2026-01-01T00:00:00Z' });
+    const signed = []; // [?id or ?batch, audio_url] in the order status gave them
+    const fetchImpl = async (u, init) => {
+      const res = await api.fetch(u, init);
+      const url = new URL(u);
+      if (url.pathname === '/api/status') {
+        const body = await res.clone().json();
+        for (const j of body.jobs || [body]) if (j.audio_url) signed.push([url.searchParams.has('id') ? 'id' : 'batch', j.audio_url]);
+      }
+      return res;
+    };
+    render(<ChorusProvider client={createClient(CONFIG, { fetchImpl, sleepImpl: noSleep })}><BatchPage memberId="joon" /></ChorusProvider>);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'only line' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Make 1 clip' }));
+    await screen.findByTestId('batch-download');
+    const fetched = audioCalls(api).map((c) => c.url);
+    expect(fetched).toHaveLength(1);
+    const fromId = signed.filter(([k]) => k === 'id').map(([, u]) => u);
+    expect(fromId).toHaveLength(1); // the expired URL of the batch answer was refreshed through ?id=
+    expect(fetched[0]).toBe(fromId[0]);
+    expect(signed.filter(([k]) => k === 'batch').map(([, u]) => u)).not.toContain(fetched[0]);
+  });
+
+  it('without CORS on the bucket, plays and saves the signed URL, refreshing it first when it has expired', async () => {
+    const [realNow, realPlay, realOpen] = [Date.now, HTMLMediaElement.prototype.play, window.open];
+    const played = [];
+    HTMLMediaElement.prototype.play = function play() { played.push(this.getAttribute('src') || this.src); return Promise.resolve(); };
+    const opened = [];
+    window.open = (...a) => { opened.push(a); return null; };
+    try {
+      const { api } = await runBatch({ steps: 2, audio: () => { throw new TypeError('Failed to fetch'); } }, 'only line');
+      const link = await screen.findByTestId('batch-download');
+      const audio = link.closest('li').querySelector('audio');
+      expect(audio.getAttribute('src')).toMatch(/^http:\/\/gcs\.test\/audio\/job\d+\.wav\?v=\d+$/);
+      expect(link.getAttribute('href')).toBe(audio.getAttribute('src'));
+      expect(link.getAttribute('target')).toBe('_blank');
+      expect(within(link.closest('li')).getByTestId('batch-duration').textContent).toBe('Duration: 0:00.5'); // the status's
+      const before = statusCalls(api).length;
+      fireEvent.click(link); // still valid: the browser follows the link itself
+      expect(opened).toEqual([]);
+      expect(statusCalls(api)).toHaveLength(before);
+
+      const oldUrl = audio.getAttribute('src');
+      Date.now = () => realNow() + 20 * 60_000; // the 15-minute URL has expired
+      fireEvent.click(link);
+      await waitFor(() => expect(opened).toHaveLength(1));
+      expect(statusCalls(api)).toHaveLength(before + 1);
+      const [freshUrl, ...how] = opened[0];
+      expect(freshUrl).toMatch(/^http:\/\/gcs\.test\//);
+      expect(freshUrl).not.toBe(oldUrl);
+      expect(how).toEqual(['_blank', 'noopener']);
+      await waitFor(() => expect(link.getAttribute('href')).toBe(freshUrl));
+
+      Date.now = () => realNow() + 40 * 60_000;
+      fireEvent.play(audio);
+      await waitFor(() => expect(played).toHaveLength(1));
+      expect(statusCalls(api)).toHaveLength(before + 2);
+      expect(played[0]).not.toBe(freshUrl);
+      expect(played[0]).toMatch(/^http:\/\/gcs\.test\//);
+    } finally {
+      Date.now = realNow;
+      HTMLMediaElement.prototype.play = realPlay;
+      window.open = realOpen;
+    }
+  });
+
+  it('downloads at most four clips at once, bodies included, keeping status and headers', async () => {
+    let open = 0;
+    let peak = 0;
+    const raw = { status: 'x', fetchRaw: async (url) => {
+      open++;
+      peak = Math.max(peak, open);
+      const bytes = new Uint8Array([1, 2, 3]);
+      return { status: url.endsWith('404') ? 404 : 200, statusText: '', headers: new Headers({ 'Content-Type': 'audio/wav' }),
+        arrayBuffer: async () => { await new Promise((r) => setTimeout(r, 2)); open--; return bytes.buffer; } };
+    } };
+    const c = audioClient(raw);
+    expect(c.status).toBe('x');
+    const res = await Promise.all(Array.from({ length: 9 }, (_, i) => c.fetchRaw(`http://gcs.test/${i === 8 ? '404' : i}`)));
+    expect(peak).toBe(4);
+    expect(res.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 404]);
+    expect(res[0].headers.get('Content-Type')).toBe('audio/wav');
+    expect(new Uint8Array(await res[0].arrayBuffer())).toEqual(new Uint8Array([1, 2, 3]));
+  });
+
+  it('says when a line\'s audio is past the retention', async () => {
+    await runBatch({ steps: 2, gone: (j) => j.text === 'old' }, 'old\nnew');
+    const [old, young] = screen.getAllByTestId('batch-row');
+    expect(old.dataset.status).toBe('succeeded');
+    expect(within(old).getByText(/older than Chorus keeps recordings/)).toBeTruthy();
+    expect(old.querySelector('audio')).toBeNull();
+    await waitFor(() => expect(young.querySelector('audio')).toBeTruthy());
   });
 
   it('points at the line the API refused', async () => {
