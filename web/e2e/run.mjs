@@ -192,13 +192,21 @@ async function main() {
     await shot(page, 'batch.png');
 
 
-    begin('phone width');
-    await page.setViewportSize({ width: 390, height: 844 });
+    begin('phone width: 360 px, navigation on one line');
+    await page.setViewportSize({ width: 360, height: 740 });
     await page.goto(`${BASE}/#/`);
     await page.getByTestId('member-card').first().waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 0, `members page fits a phone (overflows by ${overflow}px)`);
+    const nav = await page.evaluate(() => {
+      const tops = [...document.querySelectorAll('.site-header .brand, .site-header .nav a')].map((e) => Math.round(e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2));
+      const labels = [...document.querySelectorAll('.site-header .nav a')].map((a) => a.innerText.replace(/\s+/g, ' '));
+      return { tops, labels, header: Math.round(document.querySelector('.site-header').getBoundingClientRect().height) };
+    });
+    check(nav.tops.length === 5 && Math.max(...nav.tops) - Math.min(...nav.tops) <= 2 && nav.header <= 72,
+      `logo and ${nav.labels.join(' | ')} on one line, header ${nav.header}px (centres ${nav.tops.join(', ')})`);
     await shot(page, 'members-phone.png');
+    await page.screenshot({ path: join(OUT, 'nav-phone.png'), clip: { x: 0, y: 0, width: 360, height: 120 } });
     await page.getByTestId('member-card').first().click();
     await page.getByLabel(/What should .* say\?/).fill('Hi from my phone! 📱');
     await page.getByRole('button', { name: /say it/i }).click();

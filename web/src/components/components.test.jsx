@@ -492,6 +492,17 @@ describe('batch', () => {
 });
 
 describe('app', () => {
+  it('keeps the phone navigation short: the recent count is a badge that still reads "(2)"', async () => {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify([{ jobId: 'a', text: 'x' }, { jobId: 'b', text: 'y' }]));
+    const api = fakeApi();
+    render(<App client={createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: noSleep })} />);
+    const recent = screen.getByRole('link', { name: 'Recent (2)' });
+    expect(recent.querySelector('.nav-count').textContent).toBe('(2)');
+    expect(screen.getByRole('link', { name: 'Chorus' }).querySelector('.brand-name')).toBeTruthy(); // hidden on phones, still named
+    expect(screen.getAllByRole('link').filter((l) => l.closest('nav')).map((l) => l.textContent)).toEqual(['Members', 'Compose', 'Batch', 'Recent (2)']);
+    await screen.findAllByTestId('member-card');
+  });
+
   it('routes by hash and moves focus to the new page title', async () => {
     const api = fakeApi();
     render(<App client={createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: noSleep })} />);
