@@ -18,6 +18,7 @@ import { createServer } from 'node:http';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { speakable } from '../src/lib/speakable.js';
 import { encodeWav } from '../src/lib/wav.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -135,7 +136,6 @@ function validateItem(it, prefix = '') {
   if (n === 0) throw new HttpError(400, 'text_required', 'Type something to say.', `${prefix}text`);
   if (n > MAX_TEXT) throw new HttpError(400, 'text_too_long', `The text has ${n} characters; the limit is ${MAX_TEXT}.`, `${prefix}text`);
   if (/[\uFFFD\p{Cs}]/u.test(text)) throw new HttpError(400, 'invalid_utf8', 'The text contains characters that are not valid UTF-8.', `${prefix}text`);
-  if (!/[\p{L}\p{N}]/u.test(text)) throw new HttpError(400, 'text_unspeakable', 'The text has nothing to say: add a letter or a number.', `${prefix}text`);
   if (it.speed != null && !(it.speed >= 0.5 && it.speed <= 2)) {
     throw new HttpError(400, 'speed_out_of_range', 'Speed must be between 0.5 and 2.0.', `${prefix}speed`);
   }
@@ -148,11 +148,18 @@ function validateItem(it, prefix = '') {
   return { member_id: memberId, text, speed: it.speed ?? 1, request_id: it.request_id || '', format: it.format || 'wav' };
 }
 
-/** memberFor finds an item's member once every item was validated (field: "member_id" or "items[3].member_id"). */
-function memberFor(it, field) {
+/**
+ * memberFor finds an item's member once every item was validated, then
+ * checks that the member's voice can say the text, as the Go handlers do
+ * (fields: "member_id" or "items[3].member_id", and the text's).
+ */
+function memberFor(it, field, textField) {
   const member = members.find((m) => m.id === it.member_id);
   if (!member) throw new HttpError(404, 'member_not_found', 'That member does not exist.', field);
   if (!member.active) throw new HttpError(404, 'member_inactive', `${member.name} is not taking requests right now.`, field);
+  if (!speakable(it.text, member.voice?.language)) {
+    throw new HttpError(400, 'text_unspeakable', 'The text has nothing to say: add letters or digits (punctuation, emoji and invisible characters alone cannot be spoken).', textField);
+  }
   return member;
 }
 
@@ -179,7 +186,7 @@ function createJob(it, origin, batchId) {
 /** enqueue checks members and request_ids of validated items, then makes (or replays) their jobs. */
 function enqueue(items, origin, batchId, fieldPrefix) {
   const field = (i, name) => (fieldPrefix ? `${fieldPrefix}[${i}].${name}` : name);
-  items.forEach((it, i) => memberFor(it, field(i, 'member_id')));
+  items.forEach((it, i) => memberFor(it, field(i, 'member_id'), field(i, 'text')));
   const old = items.map((it, i) => replayed(it, field(i, 'request_id')));
   return items.map((it, i) => {
     const job = old[i] || createJob(it, origin, batchId);

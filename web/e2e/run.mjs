@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { formatDuration as formatClock } from '../src/lib/wav.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const BASE = (process.env.CHORUS_URL || '').replace(/\/+$/, '');
@@ -45,6 +46,27 @@ const countInk = () => {
   for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
   return n;
 };
+
+/** settledResult says where the result is once scrolling has settled: {top, bottom, header, height, scrollY}. */
+async function settledResult(page) {
+  let last = null;
+  for (let i = 0; i < 40; i++) {
+    const now = await page.evaluate(() => {
+      const r = document.querySelector('[data-testid="result"]').getBoundingClientRect();
+      const header = document.querySelector('.site-header').getBoundingClientRect().bottom;
+      return { top: Math.round(r.top), bottom: Math.round(r.bottom), header: Math.round(header), height: window.innerHeight, scrollY: Math.round(window.scrollY) };
+    });
+    if (last && JSON.stringify(now) === JSON.stringify(last)) return now;
+    last = now;
+    await page.waitForTimeout(100);
+  }
+  return last;
+}
+
+/** fullyShown checks that a settled result is in view below the sticky header (its top first when taller than the window). */
+function fullyShown(r) {
+  return r.top >= r.header - 1 && (r.bottom <= r.height + 1 || r.top <= r.header + 24);
+}
 
 /** shot saves a full-page screenshot from the top (sticky header in place). */
 async function shot(page, name, fullPage = true) {
@@ -142,7 +164,12 @@ async function main() {
     check(playable > 0, `audio plays (currentTime ${playable})`);
     const spoken = await page.evaluate(() => document.querySelector('[data-testid="cue"][aria-current="true"]')?.textContent || '');
     check(spoken === '안녕하세요!', `the sentence being spoken is highlighted ("${spoken}")`);
-    log(`  audio ${duration.toFixed(2)} s, waveform ${ink} px, shown "${shown}"`);
+    log(`  audio ${duration.toFixed(2)} s, waveform ${ink} px, shown "${shown.replace(/\s+/g, ' ')}"`);
+    check(shown.replace(/^Duration:\s*/, '') === formatClock(duration), `duration label "${shown}" agrees with the audio's ${duration} s`);
+
+    begin('the new result scrolled into view (smoothly)');
+    const seen = await settledResult(page);
+    check(seen.scrollY > 0 && fullyShown(seen), `result in view below the header: ${JSON.stringify(seen)}`);
     await shot(page, 'result.png');
 
     begin('submit an over-long text and see the error');
@@ -186,21 +213,49 @@ async function main() {
     check((await page.getByTestId('batch-row').count()) === 3, 'three rows for three lines');
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="batch-row"]')].every((r) => r.dataset.status === 'succeeded'),
       null, { timeout: JOB_TIMEOUT });
+    const rows = page.getByTestId('batch-row');
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="batch-row"]')]
+      .every((r) => r.querySelector('canvas.waveform[data-drawn="true"]') && r.querySelector('[data-testid="batch-duration"]')), null, { timeout: 30_000 });
+    const unplayed = await page.evaluate(() => [...document.querySelectorAll('[data-testid="batch-row"] audio')].every((a) => a.currentTime === 0 && a.paused));
+    check(unplayed, 'waveforms and durations show before any clip is played');
+    const rowDuration = await rows.first().getByTestId('batch-duration').innerText();
+    check(/\d:\d\d/.test(rowDuration), `row duration shown: "${rowDuration}"`);
+    const [download] = await Promise.all([page.waitForEvent('download'), rows.first().getByTestId('batch-download').click()]);
+    const saved = download.suggestedFilename();
+    check(/^.+ - Good morning\.wav$/.test(saved), `batch download saved under a friendly name: "${saved}"`);
+    check((await download.failure()) === null, 'batch download completed');
+    log(`  saved "${saved}", row duration "${rowDuration.replace(/\s+/g, " ")}"`);
     await shot(page, 'batch.png');
 
-    begin('phone width');
-    await page.setViewportSize({ width: 390, height: 844 });
+    begin('text the voice cannot say is refused before sending');
+    await page.getByLabel(/Lines, one clip per line/).fill('fine\n🎉🎉 …');
+    await page.getByTestId('unspeakable').waitFor();
+    check(await page.getByRole('button', { name: /Make 2 clips/ }).isDisabled(), 'send is disabled for an unspeakable line');
+
+    begin('phone width: 360 px, navigation on one line');
+    await page.setViewportSize({ width: 360, height: 740 });
+    await page.emulateMedia({ reducedMotion: 'reduce' });
     await page.goto(`${BASE}/#/`);
     await page.getByTestId('member-card').first().waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 0, `members page fits a phone (overflows by ${overflow}px)`);
+    const nav = await page.evaluate(() => {
+      const tops = [...document.querySelectorAll('.site-header .brand, .site-header .nav a')].map((e) => Math.round(e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2));
+      const labels = [...document.querySelectorAll('.site-header .nav a')].map((a) => a.innerText.replace(/\s+/g, ' '));
+      return { tops, labels, header: Math.round(document.querySelector('.site-header').getBoundingClientRect().height) };
+    });
+    check(nav.tops.length === 5 && Math.max(...nav.tops) - Math.min(...nav.tops) <= 2 && nav.header <= 72,
+      `logo and ${nav.labels.join(' | ')} on one line, header ${nav.header}px (centres ${nav.tops.join(', ')})`);
     await shot(page, 'members-phone.png');
+    await page.screenshot({ path: join(OUT, 'nav-phone.png'), clip: { x: 0, y: 0, width: 360, height: 120 } });
     await page.getByTestId('member-card').first().click();
     await page.getByLabel(/What should .* say\?/).fill('Hi from my phone! 📱');
     await page.getByRole('button', { name: /say it/i }).click();
     await page.waitForSelector('[data-testid="result"] canvas.waveform[data-drawn="true"]', { timeout: JOB_TIMEOUT });
     const overflow2 = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow2 <= 0, `result page fits a phone (overflows by ${overflow2}px)`);
+    const seenPhone = await settledResult(page);
+    check(fullyShown(seenPhone), `result in view on a phone with reduced motion: ${JSON.stringify(seenPhone)}`);
     await shot(page, 'result-phone.png');
 
     check(problems.length === 0, `browser reported problems:\n  ${problems.join('\n  ')}`);

@@ -27,13 +27,15 @@ function Header({ route }) {
     ['members', href.members(), 'Members'],
     ['compose', href.compose(), 'Compose'],
     ['batch', href.batch(), 'Batch'],
-    ['recent', href.recent(), `Recent${recent.length ? ` (${recent.length})` : ''}`],
+    ['recent', href.recent(), (
+      <>Recent{recent.length ? <> <span className="nav-count"><span className="visually-hidden">(</span>{recent.length}<span className="visually-hidden">)</span></span></> : null}</>
+    )],
   ];
   const current = route.name === 'member' ? 'members' : route.name;
   return (
     <header className="site-header">
       <div className="wrap header-row">
-        <a href={href.members()} className="brand"><Logo /><span>Chorus</span></a>
+        <a href={href.members()} className="brand"><Logo /><span className="brand-name">Chorus</span></a>
         <nav aria-label="Main">
           <ul className="nav">
             {links.map(([name, to, label]) => (

@@ -1,13 +1,17 @@
-import { useEffect, useId, useRef, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { useChorus } from '../context.jsx';
 import { ApiError, isTerminal, newRequestId } from '../lib/api.js';
 import { formatOf } from '../lib/formats.js';
 import { accentFor } from '../lib/identity.js';
 import { countChars, fieldOf, friendlyMessage } from '../lib/messages.js';
-import { fromJob } from '../lib/recent.js';
+import { downloadName, limitConcurrency } from '../lib/download.js';
+import { fromJob, isExpired, refreshEntry } from '../lib/recent.js';
+import { speakable } from '../lib/speakable.js';
 import { formatDuration } from '../lib/wav.js';
 import { MAX_SPEED, MIN_SPEED } from './Composer.jsx';
 import { PageTitle } from './pages.jsx';
+import { Waveform } from './Waveform.jsx';
+import { useClip } from './useClip.js';
 
 export const MAX_ITEMS = 100;
 
@@ -16,22 +20,158 @@ export function splitLines(text) {
   return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
 }
 
-/** checkBatch returns a friendly error for the lines, or ''. */
-export function checkBatch(lines, maxTextChars) {
+/** lineNumbers says "Line 3" or "Lines 2, 5, 7…" (the first five). */
+function lineNumbers(nums) {
+  return `Line${nums.length > 1 ? 's' : ''} ${nums.slice(0, 5).join(', ')}${nums.length > 5 ? '…' : ''}`;
+}
+
+/** unspeakableLines returns the numbers (from 1) of the lines a voice of language lang cannot say. */
+export function unspeakableLines(lines, lang = '') {
+  return lines.map((l, i) => (speakable(l, lang) ? 0 : i + 1)).filter(Boolean);
+}
+
+/** unspeakableMessage explains which lines have nothing to say. */
+export function unspeakableMessage(nums, memberName = '') {
+  return `${lineNumbers(nums)} ${nums.length > 1 ? 'have' : 'has'} nothing ${memberName || 'the member'} can say: add some words or numbers. Emoji, punctuation and invisible characters alone can't be spoken.`;
+}
+
+/** checkBatch returns a friendly error for the lines, or ''. lang is the voice's language. */
+export function checkBatch(lines, maxTextChars, { lang = '', memberName = '' } = {}) {
   if (lines.length === 0) return friendlyMessage({ code: 'no_items' });
   if (lines.length > MAX_ITEMS) return friendlyMessage({ code: 'too_many_items' });
   const long = lines.map((l, i) => (countChars(l) > maxTextChars ? i + 1 : 0)).filter(Boolean);
   if (long.length > 0) {
-    return `Line${long.length > 1 ? 's' : ''} ${long.slice(0, 5).join(', ')}${long.length > 5 ? '…' : ''} ${long.length > 1 ? 'are' : 'is'} too long. Keep each line to ${maxTextChars.toLocaleString('en')} characters or fewer.`;
+    return `${lineNumbers(long)} ${long.length > 1 ? 'are' : 'is'} too long. Keep each line to ${maxTextChars.toLocaleString('en')} characters or fewer.`;
   }
+  const mute = unspeakableLines(lines, lang);
+  if (mute.length > 0) return unspeakableMessage(mute, memberName);
   return '';
 }
 
 const STATUS_WORDS = { queued: 'In line', running: 'Recording', succeeded: 'Ready', failed: 'Failed' };
 
+/** AUDIO_AT_ONCE bounds how many clips of a batch download at the same time. */
+const AUDIO_AT_ONCE = 4;
+const NULL_BODY = new Set([204, 205, 304]);
+
+/**
+ * audioClient is client with a fetchRaw that runs at most n downloads at
+ * once; each resolves only when its body is in, so the bound holds for
+ * whole downloads, not just their headers.
+ */
+export function audioClient(client, n = AUDIO_AT_ONCE) {
+  const fetchWhole = limitConcurrency(async (url, init) => {
+    const res = await client.fetchRaw(url, init);
+    const body = await res.arrayBuffer();
+    return new Response(NULL_BODY.has(res.status) ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  }, n);
+  return { ...client, fetchRaw: fetchWhole };
+}
+
+/**
+ * BatchClip is one finished line. Its WAV is fetched and decoded once, as
+ * soon as the job succeeds, so the row shows the waveform and duration
+ * before anyone plays it; playback and the download then come from a blob
+ * URL, which is same-origin: the browser honours `download` (the signed
+ * URL is cross-origin, where it is ignored) and nothing depends on the
+ * signed URL staying valid. When the bytes cannot be read (a bucket
+ * without CORS) useClip falls back to the signed URL: it is refreshed
+ * through status before playing or saving when it has expired or is about
+ * to, and saving opens it in a new tab, as the browser's own name applies.
+ */
+function BatchClip({ entry, line, client, onRefreshed }) {
+  const clip = useClip(entry, client, { onRefreshed });
+  const audioRef = useRef(null);
+  const [fresh, setFresh] = useState(null);
+  const retried = useRef(false);
+  const c = accentFor(entry.memberId);
+  const duration = clip.duration || entry.durationSeconds;
+  const direct = clip.phase === 'ready' && Boolean(clip.direct);
+  const current = fresh || clip.entry || entry;
+  const src = direct ? current.audioUrl : clip.src;
+  const name = downloadName({ memberName: entry.memberName || entry.memberId, text: entry.text }, formatOf(entry.format).ext.slice(1));
+
+  async function refreshed(force = false) {
+    if (!force && !isExpired(current)) return current.audioUrl;
+    const next = await refreshEntry(current, client);
+    setFresh(next);
+    onRefreshed?.(next);
+    return next.audioUrl;
+  }
+  async function play(e) {
+    if (!direct || !isExpired(current)) return;
+    const audio = e.currentTarget;
+    audio.pause();
+    try {
+      audio.src = await refreshed();
+      await audio.play();
+    } catch {
+      // the player shows that it cannot play
+    }
+  }
+  async function rejected(e) {
+    // A signed URL can be refused before its stated expiry: refresh it once.
+    if (!direct || retried.current) return;
+    retried.current = true;
+    const audio = e.currentTarget;
+    try {
+      audio.src = await refreshed(true);
+    } catch {
+      // stays as it is
+    }
+  }
+  async function save(e) {
+    if (!direct || !isExpired(current)) return; // the blob (or a valid URL) as it is
+    e.preventDefault();
+    try {
+      window.open(await refreshed(), '_blank', 'noopener');
+    } catch {
+      // nothing to open
+    }
+  }
+
+  const durationLabel = (
+    <span className="duration small" data-testid="batch-duration">
+      <span className="visually-hidden">Duration: </span>{formatDuration(duration)}
+    </span>
+  );
+  if (clip.phase === 'error') {
+    const final = clip.error?.code === 'job_not_found' || clip.error?.code === 'audio_expired';
+    return (
+      <span className="batch-play">
+        <span className="field-error batch-error">{friendlyMessage(clip.error)}</span>
+        {final ? null : <button type="button" className="btn btn-quiet" onClick={clip.retry}>Try again<span className="visually-hidden"> line {line}</span></button>}
+      </span>
+    );
+  }
+  if (clip.phase !== 'ready') {
+    return (
+      <span className="batch-play">
+        <span className="muted small batch-loading">Loading the clip…</span>
+        {durationLabel}
+      </span>
+    );
+  }
+  return (
+    <span className="batch-play" data-direct={direct ? 'true' : undefined}>
+      {clip.peaks ? (
+        <Waveform peaks={clip.peaks} audioRef={audioRef} color={`hsl(${c.hue} 45% 78%)`} playedColor={c.accent}
+          label={`Waveform of line ${line}, ${formatDuration(duration)}`} />
+      ) : null}
+      <audio ref={audioRef} controls preload="metadata" src={src} aria-label={`Play line ${line}`} onPlay={play} onError={rejected} />
+      {durationLabel}
+      <a href={src} download={name} className="btn btn-quiet" data-testid="batch-download" onClick={save}
+        {...(direct ? { target: '_blank', rel: 'noopener' } : {})}>
+        Download {formatOf(entry.format).label}<span className="visually-hidden"> line {line}</span>
+      </a>
+    </span>
+  );
+}
+
 /** BatchPage: paste several lines, one job per line, watch them complete. */
 export function BatchPage({ memberId: initialMemberId }) {
-  const { client, config, format, members, memberById, addResult } = useChorus();
+  const { client, config, format, members, memberById, addResult, updateResult } = useChorus();
+  const clipClient = useMemo(() => audioClient(client), [client]);
   const ids = useId();
   const [memberId, setMemberId] = useState(initialMemberId || '');
   const [text, setText] = useState('');
@@ -50,11 +190,14 @@ export function BatchPage({ memberId: initialMemberId }) {
   const member = memberById(memberId);
   const lines = splitLines(text);
   const accent = accentFor(memberId || 'chorus');
+  // Lines the voice cannot say are pointed out as they are typed; send stays off.
+  const mute = unspeakableLines(lines, member?.voice?.language);
 
   async function submit(e) {
     e.preventDefault();
     if (phase === 'running') return;
-    const local = !member ? friendlyMessage({ code: 'member_not_found' }) : checkBatch(lines, config.maxTextChars);
+    const local = !member ? friendlyMessage({ code: 'member_not_found' })
+      : checkBatch(lines, config.maxTextChars, { lang: member.voice?.language, memberName: member.name });
     if (local) {
       setError({ field: member ? 'text' : 'member_id', message: local });
       textRef.current?.focus();
@@ -122,15 +265,18 @@ export function BatchPage({ memberId: initialMemberId }) {
           <label htmlFor={`${ids}-text`}>Lines, one clip per line</label>
           <textarea id={`${ids}-text`} ref={textRef} rows={7} value={text} disabled={busy}
             placeholder={'Good morning!\n오늘도 화이팅!\nSee you at the concert 🎤'}
-            onChange={(e) => setText(e.target.value)}
-            aria-invalid={error.field === 'text' ? 'true' : undefined}
-            aria-describedby={`${ids}-count${error.field === 'text' ? ` ${errId}` : ''}`} />
+            onChange={(e) => { setText(e.target.value); if (error.field === 'text') setError({ field: '', message: '' }); }}
+            aria-invalid={error.field === 'text' || mute.length > 0 ? 'true' : undefined}
+            aria-describedby={`${ids}-count${error.field === 'text' ? ` ${errId}` : mute.length > 0 ? ` ${ids}-mute` : ''}`} />
           <div className="field-foot">
             <span id={`${ids}-count`} className={`count${lines.length > MAX_ITEMS ? ' count-over' : ''}`}>
               {lines.length} line{lines.length === 1 ? '' : 's'} · up to {MAX_ITEMS}, {config.maxTextChars.toLocaleString('en')} characters each
             </span>
           </div>
           {error.field === 'text' ? <p className="field-error" id={errId} role="alert">{error.message}</p> : null}
+          {mute.length > 0 && error.field !== 'text' ? (
+            <p className="field-error" id={`${ids}-mute`} role="status" data-testid="unspeakable">{unspeakableMessage(mute, member?.name)}</p>
+          ) : null}
         </div>
         <div className="field">
           <label htmlFor={`${ids}-speed`}>Speed <output htmlFor={`${ids}-speed`} className="speed-value">{speed.toFixed(1)}×</output></label>
@@ -144,7 +290,7 @@ export function BatchPage({ memberId: initialMemberId }) {
         </div>
         {error.field === 'form' ? <p className="field-error form-error" role="alert">{error.message}</p> : null}
         <div className="actions">
-          <button type="submit" className="btn btn-primary" disabled={busy}>
+          <button type="submit" className="btn btn-primary" disabled={busy || mute.length > 0}>
             {busy ? 'Working…' : lines.length === 0 ? 'Make clips' : `Make ${lines.length} clip${lines.length === 1 ? '' : 's'}`}
           </button>
         </div>
@@ -164,13 +310,11 @@ export function BatchPage({ memberId: initialMemberId }) {
                 <span className="batch-text">{r.text}</span>
                 <span className={`chip chip-${r.status}`}>{STATUS_WORDS[r.status] || r.status}</span>
                 {r.status === 'succeeded' && r.audio_url ? (
-                  <span className="batch-play">
-                    <audio controls preload="none" src={r.audio_url} aria-label={`Play line ${i + 1}`} />
-                    <span className="muted small">{formatDuration(r.duration_seconds)}</span>
-                    <a href={r.audio_url} download={`line-${i + 1}${formatOf(r.format).ext}`} className="btn btn-quiet">Download {formatOf(r.format).label}<span className="visually-hidden"> line {i + 1}</span></a>
-                  </span>
+                  <BatchClip entry={fromJob(r, memberById(r.member_id))} line={i + 1} client={clipClient} onRefreshed={updateResult} />
                 ) : null}
-                {r.status === 'failed' ? <span className="field-error batch-error">{friendlyMessage(r.error || { code: 'job_failed' })}</span> : null}
+                {r.status === 'failed' || (r.status === 'succeeded' && r.error) ? (
+                  <span className="field-error batch-error">{friendlyMessage(r.error || { code: 'job_failed' })}</span>
+                ) : null}
               </li>
             ))}
           </ol>

@@ -4,17 +4,19 @@ import { ApiError, newRequestId } from '../lib/api.js';
 import { accentFor } from '../lib/identity.js';
 import { countChars, fieldOf, friendlyMessage } from '../lib/messages.js';
 import { fromJob } from '../lib/recent.js';
+import { speakable } from '../lib/speakable.js';
 import { JobProgress } from './JobProgress.jsx';
 import { ResultPlayer } from './ResultPlayer.jsx';
 
 export const MIN_SPEED = 0.5;
 export const MAX_SPEED = 2.0;
 
-/** checkLocally finds the errors the server would report, before sending. */
-export function checkLocally({ memberId, text, speed, maxTextChars }) {
+/** checkLocally finds the errors the server would report, before sending (lang: the voice's language). */
+export function checkLocally({ memberId, text, speed, maxTextChars, lang = '' }) {
   if (!memberId) return new ApiError({ code: 'member_not_found', field: 'member_id' });
   if (text.trim() === '') return new ApiError({ code: 'text_required', field: 'text' });
   if (countChars(text) > maxTextChars) return new ApiError({ code: 'text_too_long', field: 'text' });
+  if (!speakable(text, lang)) return new ApiError({ code: 'text_unspeakable', field: 'text' });
   if (!(speed >= MIN_SPEED && speed <= MAX_SPEED)) return new ApiError({ code: 'speed_out_of_range', field: 'speed' });
   return null;
 }
@@ -59,6 +61,8 @@ export function Composer({ member: fixedMember = null, initialMemberId = '', pre
   const max = config.maxTextChars;
   const chars = countChars(text);
   const over = chars > max;
+  // Text the voice cannot say is refused as it is typed: send stays off.
+  const unspeakable = text.trim() !== '' && !speakable(text, member?.voice?.language);
   const accent = accentFor(memberId || 'chorus');
   const ctx = { maxTextChars: max, memberName: member?.name };
 
@@ -72,7 +76,7 @@ export function Composer({ member: fixedMember = null, initialMemberId = '', pre
   async function submit(e) {
     e.preventDefault();
     if (phase === 'sending' || phase === 'waiting') return;
-    const local = checkLocally({ memberId, text, speed, maxTextChars: max });
+    const local = checkLocally({ memberId, text, speed, maxTextChars: max, lang: member?.voice?.language });
     if (local) {
       showError(local);
       return;
@@ -138,14 +142,17 @@ export function Composer({ member: fixedMember = null, initialMemberId = '', pre
           <textarea id={`${ids}-text`} ref={textRef} rows={4} value={text} disabled={busy}
             placeholder="안녕하세요! Type anything — Korean and emoji welcome 💜"
             onChange={(e) => { setText(e.target.value); if (errors.text) setErrors((x) => ({ ...x, text: undefined })); }}
-            aria-invalid={errors.text || over ? 'true' : undefined}
-            aria-describedby={describedBy(`${ids}-count`, errors.text && errId('text'))} />
+            aria-invalid={errors.text || over || unspeakable ? 'true' : undefined}
+            aria-describedby={describedBy(`${ids}-count`, errors.text ? errId('text') : unspeakable && errId('unspeakable'))} />
           <div className="field-foot">
             <span id={`${ids}-count`} className={`count${over ? ' count-over' : ''}`} data-testid="char-count">
               {chars.toLocaleString('en')} / {max.toLocaleString('en')} characters{over ? ` · ${(chars - max).toLocaleString('en')} too many` : ''}
             </span>
           </div>
           {errors.text ? <p className="field-error" id={errId('text')} role="alert" data-testid="text-error">{errors.text}</p> : null}
+          {unspeakable && !errors.text ? (
+            <p className="field-error" id={errId('unspeakable')} role="status" data-testid="unspeakable">{friendlyMessage({ code: 'text_unspeakable' }, ctx)}</p>
+          ) : null}
         </div>
 
         <div className="field">
@@ -166,7 +173,7 @@ export function Composer({ member: fixedMember = null, initialMemberId = '', pre
         ) : null}
 
         <div className="actions">
-          <button type="submit" className="btn btn-primary" disabled={busy}>
+          <button type="submit" className="btn btn-primary" disabled={busy || unspeakable}>
             {busy ? 'Working…' : `Hear ${member?.name || 'it'} say it`}
           </button>
           {busy ? <button type="button" className="btn btn-quiet" onClick={cancel}>Stop waiting</button> : null}

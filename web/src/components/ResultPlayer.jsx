@@ -5,6 +5,7 @@ import { FORMATS, formatOf } from '../lib/formats.js';
 import { accentFor } from '../lib/identity.js';
 import { friendlyMessage } from '../lib/messages.js';
 import { activeCue } from '../lib/vtt.js';
+import { reveal } from '../lib/motion.js';
 import { formatDuration } from '../lib/wav.js';
 import { Waveform } from './Waveform.jsx';
 import { useClip } from './useClip.js';
@@ -95,20 +96,30 @@ export function ResultPlayer({ entry, autoFocus = false, headingLevel = 2 }) {
   const { client, updateResult } = useChorus();
   const clip = useClip(entry, client, { onRefreshed: updateResult });
   const audioRef = useRef(null);
-  const [audioDuration, setAudioDuration] = useState(0);
   const [active, setActive] = useState(-1);
   const c = accentFor(entry.memberId);
   const H = `h${headingLevel}`;
-  const duration = audioDuration || clip.duration || entry.durationSeconds;
+  // One duration for every label: the decoded audio's, else the status's.
+  const duration = clip.duration || entry.durationSeconds;
   const cues = clip.phase === 'ready' && clip.cues ? clip.cues : [];
   const format = formatOf(entry.format);
   const follow = (e) => setActive(activeCue(cues, e.currentTarget.currentTime));
+  // A new result (autoFocus) takes focus once and scrolls into view: when
+  // it appears and again when the clip has loaded and the player is full size.
+  const sectionRef = useRef(null);
+  const titleRef = useRef(null);
+  const settled = clip.phase === 'ready' || clip.phase === 'error';
+  useEffect(() => {
+    if (autoFocus) titleRef.current?.focus({ preventScroll: true });
+  }, [autoFocus]);
+  useEffect(() => {
+    if (autoFocus) reveal(sectionRef.current);
+  }, [autoFocus, settled]);
 
   return (
-    <section className="result" aria-label={`Clip of ${entry.memberName || 'the member'}`}
+    <section ref={sectionRef} className="result" aria-label={`Clip of ${entry.memberName || 'the member'}`}
       style={{ '--accent': c.accent, '--accent-soft': c.soft }} data-testid="result">
-      <H className="result-title" tabIndex={autoFocus ? -1 : undefined}
-        ref={autoFocus ? (el) => el?.focus() : undefined}>
+      <H className="result-title" tabIndex={autoFocus ? -1 : undefined} ref={titleRef}>
         {entry.memberName ? `${entry.memberName} says` : 'Your clip'}
         {entry.demo ? <span className="badge badge-demo">Demo voice</span> : null}
       </H>
@@ -131,7 +142,7 @@ export function ResultPlayer({ entry, autoFocus = false, headingLevel = 2 }) {
       {clip.phase === 'error' ? (
         <div className="notice notice-error" role="alert">
           <p>{friendlyMessage(clip.error)}</p>
-          {clip.error?.code !== 'job_not_found' ? (
+          {clip.error?.code !== 'job_not_found' && clip.error?.code !== 'audio_expired' ? (
             <button type="button" className="btn btn-quiet" onClick={clip.retry}>Try again</button>
           ) : null}
         </div>
@@ -146,7 +157,6 @@ export function ResultPlayer({ entry, autoFocus = false, headingLevel = 2 }) {
             <p className="muted small">The waveform is not available for this clip.</p>
           )}
           <audio ref={audioRef} className="player" controls preload="auto" src={clip.src}
-            onLoadedMetadata={(e) => Number.isFinite(e.currentTarget.duration) && setAudioDuration(e.currentTarget.duration)}
             onTimeUpdate={follow} onSeeked={follow} onEnded={() => setActive(-1)}
             aria-label={`Play ${entry.memberName || 'the'} clip`} />
           <div className="result-meta">

@@ -15,6 +15,8 @@ export function friendlyMessage(err, ctx = {}) {
       return ctx.maxTextChars
         ? `That's too long. Keep it to ${ctx.maxTextChars.toLocaleString('en')} characters or fewer.`
         : "That's too long. Try a shorter text.";
+    case 'text_unspeakable':
+      return `${ctx.memberName || 'This member'} can't say that: add some words or numbers. Emoji, punctuation and invisible characters alone can't be spoken.`;
     case 'invalid_utf8':
       return "Some characters couldn't be read. Try retyping or pasting the text again.";
     case 'speed_out_of_range':
@@ -41,6 +43,8 @@ export function friendlyMessage(err, ctx = {}) {
     }
     case 'job_not_found':
       return 'This clip has expired and is no longer available. Make it again.';
+    case 'audio_expired':
+      return 'This clip is older than Chorus keeps recordings, so its audio was deleted. Make it again to hear it.';
     case 'unavailable':
       return 'Chorus is taking a short break. Please try again in a moment.';
     case 'network':
@@ -80,6 +84,7 @@ export function fieldOf(err) {
   switch (err?.code) {
     case 'text_required':
     case 'text_too_long':
+    case 'text_unspeakable':
     case 'invalid_utf8':
     case 'body_too_large':
     case 'too_many_items':

@@ -4,7 +4,7 @@ import { countChars, fieldOf, friendlyMessage } from './messages.js';
 
 const CODES = ['text_required', 'text_too_long', 'invalid_utf8', 'speed_out_of_range', 'member_not_found', 'member_inactive',
   'body_too_large', 'unsupported_media_type', 'invalid_json', 'too_many_items', 'no_items', 'rate_limited', 'job_not_found',
-  'unavailable', 'internal', 'network'];
+  'unavailable', 'internal', 'network', 'text_unspeakable', 'audio_expired'];
 
 describe('friendly messages', () => {
   it('has plain words for every API code, never the code itself', () => {
@@ -21,6 +21,8 @@ describe('friendly messages', () => {
     expect(friendlyMessage({ code: 'text_required' }, { memberName: 'Mina' })).toMatch(/Mina/);
     expect(friendlyMessage(new ApiError({ code: 'rate_limited', retryAfter: 5 }))).toMatch(/5 seconds/);
     expect(friendlyMessage(new ApiError({ code: 'rate_limited', retryAfter: 1 }))).toMatch(/1 second\./);
+    expect(friendlyMessage({ code: 'text_unspeakable' }, { memberName: 'Mina' })).toMatch(/^Mina can't say that: add some words or numbers/);
+    expect(friendlyMessage(new ApiError({ status: 410, code: 'audio_expired', message: 'x' }))).toMatch(/audio was deleted.*Make it again/);
   });
 
   it("uses the server's words for codes it does not know, else a generic sentence", () => {
@@ -38,6 +40,7 @@ describe('fieldOf', () => {
 
   it('falls back to the field implied by the code, then to the form', () => {
     expect(fieldOf({ code: 'text_too_long' }).field).toBe('text');
+    expect(fieldOf({ code: 'text_unspeakable' }).field).toBe('text');
     expect(fieldOf({ code: 'member_inactive' }).field).toBe('member_id');
     expect(fieldOf({ code: 'rate_limited' }).field).toBe('form');
     expect(fieldOf({ code: 'internal', field: 'something_else' }).field).toBe('form');

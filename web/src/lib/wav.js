@@ -103,12 +103,21 @@ export function encodeWav(samples, sampleRate) {
   return buf;
 }
 
-/** formatDuration shows seconds as "2.4 s" or "1:05". */
+/**
+ * formatDuration shows seconds on the clock audio players use (m:ss, whole
+ * seconds counted down, not rounded up), with tenths under a minute:
+ * "0:02.4" where a player shows 0:02, "1:05" for 65.7 s. Every duration
+ * label uses it, so labels and the player's time agree.
+ */
 export function formatDuration(seconds) {
   if (!Number.isFinite(seconds) || seconds < 0) return '';
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const total = Math.round(seconds);
-  const m = Math.floor(total / 60);
-  const s = total - m * 60;
-  return `${m}:${String(s).padStart(2, '0')}`;
+  if (seconds < 60) {
+    const tenths = Math.floor(seconds * 10 + 1e-6); // 2.4 stored as 2.39999… is still 2.4
+    return `0:${String(Math.floor(tenths / 10)).padStart(2, '0')}.${tenths % 10}`;
+  }
+  const total = Math.floor(seconds + 1e-6);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }

@@ -73,9 +73,16 @@ describe('wav', () => {
   });
 
   it('formats durations', () => {
-    expect(formatDuration(2.44)).toBe('2.4 s');
-    expect(formatDuration(65.2)).toBe('1:05');
-    expect(formatDuration(119.7)).toBe('2:00');
+    expect(formatDuration(2.44)).toBe('0:02.4');
+    expect(formatDuration(2.4)).toBe('0:02.4');
+    expect(formatDuration(0.5)).toBe('0:00.5');
+    expect(formatDuration(0)).toBe('0:00.0');
+    expect(formatDuration(12.99)).toBe('0:12.9');
+    expect(formatDuration(59.96)).toBe('0:59.9'); // a player shows 0:59, not 1:00
+    expect(formatDuration(65.7)).toBe('1:05');
+    expect(formatDuration(119.7)).toBe('1:59');
+    expect(formatDuration(3725)).toBe('1:02:05');
     expect(formatDuration(NaN)).toBe('');
+    expect(formatDuration(-1)).toBe('');
   });
 });

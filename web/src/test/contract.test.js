@@ -36,6 +36,7 @@ const CASES = [
   { name: 'empty text', method: 'POST', path: '/api/synthesize', body: item({ text: '' }), want: [400, 'text_required', 'text'] },
   { name: 'white space text', method: 'POST', path: '/api/synthesize', body: item({ text: ' \n\t ' }), want: [400, 'text_required', 'text'] },
   { name: 'text over the limit', method: 'POST', path: '/api/synthesize', body: item({ text: 'a'.repeat(1001) }), want: [400, 'text_too_long', 'text'] },
+  { name: 'an ampersand alone (a word in Korean and English)', method: 'POST', path: '/api/synthesize', body: item({ text: ' & ' }), want: [202] },
   { name: 'unspeakable text', method: 'POST', path: '/api/synthesize', body: item({ text: '\u200b!?… 🎤' }), want: [400, 'text_unspeakable', 'text'] },
   { name: 'unknown member', method: 'POST', path: '/api/synthesize', body: item({ member_id: 'nobody' }), want: [404, 'member_not_found', 'member_id'] },
   { name: 'malformed member', method: 'POST', path: '/api/synthesize', body: item({ member_id: '../x' }), want: [404, 'member_not_found', 'member_id'] },
@@ -238,6 +239,21 @@ describe('the fake API follows docs/openapi.yaml', () => {
       states.push(JSON.parse(body).status);
     }
     expect(states).toEqual(['queued', 'running', 'succeeded']);
+  });
+
+  it('audio past the retention: 410 on its own, an error entry in a batch', async () => {
+    const api = fakeApi();
+    api.seedJob('old1', { member_id: 'mina', text: 'hi', batch_id: 'b1', gone: true });
+    api.seedJob('new1', { member_id: 'mina', text: 'yo', batch_id: 'b1', polls: 5 });
+    api.seedBatch('b1', ['old1', 'new1']);
+    for (const [url, status] of [['/api/status?id=old1', 410], ['/api/status?batch=b1', 200]]) {
+      const res = await api.fetch(`http://chorus.test${url}`);
+      const body = await res.text();
+      expect(check({ method: 'GET', url, status: res.status, headers: res.headers, body })).toEqual([]);
+      expect(res.status).toBe(status);
+      if (status === 200) expect(JSON.parse(body).jobs.map((j) => j.error?.code ?? j.status)).toEqual(['audio_expired', 'succeeded']);
+      else expect(JSON.parse(body).error.code).toBe('audio_expired');
+    }
   });
 });
 

@@ -39,7 +39,10 @@ export function wavBytes(seconds = 0.5, rate = 8000) {
 /**
  * fakeApi returns {fetch, calls, jobs}. Jobs go queued → running →
  * succeeded over `steps` status calls unless `script.job(id, n)` says else.
- * script.synthesize(body) may return a Response to answer instead.
+ * script.synthesize(body) may return a Response to answer instead. A job
+ * seeded with `gone: true` (or for which script.gone(job) holds) succeeded
+ * but its audio is past the retention: 410 audio_expired on its own, an
+ * audio_expired error entry in a batch.
  */
 export function fakeApi(script = {}) {
   const calls = [];
@@ -52,6 +55,11 @@ export function fakeApi(script = {}) {
   function jobView(id) {
     const j = jobs.get(id);
     j.polls++;
+    if (j.gone || script.gone?.(j)) {
+      return { job_id: id, status: 'succeeded', member_id: j.member_id, text: j.text, speed: j.speed ?? 1, format: j.format || 'wav', created_at: '2026-11-18T10:00:00Z',
+        started_at: '2026-11-18T10:00:01Z', finished_at: '2026-11-18T10:00:02Z', attempts: 1, ...(j.batch_id ? { batch_id: j.batch_id } : {}),
+        error: { code: 'audio_expired', message: 'This audio was deleted at the end of its retention period; ask for it again.' } };
+    }
     if (script.job) {
       const v = script.job(j, j.polls);
       if (v) return v;
@@ -138,6 +146,7 @@ export function fakeApi(script = {}) {
         const id = url.searchParams.get('id');
         if (id) {
           if (!jobs.has(id)) return json(404, { error: { code: 'job_not_found', message: 'no such job' } });
+          if (jobs.get(id).gone || script.gone?.(jobs.get(id))) return json(410, { error: { code: 'audio_expired', message: 'This audio was deleted at the end of its retention period; ask for it again.' } });
           return json(200, jobView(id));
         }
         const b = url.searchParams.get('batch');
@@ -149,7 +158,11 @@ export function fakeApi(script = {}) {
         return json(404, { error: { code: 'not_found', message: 'not found' } });
     }
   }
-  return { fetch: fetchImpl, calls, jobs, seedJob: (id, j) => jobs.set(id, { polls: 0, ...j }) };
+  return {
+    fetch: fetchImpl, calls, jobs,
+    seedJob: (id, j) => jobs.set(id, { polls: 0, ...j }),
+    seedBatch: (bid, ids) => batches.set(bid, ids),
+  };
 }
 
 /** noSleep resolves at once (still honouring abort), so polling tests run instantly. */
