@@ -222,7 +222,7 @@ async function main() {
     check(/\d:\d\d/.test(rowDuration), `row duration shown: "${rowDuration}"`);
     const [download] = await Promise.all([page.waitForEvent('download'), rows.first().getByTestId('batch-download').click()]);
     const saved = download.suggestedFilename();
-    check(/^.+ - Good morning\.wav$/.test(saved), `batch download saved under a friendly name: "${saved}"`);
+    check(new RegExp(`^.+ - Good morning\\${ext}$`).test(saved), `batch download saved under a friendly name: "${saved}"`);
     check((await download.failure()) === null, 'batch download completed');
     log(`  saved "${saved}", row duration "${rowDuration.replace(/\s+/g, " ")}"`);
     await shot(page, 'batch.png');
