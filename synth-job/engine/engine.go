@@ -104,10 +104,10 @@ const (
 
 // Run sizes by provider, used where Options leave them zero. On the CPU,
 // batching gains nothing (padding only costs), so runs stay small. On CUDA
-// they are sized for the deployed GPU, an NVIDIA L4 with 24 GB: at most
-// GPUConcurrentRuns runs of at most GPUMaxRunIDs padded ids each stay under
-// DefaultGPUMemLimit with the Piper "medium" architecture (see
-// docs/performance.md for the measurements behind them).
+// they suit one voice on an NVIDIA L4 with 24 GB: GPUConcurrentRuns runs of
+// at most GPUMaxRunIDs padded ids measured 11–12.8 GB with the Piper
+// "medium" architecture, under DefaultGPUMemLimit (docs/performance.md;
+// the deployed worker, with two resident voices, is sized by Terraform).
 const (
 	CPUMaxRunItems    = 8
 	CPUMaxRunIDs      = 4096
@@ -119,11 +119,6 @@ const (
 	// DefaultGPUMemLimit bounds ONNX Runtime's CUDA arena: 18 GiB of an
 	// L4's 24 GB leaves room for the CUDA context, cuDNN and cuBLAS.
 	DefaultGPUMemLimit = 18 << 30
-	// DefaultCPUOffloadIDs: on CUDA, a run of at most this many padded ids
-	// (one short sentence) goes to a CPU session when no other CPU run is
-	// in flight: for a lone short sentence the CPU answers sooner than the
-	// GPU (host/device copies and CPU-placed shape nodes dominate there).
-	DefaultCPUOffloadIDs = 128
 )
 
 // Options configure an Engine. Zero values take the defaults shown.
@@ -152,7 +147,11 @@ type Options struct {
 	// DefaultGPUMemLimit).
 	GPUMemLimit int64
 	// CPUOffloadIDs: on CUDA, runs of at most this many padded ids go to a
-	// CPU session of the voice while it is free (0: off).
+	// CPU session of the voice while no other offloaded run is in flight
+	// (0: off; the worker's CHORUS_CPU_OFFLOAD_IDS defaults to 128, about
+	// one short sentence): for a lone short sentence the CPU answers sooner
+	// than the GPU, whose runs have a fixed cost of host/device copies and
+	// CPU-placed shape nodes.
 	CPUOffloadIDs int
 	// CUDAOptions are further CUDA provider options, applied over the
 	// engine's own (benchmarks use it to compare settings).
