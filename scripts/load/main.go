@@ -27,6 +27,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,6 +81,9 @@ type tracked struct {
 	errCode   string
 	finished  time.Time // the server's finished_at
 	audioURL  string
+	// cached: answered from the result cache; the job shares an earlier
+	// job's object and no worker synthesised it.
+	cached bool
 }
 
 // latencies records request durations per endpoint.
@@ -136,7 +140,13 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	wavErr := sampleAudio(ctx, jobs, 5)
 
 	fmt.Fprintf(out, "  accepted    %d of %d (%d retried after 429/503, %d refused)\n", len(jobs), o.n, retries, rejected)
-	fmt.Fprintf(out, "  succeeded   %d\n", succeeded)
+	cached := 0
+	for _, j := range jobs {
+		if j.cached {
+			cached++
+		}
+	}
+	fmt.Fprintf(out, "  succeeded   %d (%d answered from the result cache)\n", succeeded, cached)
 	fmt.Fprintf(out, "  failed      %d %v\n", failed, codes)
 	fmt.Fprintf(out, "  lost        %d\n", lost)
 	switch {
@@ -298,6 +308,7 @@ func follow(ctx context.Context, o options, jobs []*tracked, lat *latencies) int
 						Status     string    `json:"status"`
 						FinishedAt time.Time `json:"finished_at"`
 						AudioURL   string    `json:"audio_url"`
+						Cached     bool      `json:"cached"`
 						Error      *struct {
 							Code string `json:"code"`
 						} `json:"error"`
@@ -305,7 +316,7 @@ func follow(ctx context.Context, o options, jobs []*tracked, lat *latencies) int
 					if res.StatusCode != http.StatusOK || json.Unmarshal(raw, &s) != nil {
 						continue
 					}
-					j.status, j.finished, j.audioURL = s.Status, s.FinishedAt, s.AudioURL
+					j.status, j.finished, j.audioURL, j.cached = s.Status, s.FinishedAt, s.AudioURL, s.Cached
 					if s.Error != nil {
 						j.errCode = s.Error.Code
 					}
@@ -399,18 +410,27 @@ func countObjects(ctx context.Context, jobs []*tracked) (dup, missing, stray int
 			return 0, 0, 0, err
 		}
 		for _, it := range page.Items {
-			id := strings.TrimSuffix(strings.TrimPrefix(it.Name, "audio/"), ".wav")
-			perJob[id]++
+			name := strings.TrimPrefix(it.Name, "audio/")
+			if path.Ext(name) == ".vtt" {
+				continue // captions, beside each job's audio
+			}
+			perJob[strings.TrimSuffix(name, path.Ext(name))]++
 		}
 		if token = page.NextPageToken; token == "" {
 			break
 		}
 	}
-	mine := map[string]bool{}
 	for _, j := range jobs {
-		mine[j.id] = true
 		n := perJob[j.id]
 		switch {
+		case j.cached:
+			// A cached job has no object of its own: its URL names the
+			// earlier job's, which must exist.
+			if n != 0 {
+				stray++
+			} else if perJob[objectJob(j.audioURL)] != 1 {
+				missing++
+			}
 		case n > 1:
 			dup++
 		case n == 0 && j.status == "succeeded":
@@ -422,6 +442,17 @@ func countObjects(ctx context.Context, jobs []*tracked) (dup, missing, stray int
 	// Objects of jobs this run did not submit belong to earlier runs on a
 	// reused stack; they are not counted.
 	return dup, missing, stray, nil
+}
+
+// objectJob is the job whose object a signed audio URL names
+// (/BUCKET/audio/JOB.EXT).
+func objectJob(audioURL string) string {
+	u, err := url.Parse(audioURL)
+	if err != nil {
+		return ""
+	}
+	name := path.Base(u.Path)
+	return strings.TrimSuffix(name, path.Ext(name))
 }
 
 // countSuccessRecords counts the workers' "job succeeded" log records per
@@ -456,7 +487,11 @@ func countSuccessRecords(path string, jobs []*tracked) (int, error) {
 	}
 	bad := 0
 	for _, j := range jobs {
-		if j.status == "succeeded" && per[j.id] != 1 {
+		want := 1
+		if j.cached {
+			want = 0 // answered at enqueue: no worker ran it
+		}
+		if j.status == "succeeded" && per[j.id] != want {
 			bad++
 			fmt.Fprintf(os.Stderr, "load: job %s has %d success records\n", j.id, per[j.id])
 		}
