@@ -5,17 +5,12 @@ import (
 	"testing"
 
 	"github.com/chorus-voice/chorus/synth-job/internal/benchvoice"
+	"github.com/chorus-voice/chorus/synth-job/internal/testenv"
 	"github.com/chorus-voice/chorus/synth-job/onnxpb"
 )
 
 func TestFrameLengthsValueInPiperExport(t *testing.T) {
-	v, err := benchvoice.Open(benchvoice.CacheDir(), benchvoice.Medium)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	v := testenv.BenchVoice(t, benchvoice.Medium)
 	data, err := os.ReadFile(v.ModelPath)
 	if err != nil {
 		t.Fatal(err)
