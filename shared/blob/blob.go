@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"time"
 
 	"cloud.google.com/go/storage"
@@ -109,15 +110,43 @@ func (s *Signer) SignUntil(object string, now, notAfter time.Time) (string, time
 		ttl = min(ttl, left)
 	}
 	opts := s.template
-	// The library stamps X-Goog-Date with the clock truncated to the second
-	// and X-Goog-Expires with whole seconds left until Expires: half a
-	// second of slack keeps X-Goog-Expires exactly the TTL.
-	opts.Expires = now.Add(ttl + 500*time.Millisecond)
+	// The library reads its own clock: X-Goog-Date is that clock cut to
+	// the second, X-Goog-Expires the whole seconds from it to Expires. An
+	// Expires just short of a second past the intended end makes the URL
+	// end exactly then, whichever second the library's clock is in, and
+	// never later (the end is a whole second, so rounding down cannot pass
+	// it).
+	end := now.UTC().Truncate(time.Second).Add(ttl)
+	opts.Expires = end.Add(time.Second - time.Millisecond)
 	u, err := s.bucket.SignedURL(object, &opts)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("blob: sign %s: %w", object, err)
 	}
-	return u, now.UTC().Truncate(time.Second).Add(ttl), nil
+	// Report the end the URL itself carries, not the one intended.
+	got, err := signedUntil(u)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("blob: sign %s: %w", object, err)
+	}
+	return u, got, nil
+}
+
+// signedUntil is when a V4 signed URL stops working: X-Goog-Date plus
+// X-Goog-Expires seconds.
+func signedUntil(signed string) (time.Time, error) {
+	u, err := url.Parse(signed)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("parse signed URL: %w", err)
+	}
+	q := u.Query()
+	date, err := time.Parse("20060102T150405Z", q.Get("X-Goog-Date"))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("signed URL X-Goog-Date: %w", err)
+	}
+	secs, err := strconv.Atoi(q.Get("X-Goog-Expires"))
+	if err != nil || secs <= 0 {
+		return time.Time{}, fmt.Errorf("signed URL X-Goog-Expires %q", q.Get("X-Goog-Expires"))
+	}
+	return date.Add(time.Duration(secs) * time.Second), nil
 }
 
 // TTL is how long signed URLs stay valid.
