@@ -5,7 +5,8 @@
 #      module proxy (pinned versions, checked against sum.golang.org by the
 #      go command; a cold build takes ~3 min, cached runs nothing),
 #   2. terraform fmt -check, 3. init + validate against the real provider,
-#   4. tflint, 5. terraform test (mock provider), 6. go test ./terraform/...
+#   4. tflint, 5. terraform test (mock provider), the same three for the
+#   bootstrap configuration (terraform/bootstrap), 6. go test ./terraform/...
 #      (policy rules, and each check shown failing on a broken copy; the
 #      latter is skipped when none of its inputs changed since it passed).
 # Steps 3-5 run on a scratch copy: the repository's terraform/ is never
@@ -117,6 +118,14 @@ log "tflint"
 "$tflint_bin" --no-color --format=compact
 
 log "terraform test (mock provider)"
+terraform test -no-color
+
+# bootstrap/: what the first build needs, a root configuration of its own.
+cd bootstrap
+log "bootstrap: terraform init + validate, tflint, terraform test"
+terraform init -backend=false -input=false -no-color >/dev/null
+terraform validate -no-color
+"$tflint_bin" --no-color --format=compact --config ../.tflint.hcl
 terraform test -no-color
 
 cd "$root"

@@ -7,8 +7,6 @@ resource "google_firestore_database" "default" {
 
   delete_protection_state = var.deletion_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
   deletion_policy         = var.deletion_protection ? "ABANDON" : "DELETE"
-
-  depends_on = [google_project_service.apis]
 }
 
 # TTL policies: Firestore deletes a jobs/, requests/ or results/ (the result

@@ -37,8 +37,8 @@ locals {
   function_build = {
     runtime           = var.function_runtime
     service_account   = google_service_account.function_build.id
-    docker_repository = google_artifact_registry_repository.chorus.id
-    source_bucket     = google_storage_bucket.sources.name
+    docker_repository = data.google_artifact_registry_repository.chorus.id
+    source_bucket     = data.google_storage_bucket.sources.name
     source_object     = var.function_source_object
   }
 
@@ -67,7 +67,6 @@ module "profiles" {
   build  = local.function_build
   # The APIs, and the build account's roles (iam.tf) before the first build.
   depends_on = [
-    google_project_service.apis,
     google_project_iam_member.function_build,
     google_artifact_registry_repository_iam_member.function_build,
     google_storage_bucket_iam_member.function_build,
@@ -90,7 +89,6 @@ module "synthesize" {
   build  = local.function_build
   # The APIs, and the build account's roles (iam.tf) before the first build.
   depends_on = [
-    google_project_service.apis,
     google_project_iam_member.function_build,
     google_artifact_registry_repository_iam_member.function_build,
     google_storage_bucket_iam_member.function_build,
@@ -113,7 +111,6 @@ module "batch" {
   build  = local.function_build
   # The APIs, and the build account's roles (iam.tf) before the first build.
   depends_on = [
-    google_project_service.apis,
     google_project_iam_member.function_build,
     google_artifact_registry_repository_iam_member.function_build,
     google_storage_bucket_iam_member.function_build,
@@ -141,7 +138,6 @@ module "status" {
   build  = local.function_build
   # The APIs, and the build account's roles (iam.tf) before the first build.
   depends_on = [
-    google_project_service.apis,
     google_project_iam_member.function_build,
     google_artifact_registry_repository_iam_member.function_build,
     google_storage_bucket_iam_member.function_build,

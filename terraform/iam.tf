@@ -9,28 +9,24 @@ resource "google_service_account" "worker" {
   account_id   = "${local.prefix}-worker"
   display_name = "Chorus synth-job worker"
   description  = "Pulls requests, reads voices, writes audio, updates jobs."
-  depends_on   = [google_project_service.apis]
 }
 
 resource "google_service_account" "scheduler" {
   account_id   = "${local.prefix}-scheduler"
   display_name = "Chorus worker backstop"
   description  = "Cloud Scheduler identity that runs the worker job periodically."
-  depends_on   = [google_project_service.apis]
 }
 
 resource "google_service_account" "web" {
   account_id   = "${local.prefix}-web"
   display_name = "Chorus web app"
   description  = "Runs the static web app; calls no Google API, holds no role."
-  depends_on   = [google_project_service.apis]
 }
 
 resource "google_service_account" "function_build" {
   account_id   = "${local.prefix}-fn-build"
   display_name = "Chorus function builds"
   description  = "Cloud Build identity that builds the function images from the source archive."
-  depends_on   = [google_project_service.apis]
 }
 
 # --- Firestore --------------------------------------------------------------
@@ -191,14 +187,14 @@ resource "google_project_iam_member" "function_build" {
 }
 
 resource "google_artifact_registry_repository_iam_member" "function_build" {
-  location   = google_artifact_registry_repository.chorus.location
-  repository = google_artifact_registry_repository.chorus.name
+  location   = data.google_artifact_registry_repository.chorus.location
+  repository = data.google_artifact_registry_repository.chorus.name
   role       = "roles/artifactregistry.writer"
   member     = google_service_account.function_build.member
 }
 
 resource "google_storage_bucket_iam_member" "function_build" {
-  bucket = google_storage_bucket.sources.name
+  bucket = data.google_storage_bucket.sources.name
   role   = "roles/storage.objectViewer"
   member = google_service_account.function_build.member
 }

@@ -1,5 +1,6 @@
-# Chorus on Google Cloud: everything `terraform apply` stands up in an empty
-# project. Files by concern: apis and registry here; storage.tf, firestore.tf,
+# Chorus on Google Cloud: everything `terraform apply` stands up in a project
+# that bootstrap/ has prepared (APIs, registry, sources bucket, deployer).
+# Files by concern: what it reads from the bootstrap here; storage.tf, firestore.tf,
 # pubsub.tf, iam.tf, functions.tf (one modules/http_function per function),
 # worker.tf, web.tf; moved.tf keeps older states' addresses.
 
@@ -40,54 +41,15 @@ locals {
   gcf_sources_bucket = "gcf-v2-sources-${data.google_project.this.number}-${var.region}"
 }
 
-# Every API the deployment calls. disable_on_destroy = false: turning an API
-# off on destroy breaks other users of the project and is rarely wanted.
-resource "google_project_service" "apis" {
-  for_each = toset([
-    "artifactregistry.googleapis.com",
-    "cloudbuild.googleapis.com",
-    "cloudfunctions.googleapis.com",
-    "cloudresourcemanager.googleapis.com",
-    "cloudscheduler.googleapis.com",
-    "firestore.googleapis.com",
-    "iam.googleapis.com",
-    # Status signs V4 URLs through signBlob: without this API signing fails with 403.
-    "iamcredentials.googleapis.com",
-    "pubsub.googleapis.com",
-    "run.googleapis.com",
-    "secretmanager.googleapis.com",
-    "storage.googleapis.com",
-  ])
-
-  project            = var.project_id
-  service            = each.value
-  disable_on_destroy = false
-}
-
-# Images: the worker and web images pushed by Cloud Build, and the images
-# Cloud Functions builds from the function sources.
-resource "google_artifact_registry_repository" "chorus" {
+# What the bootstrap configuration (bootstrap/) made before the first build:
+# the APIs, the registry Cloud Build pushes images to and the bucket it puts
+# function archives in. Read by name: a plan in a project without them
+# fails here, saying which is missing.
+data "google_artifact_registry_repository" "chorus" {
   repository_id = local.prefix
   location      = var.region
-  format        = "DOCKER"
-  description   = "Chorus container images (worker, web, function builds)."
+}
 
-  cleanup_policy_dry_run = false
-  cleanup_policies {
-    id     = "keep-recent"
-    action = "KEEP"
-    most_recent_versions {
-      keep_count = var.images_to_keep
-    }
-  }
-  cleanup_policies {
-    id     = "delete-old"
-    action = "DELETE"
-    condition {
-      tag_state  = "ANY"
-      older_than = "${var.image_retention_days * 86400}s"
-    }
-  }
-
-  depends_on = [google_project_service.apis]
+data "google_storage_bucket" "sources" {
+  name = "${var.project_id}-${local.prefix}-sources"
 }

@@ -1,6 +1,32 @@
-# Addresses of states applied before the functions became modules
-# (modules/http_function): Terraform moves these objects instead of
-# destroying and re-creating the functions and their service accounts.
+# State changes for deployments made by older versions of this
+# configuration.
+
+# The APIs, the registry and the sources bucket now belong to bootstrap/,
+# which must exist before the first build. A state that still holds them
+# forgets them here (nothing is destroyed); `terraform apply -var
+# adopt_existing=true` in bootstrap/ then takes them over (docs/deploy.md).
+removed {
+  from = google_project_service.apis
+  lifecycle {
+    destroy = false
+  }
+}
+removed {
+  from = google_artifact_registry_repository.chorus
+  lifecycle {
+    destroy = false
+  }
+}
+removed {
+  from = google_storage_bucket.sources
+  lifecycle {
+    destroy = false
+  }
+}
+
+# The functions became modules (modules/http_function): Terraform moves
+# these objects instead of destroying and re-creating the functions and
+# their service accounts.
 
 moved {
   from = google_service_account.profiles

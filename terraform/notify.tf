@@ -10,8 +10,6 @@ resource "google_pubsub_schema" "completed" {
   name       = "${local.prefix}-synthesis-completed"
   type       = "PROTOCOL_BUFFER"
   definition = file("${path.module}/../shared/message/synthesis_completed.proto")
-
-  depends_on = [google_project_service.apis]
 }
 
 resource "google_pubsub_topic" "completed" {
@@ -59,8 +57,6 @@ resource "google_pubsub_topic" "callbacks_dead_letter" {
   message_storage_policy {
     allowed_persistence_regions = [var.region]
   }
-
-  depends_on = [google_project_service.apis]
 }
 
 resource "google_pubsub_subscription" "callbacks_dead_letter" {
@@ -113,8 +109,6 @@ resource "google_secret_manager_secret" "callback" {
   replication {
     auto {}
   }
-
-  depends_on = [google_project_service.apis]
 }
 
 resource "google_secret_manager_secret_iam_member" "worker_callback" {

@@ -18,16 +18,6 @@ output "models_bucket" {
   value       = google_storage_bucket.models.name
 }
 
-output "sources_bucket" {
-  description = "Bucket the function source archives are uploaded to."
-  value       = google_storage_bucket.sources.name
-}
-
-output "artifact_repository" {
-  description = "Docker repository for the worker and web images."
-  value       = "${var.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.chorus.repository_id}"
-}
-
 output "topic" {
   description = "Pub/Sub topic of synthesis requests; batch producers may publish to it directly (JSON, schema-validated)."
   value       = google_pubsub_topic.requests.id

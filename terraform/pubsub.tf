@@ -6,8 +6,6 @@ resource "google_pubsub_schema" "requests" {
   name       = "${local.prefix}-synthesis-request"
   type       = "PROTOCOL_BUFFER"
   definition = file("${path.module}/../shared/message/synthesis_request.proto")
-
-  depends_on = [google_project_service.apis]
 }
 
 resource "google_pubsub_topic" "requests" {
@@ -33,8 +31,6 @@ resource "google_pubsub_topic" "dead_letter" {
   message_storage_policy {
     allowed_persistence_regions = [var.region]
   }
-
-  depends_on = [google_project_service.apis]
 }
 
 # The worker's queue. Retention is set on purpose: a request nobody has

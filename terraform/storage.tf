@@ -35,8 +35,6 @@ resource "google_storage_bucket" "audio" {
     response_header = ["Content-Type", "Content-Length", "Content-Range", "Accept-Ranges"]
     max_age_seconds = 3600
   }
-
-  depends_on = [google_project_service.apis]
 }
 
 # Voices (NAME.onnx + NAME.onnx.json), uploaded by operators. Versioned and
@@ -62,29 +60,4 @@ resource "google_storage_bucket" "models" {
       type = "Delete"
     }
   }
-
-  depends_on = [google_project_service.apis]
-}
-
-# Function source archives (scripts/package-functions.sh, uploaded by Cloud
-# Build). Only the build of a function reads its archive, so old archives
-# can go; names carry the archive's hash, so a new archive redeploys.
-resource "google_storage_bucket" "sources" {
-  name     = "${var.project_id}-${local.prefix}-sources"
-  location = var.region
-
-  uniform_bucket_level_access = true
-  public_access_prevention    = "enforced"
-  force_destroy               = !var.deletion_protection
-
-  lifecycle_rule {
-    condition {
-      age = var.source_retention_days
-    }
-    action {
-      type = "Delete"
-    }
-  }
-
-  depends_on = [google_project_service.apis]
 }

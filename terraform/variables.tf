@@ -40,7 +40,7 @@ variable "labels" {
 }
 
 variable "deletion_protection" {
-  description = "Protect the Firestore database, the worker job and the web service from deletion, and refuse to destroy non-empty audio and source buckets. Set false for throw-away environments."
+  description = "Protect the Firestore database, the worker job and the web service from deletion, and refuse to destroy a non-empty audio bucket. Set false for throw-away environments."
   type        = bool
   default     = true
 }
@@ -67,23 +67,6 @@ variable "function_source_object" {
   }
 }
 
-variable "images_to_keep" {
-  description = "Artifact Registry cleanup keeps at least this many most recent versions of each image."
-  type        = number
-  default     = 10
-}
-
-variable "image_retention_days" {
-  description = "Artifact Registry cleanup deletes image versions older than this, except the images_to_keep most recent."
-  type        = number
-  default     = 30
-
-  validation {
-    condition     = var.image_retention_days >= 1
-    error_message = "image_retention_days must be at least 1."
-  }
-}
-
 # --- Storage -------------------------------------------------------------------
 
 variable "audio_retention_days" {
@@ -94,17 +77,6 @@ variable "audio_retention_days" {
   validation {
     condition     = var.audio_retention_days >= 1 && floor(var.audio_retention_days) == var.audio_retention_days
     error_message = "audio_retention_days must be a whole number of days, at least 1."
-  }
-}
-
-variable "source_retention_days" {
-  description = "Function source archives are deleted this many days after upload (only builds read them)."
-  type        = number
-  default     = 90
-
-  validation {
-    condition     = var.source_retention_days >= 1
-    error_message = "source_retention_days must be at least 1."
   }
 }
 

@@ -54,8 +54,6 @@ resource "google_cloud_run_v2_service" "web" {
       }
     }
   }
-
-  depends_on = [google_project_service.apis]
 }
 
 # The web app is public: anyone may load the page.

@@ -95,7 +95,6 @@ resource "google_cloud_run_v2_job" "worker" {
   }
 
   depends_on = [
-    google_project_service.apis,
     google_project_iam_member.firestore_writer,
     google_pubsub_subscription_iam_member.worker_subscriber,
     google_storage_bucket_iam_member.worker_audio,

@@ -247,7 +247,7 @@ func TestTflintFailsOnLintErrors(t *testing.T) {
 		},
 		{
 			name: "undocumented output", file: "outputs.tf",
-			old:  "  description = \"Bucket the function source archives are uploaded to.\"\n",
+			old:  "  description = \"Bucket the voices are uploaded to (NAME.onnx + NAME.onnx.json).\"\n",
 			new:  "",
 			want: "terraform_documented_outputs",
 		},

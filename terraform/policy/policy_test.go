@@ -99,8 +99,31 @@ func TestRepositoryConfigurationFollowsPolicy(t *testing.T) {
 		"google_cloudfunctions2_function": 4,
 		"google_cloud_run_v2_job":         1,
 		"google_pubsub_subscription":      2,
-		"google_storage_bucket":           3,
+		"google_storage_bucket":           2,
 		"google_service_account":          8,
+	} {
+		if got := len(m.Instances(typ)); got < min {
+			t.Errorf("found %d %s resources, want at least %d: is the parser reading the module?", got, typ, min)
+		}
+	}
+}
+
+// The bootstrap configuration (APIs, registry, sources bucket, deployer)
+// follows the same rules about text: private buckets, no primitive roles,
+// documented variables.
+func TestBootstrapConfigurationFollowsPolicy(t *testing.T) {
+	m, err := Load(filepath.Join(moduleDir, "bootstrap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Check(m, nil) {
+		t.Error(v)
+	}
+	for typ, min := range map[string]int{
+		"google_storage_bucket":     1,
+		"google_service_account":    1,
+		"google_project_iam_member": 1,
+		"google_project_service":    1,
 	} {
 		if got := len(m.Instances(typ)); got < min {
 			t.Errorf("found %d %s resources, want at least %d: is the parser reading the module?", got, typ, min)
