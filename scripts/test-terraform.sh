@@ -134,7 +134,7 @@ go test ./terraform/policy/
 # terraform/checks runs the tools on scratch copies, which Go's test cache
 # cannot track; skip it when none of its inputs changed since it last passed.
 inputs=$( (
-  find terraform web/deploy functions shared scripts/package-functions.sh scripts/test-terraform.sh \
+  find terraform web/deploy web/Dockerfile functions shared synth-job .dockerignore scripts/package-functions.sh scripts/test-terraform.sh \
     -path '*/.terraform' -prune -o -type f -print
   ls ./*.go go.mod go.sum
 ) | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-32)
