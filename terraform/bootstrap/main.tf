@@ -15,7 +15,8 @@ provider "google" {
 locals {
   prefix = var.name_prefix
 
-  # Every API the deployment calls, the main configuration's included.
+  # Every API the deployment calls, the main configuration's included
+  # (Resource Manager is enabled before the others, below).
   apis = toset([
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
@@ -53,10 +54,17 @@ locals {
   ])
 }
 
-# disable_on_destroy = false: turning an API off on destroy breaks other
-# users of the project and is rarely wanted.
+# Resource Manager first, on its own: the provider reads the project through
+# it while enabling the others. disable_on_destroy = false: turning an API
+# off on destroy breaks other users of the project and is rarely wanted.
+resource "google_project_service" "resourcemanager" {
+  project            = var.project_id
+  service            = "cloudresourcemanager.googleapis.com"
+  disable_on_destroy = false
+}
+
 resource "google_project_service" "apis" {
-  for_each = local.apis
+  for_each = setsubtract(local.apis, [google_project_service.resourcemanager.service])
 
   project            = var.project_id
   service            = each.value
@@ -135,8 +143,14 @@ resource "google_project_iam_member" "deployer" {
 # (removed blocks in ../moved.tf), and the deployer was made by hand with
 # gcloud; -var adopt_existing=true takes them over here, once.
 import {
-  for_each = var.adopt_existing ? local.apis : toset([])
+  for_each = var.adopt_existing ? setsubtract(local.apis, ["cloudresourcemanager.googleapis.com"]) : toset([])
   to       = google_project_service.apis[each.value]
+  id       = "${var.project_id}/${each.value}"
+}
+
+import {
+  for_each = var.adopt_existing ? toset(["cloudresourcemanager.googleapis.com"]) : toset([])
+  to       = google_project_service.resourcemanager
   id       = "${var.project_id}/${each.value}"
 }
 

@@ -35,11 +35,11 @@ run "makes_what_the_first_build_pushes_to" {
     error_message = "the sources bucket must be private and kept unless deletion_protection is off"
   }
   assert {
-    condition     = contains(keys(google_project_service.apis), "iamcredentials.googleapis.com") && contains(keys(google_project_service.apis), "cloudbuild.googleapis.com")
-    error_message = "the APIs must include IAM Credentials (signBlob) and Cloud Build"
+    condition     = contains(keys(google_project_service.apis), "iamcredentials.googleapis.com") && contains(keys(google_project_service.apis), "cloudbuild.googleapis.com") && google_project_service.resourcemanager.service == "cloudresourcemanager.googleapis.com" && !contains(keys(google_project_service.apis), "cloudresourcemanager.googleapis.com")
+    error_message = "the APIs must include IAM Credentials (signBlob) and Cloud Build, with Resource Manager enabled first, on its own"
   }
   assert {
-    condition     = alltrue([for s in google_project_service.apis : !s.disable_on_destroy])
+    condition     = alltrue([for s in google_project_service.apis : !s.disable_on_destroy]) && !google_project_service.resourcemanager.disable_on_destroy
     error_message = "destroying Chorus must not turn off APIs other users of the project rely on"
   }
 }
@@ -70,7 +70,7 @@ run "adopts_what_an_older_main_configuration_made" {
   }
 
   assert {
-    condition     = length(google_project_service.apis) == 12 && google_storage_bucket.sources.name == "chorus-test-1-chorus-sources"
+    condition     = length(google_project_service.apis) == 11 && google_storage_bucket.sources.name == "chorus-test-1-chorus-sources"
     error_message = "adopting must plan the same APIs and bucket"
   }
 }
