@@ -85,49 +85,47 @@ func TestFactsAreReadByTheCode(t *testing.T) {
 	}
 }
 
+// Both root configurations follow the policy: the main one every rule, the
+// bootstrap (APIs, registry, sources bucket, deployer) the rules about text
+// (private buckets, no primitive roles, documented variables), having no
+// workloads.
 func TestRepositoryConfigurationFollowsPolicy(t *testing.T) {
-	m, err := Load(moduleDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range Check(m, requirements(t), facts...) {
-		t.Error(v)
-	}
-	// The rules must have had something to look at (functions and their
-	// accounts are counted once per module instance).
-	for typ, min := range map[string]int{
-		"google_cloudfunctions2_function": 4,
-		"google_cloud_run_v2_job":         1,
-		"google_pubsub_subscription":      2,
-		"google_storage_bucket":           2,
-		"google_service_account":          8,
+	for _, tc := range []struct {
+		name, dir string
+		req       Requirements
+		facts     []Fact
+		// The rules must have had something to look at (functions and
+		// their accounts are counted once per module instance).
+		atLeast map[string]int
+	}{
+		{name: "main", dir: moduleDir, req: requirements(t), facts: facts, atLeast: map[string]int{
+			"google_cloudfunctions2_function": 4,
+			"google_cloud_run_v2_job":         1,
+			"google_pubsub_subscription":      2,
+			"google_storage_bucket":           2,
+			"google_service_account":          8,
+		}},
+		{name: "bootstrap", dir: filepath.Join(moduleDir, "bootstrap"), atLeast: map[string]int{
+			"google_storage_bucket":     1,
+			"google_service_account":    1,
+			"google_project_iam_member": 1,
+			"google_project_service":    1,
+		}},
 	} {
-		if got := len(m.Instances(typ)); got < min {
-			t.Errorf("found %d %s resources, want at least %d: is the parser reading the module?", got, typ, min)
-		}
-	}
-}
-
-// The bootstrap configuration (APIs, registry, sources bucket, deployer)
-// follows the same rules about text: private buckets, no primitive roles,
-// documented variables.
-func TestBootstrapConfigurationFollowsPolicy(t *testing.T) {
-	m, err := Load(filepath.Join(moduleDir, "bootstrap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range Check(m, nil) {
-		t.Error(v)
-	}
-	for typ, min := range map[string]int{
-		"google_storage_bucket":     1,
-		"google_service_account":    1,
-		"google_project_iam_member": 1,
-		"google_project_service":    1,
-	} {
-		if got := len(m.Instances(typ)); got < min {
-			t.Errorf("found %d %s resources, want at least %d: is the parser reading the module?", got, typ, min)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := Load(tc.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range Check(m, tc.req, tc.facts...) {
+				t.Error(v)
+			}
+			for typ, min := range tc.atLeast {
+				if got := len(m.Instances(typ)); got < min {
+					t.Errorf("found %d %s resources, want at least %d: is the parser reading the module?", got, typ, min)
+				}
+			}
+		})
 	}
 }
 
