@@ -658,6 +658,46 @@ func TestProfilesAndCORS(t *testing.T) {
 	if pre.status != 204 || pre.header.Get("Access-Control-Allow-Methods") == "" {
 		t.Errorf("preflight: %d %v", pre.status, pre.header)
 	}
+	if r := e.do(http.MethodGet, "/api/profiles/aria/voice", "", nil); r.status != 404 {
+		t.Errorf("a path below a member: %d %s", r.status, r.raw)
+	}
+
+	// The deployed function serves the same from its own root.
+	fn := httptest.NewServer(e.server.ProfilesHandler())
+	defer fn.Close()
+	get := func(method, path string) (int, map[string]any, http.Header) {
+		t.Helper()
+		req, err := http.NewRequest(method, fn.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var body map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+			t.Fatalf("%s %s: not JSON: %v", method, path, err)
+		}
+		return res.StatusCode, body, res.Header
+	}
+	if code, body, _ := get(http.MethodGet, "/"); code != 200 || len(body["members"].([]any)) != 2 {
+		t.Errorf("function GET /: %d %v", code, body)
+	}
+	for _, p := range []string{"/aria", "/?id=aria"} {
+		if code, body, _ := get(http.MethodGet, p); code != 200 || body["name"] != "Aria" {
+			t.Errorf("function GET %s: %d %v", p, code, body)
+		}
+	}
+	for p, want := range map[string]string{"/gone": "member_not_found", "/..%2Fx": "member_not_found", "/aria/voice": "not_found"} {
+		if code, body, _ := get(http.MethodGet, p); code != 404 || body["error"].(map[string]any)["code"] != want {
+			t.Errorf("function GET %s: %d %v, want 404 %s", p, code, body, want)
+		}
+	}
+	if code, _, h := get(http.MethodDelete, "/aria"); code != 405 || h.Get("Allow") != "GET, HEAD, OPTIONS" {
+		t.Errorf("function DELETE /aria: %d, Allow %q", code, h.Get("Allow"))
+	}
 }
 
 // Abuse limits that hold. Locally no proxy appends an address, so a forged

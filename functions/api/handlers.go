@@ -1,13 +1,13 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/chorus-voice/chorus/functions/apierr"
@@ -49,12 +49,8 @@ func profile(m *store.Member, v *store.Voice) Profile {
 }
 
 func (s *Server) profiles(w http.ResponseWriter, r *http.Request) error {
-	// One member is ?id=ID or a path suffix: /api/profiles/ID locally,
-	// /ID on the deployed function (which serves from its own root).
-	id := r.URL.Query().Get("id")
-	if rest := strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/profiles"), "/"); rest != "" {
-		id = rest
-	}
+	// One member is /{id} (/api/profiles/{id} locally) or ?id={id}.
+	id := cmp.Or(r.PathValue("id"), r.URL.Query().Get("id"))
 	ctx := r.Context()
 	if id != "" {
 		notFound := apierr.New(http.StatusNotFound, "member_not_found", "That member does not exist.")

@@ -84,23 +84,41 @@ func NewServer(d Deps) *Server {
 	}
 }
 
-// Mux mounts every function under /api/ for local use.
+// Mux mounts every function under /api/ for local use. Patterns name
+// paths only: each handler checks its methods itself, so that a wrong one
+// gets the JSON error (405 with Allow) like every other refusal.
 func (s *Server) Mux() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("/api/profiles", s.ProfilesHandler())
-	mux.Handle("/api/profiles/", s.ProfilesHandler())
+	profiles := s.profilesEndpoint()
+	mux.Handle("/api/profiles", profiles)
+	mux.Handle("/api/profiles/{$}", profiles)
+	mux.Handle("/api/profiles/{id}", profiles)
 	mux.Handle("/api/synthesize", s.SynthesizeHandler())
 	mux.Handle("/api/batch", s.BatchHandler())
 	mux.Handle("/api/status", s.StatusHandler())
-	mux.Handle("/api/", s.wrap(nil, func(w http.ResponseWriter, r *http.Request) error {
-		return apierr.New(http.StatusNotFound, "not_found", "No such endpoint.")
-	}))
+	mux.Handle("/api/", s.notFound())
 	return mux
 }
 
-// ProfilesHandler serves GET profiles, GET profiles/{id} and GET profiles?id=.
+// ProfilesHandler serves the deployed profiles function, from its root:
+// GET / (every active member), GET /{id} and GET /?id={id}.
 func (s *Server) ProfilesHandler() http.Handler {
+	mux := http.NewServeMux()
+	profiles := s.profilesEndpoint()
+	mux.Handle("/{$}", profiles)
+	mux.Handle("/{id}", profiles)
+	mux.Handle("/", s.notFound())
+	return mux
+}
+
+func (s *Server) profilesEndpoint() http.Handler {
 	return s.wrap([]string{http.MethodGet, http.MethodHead}, s.profiles)
+}
+
+func (s *Server) notFound() http.Handler {
+	return s.wrap(nil, func(w http.ResponseWriter, r *http.Request) error {
+		return apierr.New(http.StatusNotFound, "not_found", "No such endpoint.")
+	})
 }
 
 // SynthesizeHandler serves POST synthesize.

@@ -57,14 +57,31 @@ func get(ctx context.Context) (*api.Server, error) {
 	return server, nil
 }
 
+// lazy serves one function's handler, made once the server is up.
 func lazy(pick func(*api.Server) http.Handler) func(http.ResponseWriter, *http.Request) {
+	var (
+		mu sync.Mutex
+		h  http.Handler
+	)
+	handler := func(ctx context.Context) (http.Handler, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if h == nil {
+			s, err := get(ctx)
+			if err != nil {
+				return nil, err
+			}
+			h = pick(s)
+		}
+		return h, nil
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		s, err := get(r.Context())
+		h, err := handler(r.Context())
 		if err != nil {
 			slog.ErrorContext(r.Context(), "function start-up failed", "error", err)
 			apierr.Write(w, r, apierr.ErrUnavailable)
 			return
 		}
-		pick(s).ServeHTTP(w, r)
+		h.ServeHTTP(w, r)
 	}
 }
