@@ -65,7 +65,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -156,6 +158,9 @@ type Options struct {
 	// CUDAOptions are further CUDA provider options, applied over the
 	// engine's own (benchmarks use it to compare settings).
 	CUDAOptions map[string]string
+	// KeepConv1D opens CPU sessions with Piper's decoder as exported
+	// instead of lifted to 2-D convolutions (benchmarks compare the two).
+	KeepConv1D bool
 	// MaxTextRunes bounds a text piece phonemised at once (default 400).
 	MaxTextRunes int
 	// MaxPhonemes bounds the phonemes of one sentence in one model run;
@@ -412,26 +417,34 @@ func (e *Engine) openSession(v *voice.Voice, provider string) (*session, error) 
 		}
 	}
 	// Piper's graph knows each item's length in frames: ask for it too.
-	patched, frames, err := modelWithFrameLengths(v.ModelPath)
+	withFrames, frames, err := modelWithFrameLengths(v.ModelPath)
 	if err != nil {
 		return nil, fmt.Errorf("voice %s: %w", v.Name, err)
 	}
+	var (
+		lifted atomic.Int64 // convolutions lifted in the instance last loaded
+		failed sync.Map     // variants that did not load: not tried again (reloads after OOM)
+	)
 	load := func(cuda bool) (*instance, error) {
-		if patched != nil {
-			s, err := e.newSession(v, patched, inputs, append(outputs, frames), cuda)
-			if err == nil {
-				r := &ortRunner{sess: s, withSID: len(inputs) == 4, withFrames: true}
-				return &instance{run: r.run, destroy: func() { s.Destroy() }}, nil
+		for i, m := range e.modelVariants(v, withFrames, frames, cuda) {
+			key := fmt.Sprint(cuda, i)
+			if _, bad := failed.Load(key); bad && m.fallback != "" {
+				continue
 			}
-			e.log.Warn("model does not take the frame-lengths output; trimming by level", "voice", v.Name, "error", err.Error())
-			patched, frames = nil, ""
+			s, err := e.newSession(v, m.data, inputs, append(slices.Clip(outputs), m.outputs...), cuda)
+			if err != nil {
+				if m.fallback != "" {
+					failed.Store(key, true)
+					e.log.Warn("model variant does not load; "+m.fallback, "voice", v.Name, "error", err.Error())
+					continue
+				}
+				return nil, err
+			}
+			lifted.Store(int64(m.lifted))
+			r := &ortRunner{sess: s, withSID: len(inputs) == 4, withFrames: len(m.outputs) > 0}
+			return &instance{run: r.run, destroy: func() { s.Destroy() }}, nil
 		}
-		s, err := e.newSession(v, nil, inputs, outputs, cuda)
-		if err != nil {
-			return nil, err
-		}
-		r := &ortRunner{sess: s, withSID: len(inputs) == 4}
-		return &instance{run: r.run, destroy: func() { s.Destroy() }}, nil
+		return nil, errors.New("no model variant loaded") // the last variant has no fallback
 	}
 	open := func() (*instance, error) { return load(provider == ProviderCUDA) }
 	s, err := newSession(batching, provider, open)
@@ -446,7 +459,7 @@ func (e *Engine) openSession(v *voice.Voice, provider string) (*session, error) 
 		return nil, fmt.Errorf("open session for voice %s: %w", describeVoice(v), err)
 	}
 	e.log.Info("voice session opened", "voice", v.Name, "provider", provider, "speakers", v.Config.NumSpeakers,
-		"batching", batching.String(), "exact_lengths", frames != "", "ms", time.Since(start).Milliseconds())
+		"batching", batching.String(), "exact_lengths", frames != "", "lifted_convs", lifted.Load(), "ms", time.Since(start).Milliseconds())
 	return s, nil
 }
 

@@ -103,3 +103,50 @@ func itemSamples(frames []float32, per int) []int {
 	}
 	return out
 }
+
+// CPU decoder. ONNX Runtime's CPU provider runs 1-D convolutions through
+// im2col and a matrix product, and 2-D ones with its blocked (NCHWc)
+// kernels. Piper's decoder (HiFi-GAN, every node under "/dec/") is a chain
+// of 1-D convolutions and elementwise operators; lifted to 2-D over a
+// height of one (onnxpb.LiftConv1D) it computes the same samples (within
+// float rounding: TestLiftedDecoderSoundsTheSame) and the bench voice runs
+// 14 % faster on one thread (docs/performance.md). CUDA sessions keep the
+// graph as exported (cuDNN's 1-D path was what the GPU figures measured).
+const decoderPrefix = "/dec/"
+
+// modelVariant is one form of a voice's model to open a session with.
+type modelVariant struct {
+	data     []byte   // nil: the model file as it is
+	outputs  []string // outputs besides the audio (the frame lengths)
+	lifted   int      // convolutions lifted to 2-D
+	fallback string   // when it fails to load, what the next variant gives up; "" for the last
+}
+
+// modelVariants lists the forms to try, best first: with the frame-lengths
+// output when the graph has it (withFrames, named frames), and on the CPU
+// with the decoder lifted; the file as it is comes last.
+func (e *Engine) modelVariants(v *voice.Voice, withFrames []byte, frames string, cuda bool) []modelVariant {
+	var out []modelVariant
+	lift := func(data []byte, outputs []string, fallback string) {
+		if cuda || e.opts.KeepConv1D {
+			return
+		}
+		if data == nil {
+			var err error
+			if data, err = os.ReadFile(v.ModelPath); err != nil {
+				return // the plain variant reports it
+			}
+		}
+		m, n, err := onnxpb.LiftConv1D(data, decoderPrefix)
+		if err != nil || n == 0 {
+			return
+		}
+		out = append(out, modelVariant{data: m, outputs: outputs, lifted: n, fallback: fallback})
+	}
+	if withFrames != nil {
+		lift(withFrames, []string{frames}, "keeping the decoder's 1-D convolutions")
+		out = append(out, modelVariant{data: withFrames, outputs: []string{frames}, fallback: "trimming by level"})
+	}
+	lift(nil, nil, "keeping the decoder's 1-D convolutions")
+	return append(out, modelVariant{})
+}
