@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"os"
+	"runtime"
 
 	"github.com/chorus-voice/chorus/synth-job/onnxpb"
 	"github.com/chorus-voice/chorus/synth-job/voice"
@@ -109,10 +110,24 @@ func itemSamples(frames []float32, per int) []int {
 // kernels. Piper's decoder (HiFi-GAN, every node under "/dec/") is a chain
 // of 1-D convolutions and elementwise operators; lifted to 2-D over a
 // height of one (onnxpb.LiftConv1D) it computes the same samples (within
-// float rounding: TestLiftedDecoderSoundsTheSame) and the bench voice runs
-// 14 % faster on one thread (docs/performance.md). CUDA sessions keep the
-// graph as exported (cuDNN's 1-D path was what the GPU figures measured).
+// float rounding: TestLiftedDecoderSoundsTheSame), and on one thread the
+// bench voice runs about 15 % faster (docs/performance.md). The blocked
+// kernels share their work between threads by output rows, and a height
+// of one is one row: with more threads the lifted decoder is slower than
+// the exported one, so only sessions of one intra-op thread lift it. CUDA
+// sessions keep the graph as exported (cuDNN's 1-D path is what the GPU
+// figures measured).
 const decoderPrefix = "/dec/"
+
+// liftsDecoder reports whether CPU sessions lift Piper's decoder: with one
+// intra-op thread, unless the options keep the exported graph.
+func (e *Engine) liftsDecoder() bool {
+	threads := e.opts.IntraOpThreads
+	if threads == 0 {
+		threads = runtime.NumCPU() // ONNX Runtime's default: one per core
+	}
+	return threads == 1 && !e.opts.KeepConv1D
+}
 
 // modelVariant is one form of a voice's model to open a session with.
 type modelVariant struct {
@@ -128,7 +143,7 @@ type modelVariant struct {
 func (e *Engine) modelVariants(v *voice.Voice, withFrames []byte, frames string, cuda bool) []modelVariant {
 	var out []modelVariant
 	lift := func(data []byte, outputs []string, fallback string) {
-		if cuda || e.opts.KeepConv1D {
+		if cuda || !e.liftsDecoder() {
 			return
 		}
 		if data == nil {

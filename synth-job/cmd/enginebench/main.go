@@ -2,7 +2,9 @@
 // one table. Sections (-sections, comma separated):
 //
 //	rtf         real-time factor (synthesis time / audio time) of single
-//	            requests at 1 intra-op thread and at all cores
+//	            requests at 1 intra-op thread and at all cores, and at 1
+//	            thread with Piper's decoder as exported (1-D convolutions)
+//	            beside the engine's lifted one
 //	latency     one short sentence, and one paragraph, per call (median)
 //	newlength   the extra cost of a sentence length the session has not
 //	            seen before (first run over second run of the same text)
@@ -86,6 +88,7 @@ type options struct {
 	gpuMemLimit                                   int64
 	cudaOpts                                      map[string]string
 	label                                         string
+	keepConv1D                                    bool
 }
 
 func main() {
@@ -108,6 +111,7 @@ func main() {
 	flag.IntVar(&o.offload, "cpu-offload-ids", 0, "on CUDA, runs of at most this many padded ids go to the CPU")
 	flag.StringVar(&gpuMem, "gpu-mem-limit", "", "CUDA arena limit in bytes, or with GiB/MiB (default: the engine's)")
 	flag.StringVar(&cudaOpts, "cuda-opt", "", "extra CUDA provider options, key=value,key=value")
+	flag.BoolVar(&o.keepConv1D, "keep-conv1d", false, "one-thread CPU sessions keep Piper's decoder as exported (the rtf section measures both)")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	var err error
@@ -251,7 +255,12 @@ func writeDemo(dir string) (*voice.Voice, error) {
 
 // engine opens an engine with the bench's settings and preloads the voice.
 func (b *bench) engine(ctx context.Context, provider string, threads, budget, concurrent int) (*engine.Engine, error) {
-	e, err := engine.New(engine.Options{LibraryPath: b.o.ortLib, Provider: provider, IntraOpThreads: threads,
+	return b.engineWith(ctx, provider, threads, budget, concurrent, b.o.keepConv1D)
+}
+
+// engineWith is engine, with the decoder as exported when keepConv1D.
+func (b *bench) engineWith(ctx context.Context, provider string, threads, budget, concurrent int, keepConv1D bool) (*engine.Engine, error) {
+	e, err := engine.New(engine.Options{LibraryPath: b.o.ortLib, Provider: provider, IntraOpThreads: threads, KeepConv1D: keepConv1D,
 		SessionCache: 2, MaxRunItems: b.o.runItems, MaxRunIDs: budget, ConcurrentRuns: concurrent,
 		GPUMemLimit: b.o.gpuMemLimit, CUDAOptions: b.o.cudaOpts, CPUOffloadIDs: b.o.offload, Logger: b.log})
 	if err != nil {
@@ -300,43 +309,64 @@ func synthCounting(ctx context.Context, e *engine.Engine, v *voice.Voice, reqs [
 }
 
 func (b *bench) rtf(ctx context.Context) error {
-	for _, threads := range []int{1, 0} {
-		e, err := b.engine(ctx, engine.ProviderCPU, threads, 0, 0)
+	var lifted, exported float64
+	for _, c := range []struct {
+		threads int
+		keep    bool
+	}{{1, false}, {0, false}, {1, true}} {
+		rtf, err := b.rtfOne(ctx, c.threads, c.keep)
 		if err != nil {
 			return err
 		}
-		// Warm up every sentence length once, then measure.
-		for _, s := range sentences[:8] {
-			if _, err := synth(ctx, e, b.v, []engine.Request{{Text: s}}); err != nil {
-				e.Close()
-				return err
-			}
+		if c.threads == 1 && c.keep {
+			exported = rtf
+		} else if c.threads == 1 {
+			lifted = rtf
 		}
-		var wall time.Duration
-		var audio float64
-		before := e.Stats()
-		for i := range 24 {
-			t0 := time.Now()
-			secs, err := synth(ctx, e, b.v, []engine.Request{{Text: sentences[i%8]}})
-			wall += time.Since(t0)
-			if err != nil {
-				e.Close()
-				return err
-			}
-			audio += secs
-		}
-		st := e.Stats()
-		e.Close()
-		outside := 1 - (st.Busy-before.Busy).Seconds()/wall.Seconds()
-		n := "1 thread"
-		if threads == 0 {
-			n = fmt.Sprintf("all %d cores", runtime.NumCPU())
-		}
-		fmt.Printf("| CPU RTF, %-14s | %.4f | %.1f s of audio in %s; outside Run %.1f%% |\n",
-			n, wall.Seconds()/audio, audio, wall.Round(time.Millisecond), 100*outside)
-		b.record("rtf", map[string]any{"threads": threads, "rtf": wall.Seconds() / audio, "outside_run": outside})
 	}
+	fmt.Printf("| CPU RTF, 1 thread: lifted / exported decoder | %.3f | the engine's 2-D decoder over Piper's 1-D one, same run |\n", lifted/exported)
+	b.record("rtf_lift_ratio", map[string]any{"ratio": lifted / exported})
 	return nil
+}
+
+func (b *bench) rtfOne(ctx context.Context, threads int, keepConv1D bool) (float64, error) {
+	e, err := b.engineWith(ctx, engine.ProviderCPU, threads, 0, 0, keepConv1D)
+	if err != nil {
+		return 0, err
+	}
+	defer e.Close()
+	// Warm up every sentence length once, then measure.
+	for _, s := range sentences[:8] {
+		if _, err := synth(ctx, e, b.v, []engine.Request{{Text: s}}); err != nil {
+			return 0, err
+		}
+	}
+	var wall time.Duration
+	var audio float64
+	before := e.Stats()
+	for i := range 24 {
+		t0 := time.Now()
+		secs, err := synth(ctx, e, b.v, []engine.Request{{Text: sentences[i%8]}})
+		wall += time.Since(t0)
+		if err != nil {
+			return 0, err
+		}
+		audio += secs
+	}
+	st := e.Stats()
+	outside := 1 - (st.Busy-before.Busy).Seconds()/wall.Seconds()
+	n := "1 thread"
+	if threads == 0 {
+		n = fmt.Sprintf("all %d cores", runtime.NumCPU())
+	}
+	if keepConv1D {
+		n += ", decoder as exported"
+	}
+	rtf := wall.Seconds() / audio
+	fmt.Printf("| CPU RTF, %-14s | %.4f | %.1f s of audio in %s; outside Run %.1f%% |\n",
+		n, rtf, audio, wall.Round(time.Millisecond), 100*outside)
+	b.record("rtf", map[string]any{"threads": threads, "rtf": rtf, "outside_run": outside, "decoder_as_exported": keepConv1D})
+	return rtf, nil
 }
 
 // timeOne returns the median wall time of n calls of one request.
