@@ -269,6 +269,13 @@ func LiftConv1D(model []byte, prefix string) ([]byte, int, error) {
 			}
 		}
 	}
+	for _, n := range nodes {
+		// A subgraph reads outer values by name, unseen by the counts
+		// above: leave such graphs alone.
+		if n.op == "If" || n.op == "Loop" || n.op == "Scan" {
+			return unchanged()
+		}
+	}
 	inRegion := func(value string) bool { p := produced[value]; return p != nil && p.inRegion }
 	convs := 0
 	entering := map[string]bool{} // values from outside that region convolutions read

@@ -105,6 +105,7 @@ func TestLiftConv1DLeavesWhatItCannotLift(t *testing.T) {
 		"another operator":                   chain("Reshape", "shape"),
 		"an operand from outside the region": chain("Add", "y"),
 		"nothing under the prefix":           chain("Tanh"),
+		"a graph with a subgraph":            withLoop(chain("Tanh")),
 	} {
 		prefix := "/dec/"
 		if name == "nothing under the prefix" {
@@ -118,4 +119,18 @@ func TestLiftConv1DLeavesWhatItCannotLift(t *testing.T) {
 	if _, _, err := LiftConv1D([]byte{0xff, 0xff}, "/dec/"); err == nil {
 		t.Error("malformed bytes accepted")
 	}
+}
+
+// withLoop adds a Loop node outside the region (its body is not needed to
+// be seen: LiftConv1D refuses on the operator).
+func withLoop(model []byte) []byte {
+	graph, start, end, err := graphBytes(model)
+	if err != nil {
+		panic(err)
+	}
+	loop := (&Node{OpType: "Loop", Name: "loop", Inputs: []string{"", ""}, Outputs: []string{"l"}}).marshal()
+	g := appendMessage(append([]byte(nil), graph...), graphNode, loop)
+	out := append([]byte(nil), model[:start]...)
+	out = appendMessage(out, modelGraph, g)
+	return append(out, model[end:]...)
 }
