@@ -143,6 +143,19 @@ func readLiftNode(raw []byte) (*liftNode, error) {
 	return n, nil
 }
 
+func tensorNameOf(tensor []byte) (string, error) {
+	fs, err := fieldsOf(tensor)
+	if err != nil {
+		return "", err
+	}
+	for _, f := range fs {
+		if f.num == tensorName {
+			return string(f.val), nil
+		}
+	}
+	return "", nil
+}
+
 func tensorDimsOf(tensor []byte) ([]int64, error) {
 	fs, err := fieldsOf(tensor)
 	if err != nil {
@@ -221,15 +234,9 @@ func LiftConv1D(model []byte, prefix string) ([]byte, int, error) {
 			}
 			nodes = append(nodes, n)
 		case graphInit:
-			tfs, err := fieldsOf(f.val)
+			name, err := tensorNameOf(f.val)
 			if err != nil {
 				return nil, 0, err
-			}
-			var name string
-			for _, tf := range tfs {
-				if tf.num == tensorName {
-					name = string(tf.val)
-				}
 			}
 			if initDims[name], err = tensorDimsOf(f.val); err != nil {
 				return nil, 0, err
@@ -520,18 +527,16 @@ func liftAttr(op string, f rawField) ([]byte, error) {
 // liftWeight gives a lifted convolution's weights [out, in, k] a unit
 // height: [out, in, 1, k]. Other initialisers are returned as they are.
 func liftWeight(tensor []byte, lifted map[string]bool) ([]byte, error) {
-	tfs, err := fieldsOf(tensor)
+	name, err := tensorNameOf(tensor)
 	if err != nil {
 		return nil, err
 	}
-	var name string
-	for _, tf := range tfs {
-		if tf.num == tensorName {
-			name = string(tf.val)
-		}
-	}
 	if !lifted[name] {
 		return tensor, nil
+	}
+	tfs, err := fieldsOf(tensor)
+	if err != nil {
+		return nil, err
 	}
 	dims, err := tensorDimsOf(tensor)
 	if err != nil {

@@ -53,14 +53,11 @@ func TestLiftConv1DRewritesTheRegion(t *testing.T) {
 	for _, f := range gfs {
 		switch f.num {
 		case graphInit:
-			tfs, _ := fieldsOf(f.val)
 			dims, _ := tensorDimsOf(f.val)
-			for _, tf := range tfs {
-				if tf.num == tensorName && string(tf.val) == "w" {
-					weights = true
-					if !slices.Equal(dims, []int64{2, 1, 1, 3}) {
-						t.Errorf("weights dims %v, want [2 1 1 3]", dims)
-					}
+			if name, _ := tensorNameOf(f.val); name == "w" {
+				weights = true
+				if !slices.Equal(dims, []int64{2, 1, 1, 3}) {
+					t.Errorf("weights dims %v, want [2 1 1 3]", dims)
 				}
 			}
 		case graphNode:
