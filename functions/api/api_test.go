@@ -826,7 +826,7 @@ func TestIdenticalRequestIsAnsweredFromCache(t *testing.T) {
 	if _, o, err := e.st.Claim(ctx, id, "w1", time.Minute); err != nil || o != store.Claimed {
 		t.Fatal(o, err)
 	}
-	out := job.Output{Bucket: "audio", Object: j.ObjectName(), Bytes: 44, DurationSeconds: 1.5, SampleRate: 22050,
+	out := job.Output{Bucket: e.cfg.AudioBucket, Object: j.ObjectName(), Bytes: 44, DurationSeconds: 1.5, SampleRate: 22050,
 		CaptionsObject: j.CaptionsObjectName(), WrittenAt: time.Now().UTC()}
 	if err := e.st.Succeed(ctx, id, "w1", out, "cpu"); err != nil {
 		t.Fatal(err)
@@ -871,5 +871,21 @@ func TestIdenticalRequestIsAnsweredFromCache(t *testing.T) {
 	}
 	if r := e.postJSON("/api/synthesize", body); r.status != http.StatusAccepted || r.body["status"] != "queued" || r.body["cached"] != nil {
 		t.Errorf("after a lexicon edit: %d %s, want a queued job (a miss)", r.status, r.raw)
+	}
+
+	// Audio written to another bucket (the deployment's bucket changed
+	// since) is not where status signs: a miss.
+	moved := map[string]any{"member_id": "aria", "text": "Written elsewhere."}
+	mj, err := e.st.GetJob(ctx, e.postJSON("/api/synthesize", moved).body["job_id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := out
+	elsewhere.Bucket, elsewhere.Object, elsewhere.CaptionsObject = "an-old-bucket", mj.ObjectName(), mj.CaptionsObjectName()
+	if err := e.st.RecordResult(ctx, mj.CacheKey, mj.ID, elsewhere); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.postJSON("/api/synthesize", moved); r.status != http.StatusAccepted || r.body["status"] != "queued" || r.body["cached"] != nil {
+		t.Errorf("result in another bucket: %d %s, want a queued job (a miss)", r.status, r.raw)
 	}
 }

@@ -308,6 +308,11 @@ func (s *Server) answerFromCache(ctx context.Context, j *job.Job, m *store.Membe
 	if err != nil || !ok {
 		return err
 	}
+	if out.Bucket != s.cfg.AudioBucket {
+		// Audio written to another bucket (the deployment's bucket has
+		// changed since) is not where status signs: synthesise again.
+		return nil
+	}
 	j.Status, j.FinishedAt, j.UpdatedAt, j.Output, j.Cached = job.Succeeded, now, now, out, true
 	return nil
 }
