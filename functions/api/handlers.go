@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/chorus-voice/chorus/functions/apierr"
+	"github.com/chorus-voice/chorus/functions/internal/apierr"
 	"github.com/chorus-voice/chorus/shared/callback"
 	"github.com/chorus-voice/chorus/shared/job"
 	"github.com/chorus-voice/chorus/shared/message"

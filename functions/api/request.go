@@ -11,7 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/chorus-voice/chorus/functions/apierr"
+	"github.com/chorus-voice/chorus/functions/internal/apierr"
 	"github.com/chorus-voice/chorus/shared/job"
 	"github.com/chorus-voice/chorus/shared/message"
 )

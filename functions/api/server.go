@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/chorus-voice/chorus/functions/apierr"
+	"github.com/chorus-voice/chorus/functions/internal/apierr"
 	"github.com/chorus-voice/chorus/shared/blob"
 	"github.com/chorus-voice/chorus/shared/config"
 	"github.com/chorus-voice/chorus/shared/logging"

@@ -15,8 +15,8 @@ import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
 	"github.com/chorus-voice/chorus/functions/api"
-	"github.com/chorus-voice/chorus/functions/apierr"
 	"github.com/chorus-voice/chorus/functions/app"
+	"github.com/chorus-voice/chorus/functions/internal/apierr"
 	"github.com/chorus-voice/chorus/shared/config"
 	"github.com/chorus-voice/chorus/shared/logging"
 )
