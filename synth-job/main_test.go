@@ -42,10 +42,13 @@ func TestMain(m *testing.M) {
 // object is that format, with captions beside it (one cue per sentence,
 // the last ending with the audio).
 func TestSpeakersOfPiperExportsInOneBatch(t *testing.T) {
-	emulators.Require(t)
+	stack := emulators.Require(t)
 	lib := testenv.ORTLibrary(t)
 	bench := testenv.BenchVoice(t, benchvoice.Medium4Spk)
 	ctx := t.Context()
+	if err := stack.ResetFirestore(ctx); err != nil {
+		t.Fatal(err)
+	}
 	ps, err := pubsub.NewClient(ctx, project)
 	if err != nil {
 		t.Fatal(err)
@@ -67,12 +70,15 @@ func TestSpeakersOfPiperExportsInOneBatch(t *testing.T) {
 		AckDeadline: 20 * time.Second, MinBackoff: time.Second, MaxBackoff: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range []string{"audio", "models"} {
+	// The emulator keeps buckets between runs of the test (-count=N).
+	run := time.Now().UnixNano()
+	audioBucket, modelsBucket := fmt.Sprintf("audio-%d", run), fmt.Sprintf("models-%d", run)
+	for _, b := range []string{audioBucket, modelsBucket} {
 		if err := gcs.Bucket(b).Create(ctx, project, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	im := &voiceimport.Importer{Store: st, Models: gcs.Bucket("models"), ORTLibrary: lib}
+	im := &voiceimport.Importer{Store: st, Models: gcs.Bucket(modelsBucket), ORTLibrary: lib}
 	seed, err := voiceimport.ReadSeed("../scripts/seed/seed.json")
 	if err != nil {
 		t.Fatal(err)
@@ -120,8 +126,8 @@ func TestSpeakersOfPiperExportsInOneBatch(t *testing.T) {
 	}
 	pub.Stop()
 
-	cfg := &config.Worker{ProjectID: project, Subscription: sub, DeadLetterTopic: dlq, AudioBucket: "audio",
-		ModelsBucket: "models", ORTLibrary: lib, ExecutionProvider: "cpu", VoiceCacheDir: t.TempDir(),
+	cfg := &config.Worker{ProjectID: project, Subscription: sub, DeadLetterTopic: dlq, AudioBucket: audioBucket,
+		ModelsBucket: modelsBucket, ORTLibrary: lib, ExecutionProvider: "cpu", VoiceCacheDir: t.TempDir(),
 		SessionCache: 2, Concurrency: 2, BatchSize: 16, BatchWait: time.Second, Lease: 2 * time.Minute,
 		MaxAttempts: 5, IdleTimeout: 3 * time.Second, ShutdownGrace: 5 * time.Second, MaxTextChars: 1000,
 		GPUMemLimit: config.MinGPUMemLimit, AudioRetention: 24 * time.Hour}
@@ -133,11 +139,11 @@ func TestSpeakersOfPiperExportsInOneBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	voices, err := voicecache.New(cfg.VoiceCacheDir, voicecache.GCS{Bucket: gcs.Bucket("models")}, slog.Default())
+	voices, err := voicecache.New(cfg.VoiceCacheDir, voicecache.GCS{Bucket: gcs.Bucket(modelsBucket)}, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := worker.New(worker.Deps{Config: cfg, Store: st, PubSub: ps, Audio: gcs.Bucket("audio"), Synth: NewEngineSynth(eng, voices)})
+	w := worker.New(worker.Deps{Config: cfg, Store: st, PubSub: ps, Audio: gcs.Bucket(audioBucket), Synth: NewEngineSynth(eng, voices)})
 	runCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	if err := w.Run(runCtx, worker.Drain); err != nil && !errors.Is(err, context.Canceled) {
@@ -153,7 +159,7 @@ func TestSpeakersOfPiperExportsInOneBatch(t *testing.T) {
 				got.Status, got.Attempts, got.Error)
 			continue
 		}
-		audio, vtt := read(t, gcs.Bucket("audio"), got.Output.Object), read(t, gcs.Bucket("audio"), got.Output.CaptionsObject)
+		audio, vtt := read(t, gcs.Bucket(audioBucket), got.Output.Object), read(t, gcs.Bucket(audioBucket), got.Output.CaptionsObject)
 		switch got.Format {
 		case job.FormatWAV:
 			if string(audio[:4]) != "RIFF" {

@@ -3,8 +3,10 @@ package voiceimport_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"cloud.google.com/go/storage"
@@ -24,11 +26,19 @@ func TestMain(m *testing.M) {
 	os.Exit(emulators.RunTests(m, emulators.Options{ProjectID: project, Firestore: true, GCS: true}))
 }
 
+// buckets numbers the buckets of one test process: the emulator keeps
+// them between tests, and -count=N runs a test again.
+var buckets atomic.Int64
+
 func importer(t *testing.T, bucket string) (*voiceimport.Importer, *storage.BucketHandle) {
 	t.Helper()
-	emulators.Require(t)
+	bucket = fmt.Sprintf("%s-%d", bucket, buckets.Add(1))
+	stack := emulators.Require(t)
 	lib := testenv.ORTLibrary(t)
 	ctx := context.Background()
+	if err := stack.ResetFirestore(ctx); err != nil {
+		t.Fatal(err)
+	}
 	st, err := store.Open(ctx, project, 0) // voices and members only
 	if err != nil {
 		t.Fatal(err)
