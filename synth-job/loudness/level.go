@@ -59,13 +59,14 @@ func Level(x []float32, rate int, target, ceiling, maxGain float64) Levelled {
 	orig := append([]float32(nil), x...)
 	limit := ceil * 0.998
 	var out Levelled
+	var sc limiterScratch
 	for range 3 {
 		// Find the gain whose limited clip reads the target: the limiter
 		// takes loudness away as the gain grows, so the loudness is a
 		// flatter function of the gain than without it. Secant steps on
 		// the gain in dB, from the unlimited estimate.
 		try := func(g float64) (Levelled, []float64) {
-			red := limiterGain(env, g, limit, rate)
+			red := sc.gain(env, g, limit, rate)
 			deepest := 1.0
 			for i, v := range orig {
 				x[i] = float32(float64(v) * g * red[i])
@@ -119,8 +120,29 @@ func scale(dst, src []float32, g float64) {
 // contains n) and changes smoothly: it falls linearly over the L samples
 // before a peak.
 func limiterGain(env []float64, g, limit float64, rate int) []float64 {
+	var sc limiterScratch
+	return sc.gain(env, g, limit, rate)
+}
+
+// limiterScratch keeps limiterGain's buffers between the secant steps of
+// one Level call.
+type limiterScratch struct {
+	need, m, out []float64
+	dq           []int
+}
+
+func grow[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	return b[:n]
+}
+
+// gain is limiterGain; the slice it returns is reused by the next call.
+func (sc *limiterScratch) gain(env []float64, g, limit float64, rate int) []float64 {
 	n := len(env)
-	need := make([]float64, n)
+	need := grow(sc.need, n)
+	sc.need = need
 	for i, e := range env {
 		need[i] = 1
 		if e*g > limit {
@@ -128,18 +150,23 @@ func limiterGain(env []float64, g, limit float64, rate int) []float64 {
 		}
 	}
 	l := max(1, int(math.Round(LimiterAttack*float64(rate))))
-	// Look-ahead minimum over [i, i+l−1], with a monotone deque.
-	m := make([]float64, n)
-	dq := make([]int, 0, l)
+	// Look-ahead minimum over [i, i+l−1], with a monotone deque: dq[head:]
+	// holds indices of increasing need, the front the window's minimum.
+	m := grow(sc.m, n)
+	sc.m = m
+	dq := grow(sc.dq, n)
+	sc.dq = dq
+	head, tail := 0, 0
 	for i := n - 1; i >= 0; i-- {
-		for len(dq) > 0 && need[dq[len(dq)-1]] >= need[i] {
-			dq = dq[:len(dq)-1]
+		for tail > head && need[dq[tail-1]] >= need[i] {
+			tail--
 		}
-		dq = append(dq, i)
-		if dq[0] > i+l-1 {
-			dq = dq[1:]
+		dq[tail] = i
+		tail++
+		if dq[head] > i+l-1 {
+			head++
 		}
-		m[i] = need[dq[0]]
+		m[i] = need[dq[head]]
 	}
 	// Release: recover towards 1, never above m.
 	rel := math.Exp(-1 / (LimiterRelease * float64(rate)))
@@ -155,7 +182,8 @@ func limiterGain(env []float64, g, limit float64, rate int) []float64 {
 	for _, v := range need[:min(l, n)] {
 		start = min(start, v)
 	}
-	out := make([]float64, n)
+	out := grow(sc.out, n)
+	sc.out = out
 	sum := float64(l) * start
 	for i := range m {
 		sum += m[i]

@@ -69,14 +69,21 @@ func Measure(x []float32, rate int) Measurement {
 
 // measureLoudness is Measure without the true peak.
 func measureLoudness(x []float32, rate int) Measurement {
-	k := kWeight(x, rate)
 	var m Measurement
 	block := int(math.Round(blockSeconds * float64(rate)))
 	step := int(math.Round(stepSeconds * float64(rate)))
-	if len(k) < block || block == 0 {
+	switch {
+	case len(x) < block || block == 0:
 		m.short = true
-		m.blocks = []float64{meanSquare(k)}
-	} else {
+		m.blocks = []float64{meanSquare(kWeight(x, rate))}
+	case block == 4*step:
+		// Each block is four steps: sum the squares once per step.
+		steps := kWeightedSquareSums(x, rate, step)
+		for i := 0; i+4 <= len(steps); i++ {
+			m.blocks = append(m.blocks, (steps[i]+steps[i+1]+steps[i+2]+steps[i+3])/float64(block))
+		}
+	default:
+		k := kWeight(x, rate)
 		for start := 0; start+block <= len(k); start += step {
 			m.blocks = append(m.blocks, meanSquare(k[start:start+block]))
 		}
@@ -217,6 +224,33 @@ func kFilters(rate int) (shelf, highPass biquad) {
 }
 
 // kWeight returns x through the K-weighting filter (NaN read as 0).
+// kWeightedSquareSums returns the sums of the squared K-weighted samples
+// of x over consecutive spans of step samples (the last partial span is
+// left out), without keeping the filtered signal.
+func kWeightedSquareSums(x []float32, rate, step int) []float64 {
+	sums := make([]float64, len(x)/step)
+	s, h := kFilters(rate)
+	var s1, s2, h1, h2 float64 // transposed direct form II states
+	for j := range sums {
+		var sum float64
+		for _, v := range x[j*step : (j+1)*step] {
+			in := float64(v)
+			if in != in {
+				in = 0
+			}
+			y := s.b0*in + s1
+			s1 = s.b1*in - s.a1*y + s2
+			s2 = s.b2*in - s.a2*y
+			z := h.b0*y + h1
+			h1 = h.b1*y - h.a1*z + h2
+			h2 = h.b2*y - h.a2*z
+			sum += z * z
+		}
+		sums[j] = sum
+	}
+	return sums
+}
+
 func kWeight(x []float32, rate int) []float64 {
 	out := make([]float64, len(x))
 	if rate <= 0 {
@@ -264,6 +298,19 @@ var reversed = func() (r [4][12]float64) {
 	return r
 }()
 
+// pairs holds, for phases 0 and 1 of reversed, the half sums and half
+// differences of taps j and 11−j (peakEnvelope).
+var pairs = func() (p [2]struct{ even, odd [6]float64 }) {
+	for ph := range p {
+		r := reversed[ph]
+		for j := range 6 {
+			p[ph].even[j] = (r[j] + r[11-j]) / 2
+			p[ph].odd[j] = (r[j] - r[11-j]) / 2
+		}
+	}
+	return p
+}()
+
 // TruePeak returns the largest magnitude of x oversampled 4× (Annex 2 of
 // BS.1770-4), and of x itself, as a linear value (NaN read as 0). The
 // signal is taken as silent before its start and after its end, so the
@@ -303,14 +350,19 @@ func peakEnvelope(x []float32) []float64 {
 	}
 	for m := 0; m < n+taps-1; m++ {
 		w := (*[taps]float64)(xp[m : m+taps]) // w[j] = x[m−(taps−1−j)]
-		var y0, y1, y2, y3 float64
-		for j, v := range w {
-			y0 += reversed[0][j] * v
-			y1 += reversed[1][j] * v
-			y2 += reversed[2][j] * v
-			y3 += reversed[3][j] * v
+		// Phases 3 and 2 are 0 and 1 reversed, so with s = w[j]+w[11−j]
+		// and t = w[j]−w[11−j] over half the window, max(|y0|, |y3|) =
+		// |Σ even·s| + |Σ odd·t| (max(|u+v|, |u−v|) = |u|+|v|), and
+		// likewise for phases 1 and 2: half the products.
+		var e0, o0, e1, o1 float64
+		for j := range taps / 2 {
+			sj, tj := w[j]+w[taps-1-j], w[j]-w[taps-1-j]
+			e0 += pairs[0].even[j] * sj
+			o0 += pairs[0].odd[j] * tj
+			e1 += pairs[1].even[j] * sj
+			o1 += pairs[1].odd[j] * tj
 		}
-		hi := max(math.Abs(y0), math.Abs(y1), math.Abs(y2), math.Abs(y3))
+		hi := max(math.Abs(e0)+math.Abs(o0), math.Abs(e1)+math.Abs(o1))
 		// Between samples m−6 and m−5.
 		if j := m - 6; j >= 0 && j < n {
 			env[j] = max(env[j], hi)

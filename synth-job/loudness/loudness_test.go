@@ -170,3 +170,62 @@ func BenchmarkMeasure10s(b *testing.B) {
 		Measure(x, 22050)
 	}
 }
+
+// The fast paths agree with the direct definitions: blocks from step sums
+// with the mean square of each K-weighted block, the paired phases of the
+// peak envelope with the four phase dot products.
+func TestFastPathsMatchTheDefinitions(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, rate := range []int{11025, 16000, 22050, 48000} { // 11025: a block is not four steps
+		x := make([]float32, 3*rate+123)
+		for i := range x {
+			x[i] = float32(r.NormFloat64() * 0.2)
+		}
+		got := measureLoudness(x, rate)
+		k := kWeight(x, rate)
+		block, step := int(math.Round(blockSeconds*float64(rate))), int(math.Round(stepSeconds*float64(rate)))
+		var want []float64
+		for start := 0; start+block <= len(k); start += step {
+			want = append(want, meanSquare(k[start:start+block]))
+		}
+		if len(got.blocks) != len(want) {
+			t.Fatalf("rate %d: %d blocks, want %d", rate, len(got.blocks), len(want))
+		}
+		for i := range want {
+			if math.Abs(got.blocks[i]-want[i]) > 1e-12*want[i] {
+				t.Fatalf("rate %d block %d: %g, want %g", rate, i, got.blocks[i], want[i])
+			}
+		}
+
+		env := peakEnvelope(x)
+		const taps = 12
+		xp := make([]float64, len(x)+2*(taps-1))
+		for i, v := range x {
+			xp[i+taps-1] = float64(v)
+		}
+		direct := make([]float64, len(x))
+		for i, v := range x {
+			direct[i] = math.Abs(float64(v))
+		}
+		for m := 0; m < len(x)+taps-1; m++ {
+			var hi float64
+			for p := range 4 {
+				var y float64
+				for j := range taps {
+					y += reversed[p][j] * xp[m+j]
+				}
+				hi = max(hi, math.Abs(y))
+			}
+			for _, j := range []int{m - 6, m - 5} {
+				if j >= 0 && j < len(x) {
+					direct[j] = max(direct[j], hi)
+				}
+			}
+		}
+		for i := range direct {
+			if math.Abs(env[i]-direct[i]) > 1e-12 {
+				t.Fatalf("rate %d sample %d: envelope %g, want %g", rate, i, env[i], direct[i])
+			}
+		}
+	}
+}
