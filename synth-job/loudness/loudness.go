@@ -227,8 +227,8 @@ func kFilters(rate int) (shelf, highPass biquad) {
 // kWeightedSquareSums returns the sums of the squared K-weighted samples
 // of x over consecutive spans of step samples (the last partial span is
 // left out), without keeping the filtered signal. The filter is kWeight's,
-// written out again: as a shared method it is not inlined, and the states
-// leave the registers (BenchmarkMeasure10s ran 2× slower).
+// written out again: as a shared method it is too large to inline, and a
+// call per sample with its states in memory measured slower.
 func kWeightedSquareSums(x []float32, rate, step int) []float64 {
 	sums := make([]float64, len(x)/step)
 	s, h := kFilters(rate)
