@@ -13,7 +13,9 @@
 //	            concurrency of -concurrent: audio seconds per second, the
 //	            share of wall time with no Run in flight, padding, and on
 //	            CUDA the peak device memory (nvidia-smi)
-//	rss         resident memory after 100 and after -rss-runs syntheses
+//	rss         resident memory after 100 syntheses, halfway to -rss-runs
+//	            and after -rss-runs (settling memory grows less in the
+//	            second half; a leak grows as much)
 //
 // (The worker's own costs around the engine, uploads and Firestore, are
 // measured by the load run, scripts/load.sh.)
@@ -571,25 +573,34 @@ func (b *bench) rss(ctx context.Context) error {
 		return err
 	}
 	defer e.Close()
-	var rss100 int64
+	// RSS after 100 syntheses, halfway and at the end: memory that is
+	// still settling grows less in the second half than in the first; a
+	// leak grows as much.
+	half := (100 + b.o.rssRuns) / 2
+	var rss100, rssHalf int64
 	for i := 1; i <= b.o.rssRuns; i++ {
 		if _, err := synth(ctx, e, b.v, []engine.Request{{Text: sentences[i%len(sentences)]}}); err != nil {
 			return err
 		}
-		if i == 100 {
-			if rss100, err = vmRSS(); err != nil {
-				return err
-			}
+		switch i {
+		case 100:
+			rss100, err = vmRSS()
+		case half:
+			rssHalf, err = vmRSS()
+		}
+		if err != nil {
+			return err
 		}
 	}
 	rssN, err := vmRSS()
 	if err != nil {
 		return err
 	}
-	fmt.Printf("| RSS after 100 / %d syntheses | %.1f / %.1f MiB | ratio %.3f (%.1f KiB per synthesis) |\n",
-		b.o.rssRuns, float64(rss100)/1024, float64(rssN)/1024, float64(rssN)/float64(rss100),
-		float64(rssN-rss100)/float64(b.o.rssRuns-100))
-	b.record("rss", map[string]any{"rss100_kib": rss100, "rssN_kib": rssN, "runs": b.o.rssRuns})
+	perRun := func(from, to int64, runs int) float64 { return float64(to-from) / float64(max(runs, 1)) }
+	fmt.Printf("| RSS after 100 / %d / %d syntheses | %.1f / %.1f / %.1f MiB | ratio %.3f; %.1f KiB per synthesis in the first half, %.1f in the second |\n",
+		half, b.o.rssRuns, float64(rss100)/1024, float64(rssHalf)/1024, float64(rssN)/1024, float64(rssN)/float64(rss100),
+		perRun(rss100, rssHalf, half-100), perRun(rssHalf, rssN, b.o.rssRuns-half))
+	b.record("rss", map[string]any{"rss100_kib": rss100, "rss_half_kib": rssHalf, "rssN_kib": rssN, "runs": b.o.rssRuns})
 	return nil
 }
 
