@@ -11,13 +11,11 @@ import (
 	"cloud.google.com/go/storage"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/chorus-voice/chorus/shared/job"
 	"github.com/chorus-voice/chorus/shared/store"
 	"github.com/chorus-voice/chorus/synth-job/encode"
 	"github.com/chorus-voice/chorus/synth-job/engine"
 	"github.com/chorus-voice/chorus/synth-job/voice"
 	"github.com/chorus-voice/chorus/synth-job/voicecache"
-	"github.com/chorus-voice/chorus/synth-job/wav"
 	"github.com/chorus-voice/chorus/synth-job/worker"
 )
 
@@ -109,27 +107,14 @@ func (s *EngineSynth) Synthesize(ctx context.Context, rec *store.Voice, items []
 	return out, nil
 }
 
-// encodeAudio turns the engine's WAV into the item's format. The duration
-// and the captions are the PCM's: encoders keep the length exactly.
+// encodeAudio encodes the engine's levelled samples in the item's format.
+// The duration and the captions are the samples': every encoder keeps the
+// length exactly.
 func encodeAudio(r engine.Result, format string) worker.Audio {
-	a := worker.Audio{Data: r.WAV, Duration: r.Duration, SampleRate: r.SampleRate, Cues: r.Cues}
-	if format == job.FormatWAV {
-		return a
-	}
-	pcm, err := wav.Decode(r.WAV)
-	if err != nil {
-		a.Err = fmt.Errorf("read the engine's WAV: %w", err)
-		return a
-	}
-	switch format {
-	case job.FormatOpus:
-		a.Data, a.Err = encode.Opus(pcm.Samples, pcm.SampleRate)
-		a.SampleRate = encode.OpusRate
-	case job.FormatMP3:
-		a.Data, a.Err = encode.MP3(pcm.Samples, pcm.SampleRate)
-		a.SampleRate = encode.MP3Rate(pcm.SampleRate)
-	default:
-		a.Err = worker.Permanent("invalid_format", "The audio format is not one Chorus makes.", fmt.Errorf("format %q", format))
+	a := worker.Audio{Duration: r.Duration, Cues: r.Cues}
+	a.Data, a.SampleRate, a.Err = encode.Encode(format, r.Samples, r.SampleRate)
+	if errors.Is(a.Err, encode.ErrFormat) {
+		a.Err = worker.Permanent("invalid_format", "The audio format is not one Chorus makes.", a.Err)
 	}
 	return a
 }

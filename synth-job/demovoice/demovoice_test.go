@@ -140,7 +140,7 @@ func TestModelHonoursPiperContract(t *testing.T) {
 		o := English()
 		o.SIDPerItem = tt.perItem
 		model, _ := build(t, o)
-		ins, outs, err := engine.ModelPortsFromBytes(model)
+		ins, outs, err := voice.ModelPortsFromBytes(model)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,7 +254,7 @@ func TestSingleSpeakerAndRank4(t *testing.T) {
 	o := Korean()
 	o.Rank4 = true
 	model, _ := build(t, o)
-	ins, outs, err := engine.ModelPortsFromBytes(model)
+	ins, outs, err := voice.ModelPortsFromBytes(model)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,9 +277,7 @@ func TestSingleSpeakerAndRank4(t *testing.T) {
 // onnx.checker is an independent check of the hand-written protobuf, when
 // Debian's python3-onnx is installed.
 func TestONNXChecker(t *testing.T) {
-	if exec.Command("/usr/bin/python3", "-c", "import onnx").Run() != nil {
-		t.Skip("python3-onnx not installed; the ONNX Runtime tests cover the model")
-	}
+	py := testenv.PythonONNX(t) // fails in CI without python3-onnx
 	perItem := English()
 	perItem.SIDPerItem = true
 	ko := Korean()
@@ -290,7 +288,7 @@ func TestONNXChecker(t *testing.T) {
 		if err := os.WriteFile(p, model, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Command("/usr/bin/python3", "-c",
+		out, err := exec.Command(py, "-c",
 			"import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True)", p).CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s: onnx.checker: %v\n%s", o.Label, err, out)

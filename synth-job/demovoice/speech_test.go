@@ -207,7 +207,11 @@ func speechScore(t *testing.T, o Options, sid int, sentences []string) int {
 		if r.Err != nil {
 			t.Fatalf("%q: %v", sentences[i], r.Err)
 		}
-		a, err := wav.Decode(r.WAV)
+		file, err := wav.Encode(r.Samples, r.SampleRate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := wav.Decode(file)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +226,7 @@ func speechScore(t *testing.T, o Options, sid int, sentences []string) int {
 		ref[i] = features(y, rate)
 		if dump != "" {
 			name := fmt.Sprintf("%s-%02d.wav", o.EspeakVoice, i)
-			if err := os.WriteFile(filepath.Join(dump, name), r.WAV, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(dump, name), file, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}

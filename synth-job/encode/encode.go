@@ -1,5 +1,6 @@
-// Package encode turns the engine's 16-bit mono PCM into the compressed
-// formats Chorus stores: Opus in an Ogg container (RFC 7845, libopus
+// Package encode turns the engine's levelled float samples into the
+// formats Chorus stores, through one entry point (Encode): 16-bit PCM WAV
+// (synth-job/wav), Opus in an Ogg container (RFC 7845, libopus
 // through libopusenc, which writes the Ogg pages, the pre-skip and the
 // granule positions that trim the decoded stream to exactly the input's
 // length) after resampling to Opus's 48 kHz with libsoxr (very high
@@ -112,7 +113,33 @@ import (
 	"math"
 	"slices"
 	"unsafe"
+
+	"github.com/chorus-voice/chorus/shared/job"
+	"github.com/chorus-voice/chorus/synth-job/wav"
 )
+
+// ErrFormat means a format Chorus does not make.
+var ErrFormat = errors.New("encode: unknown audio format")
+
+// Encode returns mono samples at rate (floats in [-1, 1], as the engine
+// levels them) as a file of format (job.FormatWAV, job.FormatOpus or
+// job.FormatMP3) and the sample rate the file is stored at: the input's
+// for WAV and MP3 where MP3 carries it (MP3Rate), OpusRate for Opus.
+// Every format decodes to exactly as many seconds as the input.
+func Encode(format string, samples []float32, rate int) (data []byte, storedRate int, err error) {
+	switch format {
+	case job.FormatWAV:
+		data, err = wav.Encode(samples, rate)
+		return data, rate, err
+	case job.FormatOpus:
+		data, err = Opus(samples, rate)
+		return data, OpusRate, err
+	case job.FormatMP3:
+		data, err = MP3(samples, rate)
+		return data, MP3Rate(rate), err
+	}
+	return nil, 0, fmt.Errorf("%w %q (want %s, %s or %s)", ErrFormat, format, job.FormatWAV, job.FormatOpus, job.FormatMP3)
+}
 
 // Settings of the encoders: speech, mono.
 const (
@@ -146,17 +173,17 @@ var (
 	errNoAudio = errors.New("encode: no samples to encode")
 )
 
-// Opus returns an Ogg Opus file of mono 16-bit PCM at rate: resampled to
+// Opus returns an Ogg Opus file of mono samples at rate: resampled to
 // 48 kHz (libsoxr, very high quality) and encoded at OpusBitrate. Decoded,
 // it is exactly as long as the input.
-func Opus(pcm []int16, rate int) ([]byte, error) {
+func Opus(pcm []float32, rate int) ([]byte, error) {
 	switch {
 	case rate <= 0:
 		return nil, errNoRate
 	case len(pcm) == 0: // libopusenc cannot drain a stream it never started
 		return nil, errNoAudio
 	}
-	f, err := resample(toFloat(pcm), rate, OpusRate)
+	f, err := resample(pcm, rate, OpusRate)
 	if err != nil {
 		return nil, err
 	}
@@ -168,10 +195,10 @@ func Opus(pcm []int16, rate int) ([]byte, error) {
 	return C.GoBytes(unsafe.Pointer(b.data), C.int(b.len)), nil
 }
 
-// MP3 returns an MP3 of mono 16-bit PCM at rate, stored at MP3Rate(rate)
+// MP3 returns an MP3 of mono samples at rate, stored at MP3Rate(rate)
 // (resampled with libsoxr when that differs), LAME VBR at MP3Quality, with
 // a LAME tag.
-func MP3(pcm []int16, rate int) ([]byte, error) {
+func MP3(pcm []float32, rate int) ([]byte, error) {
 	switch {
 	case rate <= 0:
 		return nil, errNoRate
@@ -179,7 +206,7 @@ func MP3(pcm []int16, rate int) ([]byte, error) {
 		return nil, errNoAudio
 	}
 	out := MP3Rate(rate)
-	f, err := resample(toFloat(pcm), rate, out)
+	f, err := resample(pcm, rate, out)
 	if err != nil {
 		return nil, err
 	}
@@ -204,14 +231,6 @@ func resample(x []float32, from, to int) ([]float32, error) {
 		return nil, fmt.Errorf("encode: resample %d → %d Hz: %s", from, to, C.GoString(msg))
 	}
 	return slices.Clip(out[:min(int(done), want)]), nil
-}
-
-func toFloat(pcm []int16) []float32 {
-	f := make([]float32, len(pcm))
-	for i, s := range pcm {
-		f[i] = float32(s) / 32768
-	}
-	return f
 }
 
 // floatPtr points C at x's first element (nil for an empty slice). C does

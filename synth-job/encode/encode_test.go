@@ -3,32 +3,78 @@ package encode_test
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"math"
 	"testing"
 
+	"github.com/chorus-voice/chorus/shared/job"
 	"github.com/chorus-voice/chorus/synth-job/encode"
 	"github.com/chorus-voice/chorus/synth-job/internal/testenv"
+	"github.com/chorus-voice/chorus/synth-job/wav"
 )
 
 // speech-like test audio: tone bursts with pauses, at −20 dBFS peaks.
-func bursts(rate int, seconds float64) []int16 {
+func bursts(rate int, seconds float64) []float32 {
 	n := int(seconds * float64(rate))
-	pcm := make([]int16, n)
+	pcm := make([]float32, n)
 	for i := range pcm {
 		t := float64(i) / float64(rate)
 		if math.Mod(t, 0.5) < 0.3 {
-			pcm[i] = int16(3000 * (math.Sin(2*math.Pi*220*t) + 0.5*math.Sin(2*math.Pi*1200*t)) * math.Sin(math.Pi*math.Mod(t, 0.5)/0.3))
+			pcm[i] = float32(3000.0 / 32768 * (math.Sin(2*math.Pi*220*t) + 0.5*math.Sin(2*math.Pi*1200*t)) * math.Sin(math.Pi*math.Mod(t, 0.5)/0.3))
 		}
 	}
 	return pcm
 }
 
-func rms(x []int16) float64 {
+// rms is the RMS of float samples or of 16-bit ones, in full scale.
+func rms[T float32 | int16](x []T) float64 {
+	scale := 1.0
+	if _, ok := any(x).([]int16); ok {
+		scale = 1.0 / 32768
+	}
 	var s float64
 	for _, v := range x {
-		s += float64(v) * float64(v)
+		f := float64(v) * scale
+		s += f * f
 	}
 	return math.Sqrt(s / float64(max(len(x), 1)))
+}
+
+// Encode is the one entry point: each format at the rate it stores, a
+// WAV that decodes to the samples (16-bit rounding), and no format it
+// does not know.
+func TestEncodeFormats(t *testing.T) {
+	pcm := bursts(22050, 1.2)
+	for _, tt := range []struct {
+		format string
+		rate   int
+		magic  []byte // how the file starts (an MP3 frame: its first sync byte)
+	}{{job.FormatWAV, 22050, []byte("RIFF")}, {job.FormatOpus, encode.OpusRate, []byte("OggS")}, {job.FormatMP3, 22050, []byte{0xff}}} {
+		b, rate, err := encode.Encode(tt.format, pcm, 22050)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.format, err)
+		}
+		if rate != tt.rate || !bytes.HasPrefix(b, tt.magic) {
+			t.Errorf("%s: stored at %d Hz (want %d), starts % x", tt.format, rate, tt.rate, b[:min(len(b), 4)])
+		}
+		if tt.format == job.FormatWAV {
+			a, err := wav.Decode(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.SampleRate != 22050 || len(a.Samples) != len(pcm) {
+				t.Fatalf("WAV: %d Hz, %d samples; want 22050, %d", a.SampleRate, len(a.Samples), len(pcm))
+			}
+			for i, s := range a.Samples {
+				if s != wav.ToInt16(pcm[i]) {
+					t.Fatalf("WAV sample %d is %d, want %d", i, s, wav.ToInt16(pcm[i]))
+				}
+			}
+		}
+	}
+	if _, _, err := encode.Encode("flac", pcm, 22050); !errors.Is(err, encode.ErrFormat) {
+		t.Errorf("flac: %v, want ErrFormat", err)
+	}
 }
 
 func TestOpusIsOggOpusOfTheSameLength(t *testing.T) {
@@ -62,7 +108,7 @@ func TestOpusIsOggOpusOfTheSameLength(t *testing.T) {
 			t.Errorf("%d Hz: decoded %d samples, encoded %d", rate, len(dec), len(pcm))
 		}
 		if r := rms(dec) / rms(pcm); r < 0.9 || r > 1.1 {
-			t.Errorf("%d Hz: decoded RMS %.0f, input %.0f", rate, rms(dec), rms(pcm))
+			t.Errorf("%d Hz: decoded RMS %.4f, input %.4f", rate, rms(dec), rms(pcm))
 		}
 	}
 }
@@ -95,7 +141,7 @@ func TestMP3(t *testing.T) {
 			t.Errorf("%d Hz: decoded %d samples, encoded %d", tt.rate, len(dec), len(pcm))
 		}
 		if r := rms(dec) / rms(pcm); r < 0.9 || r > 1.1 {
-			t.Errorf("%d Hz: decoded RMS %.0f, input %.0f", tt.rate, rms(dec), rms(pcm))
+			t.Errorf("%d Hz: decoded RMS %.4f, input %.4f", tt.rate, rms(dec), rms(pcm))
 		}
 		t.Logf("%d Hz → %d Hz MP3: %d bytes (%.0f kbit/s), decoded %d of %d samples", tt.rate, tt.stored, len(b),
 			float64(len(b)*8)/2.3/1000, len(dec), len(pcm))
@@ -109,13 +155,13 @@ func TestEmptyAndBadInput(t *testing.T) {
 	if _, err := encode.MP3(nil, 22050); err == nil {
 		t.Error("empty MP3 encoded")
 	}
-	if b, err := encode.Opus([]int16{5}, 22050); err != nil || string(b[:4]) != "OggS" {
+	if b, err := encode.Opus([]float32{5.0 / 32768}, 22050); err != nil || string(b[:4]) != "OggS" {
 		t.Errorf("one sample: %v", err)
 	}
-	if _, err := encode.Opus([]int16{1}, 0); err == nil {
+	if _, err := encode.Opus([]float32{1.0 / 32768}, 0); err == nil {
 		t.Error("rate 0 accepted")
 	}
-	if _, err := encode.MP3([]int16{1}, -1); err == nil {
+	if _, err := encode.MP3([]float32{1.0 / 32768}, -1); err == nil {
 		t.Error("rate -1 accepted")
 	}
 }

@@ -65,7 +65,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -133,7 +132,9 @@ type Options struct {
 	// IntraOpThreads is ONNX Runtime's thread count per session (0: ORT's
 	// default, one per core).
 	IntraOpThreads int
-	// SessionCache bounds the number of open sessions (default 4).
+	// SessionCache bounds the voices with open sessions (default 4); a
+	// voice holds one session, two while it also has runs offloaded to
+	// the CPU (CPUOffloadIDs).
 	SessionCache int
 	// MaxRunItems bounds the sentences of one model run (default
 	// CPUMaxRunItems or GPUMaxRunItems).
@@ -280,7 +281,7 @@ func New(opts Options) (*Engine, error) {
 			e.log.Warn("CUDA execution provider unusable, running on CPU", "cuda_driver", driver, "error", err.Error())
 		}
 	}
-	e.init(e.openSession)
+	e.init(inspect, e.openSession)
 	e.log.Info("synthesis engine ready", "provider", e.Provider(), "ort_version", ort.GetVersion(),
 		"session_cache", opts.SessionCache, "max_run_items", e.limits.maxItems, "max_run_ids", e.limits.maxIDs,
 		"concurrent_runs", e.limits.concurrent, "cpu_offload_ids", e.cpuOffloadIDs())
@@ -288,12 +289,12 @@ func New(opts Options) (*Engine, error) {
 }
 
 // init sizes the runs for the provider in use and sets up the session
-// cache over create.
-func (e *Engine) init(create func(*voice.Voice, string) (*session, error)) {
+// cache over inspect and create.
+func (e *Engine) init(inspect func(*voice.Voice) (voice.Batching, error), create func(*voice.Voice, string) (*session, error)) {
 	e.limits = e.opts.limits(e.Provider())
 	e.slots = make(chan struct{}, e.limits.concurrent)
 	e.cpuSlot = make(chan struct{}, 1)
-	e.cache = newSessionCache(e.opts.SessionCache, create)
+	e.cache = newSessionCache(e.opts.SessionCache, inspect, create)
 }
 
 // Provider names the execution provider that inference actually runs on:
@@ -364,117 +365,122 @@ func (e *Engine) sessionOptions(cuda bool) (*ort.SessionOptions, error) {
 	return opts, nil
 }
 
-// ModelPorts reads the declared inputs and outputs of the model at path.
-// Errors wrap ErrInvalidVoice: a file ONNX Runtime cannot parse is a broken
-// voice, not a passing failure. InitRuntime must have been called.
-func ModelPorts(path string) (inputs, outputs []voice.Port, err error) {
-	ins, outs, err := ort.GetInputOutputInfo(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: read model %s: %v", ErrInvalidVoice, path, err)
+// inspect checks a voice's model, as declared in its file, against the
+// Piper contract and its config, and says how its runs may batch. It
+// opens no session (voice.ModelPorts reads the file's graph framing).
+func inspect(v *voice.Voice) (voice.Batching, error) {
+	if v == nil || v.Config == nil {
+		return 0, fmt.Errorf("%w: no voice", ErrInvalidVoice)
 	}
-	return ports(ins), ports(outs), nil
-}
-
-// ModelPortsFromBytes is ModelPorts for a model held in memory.
-func ModelPortsFromBytes(model []byte) (inputs, outputs []voice.Port, err error) {
-	ins, outs, err := ort.GetInputOutputInfoWithONNXData(model)
+	ins, outs, err := voice.ModelPorts(v.ModelPath)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: model is not a readable ONNX file: %v", ErrInvalidVoice, err)
-	}
-	return ports(ins), ports(outs), nil
-}
-
-func ports(infos []ort.InputOutputInfo) []voice.Port {
-	out := make([]voice.Port, len(infos))
-	for i, in := range infos {
-		out[i] = voice.Port{Name: in.Name, Tensor: in.OrtValueType == ort.ONNXTypeTensor,
-			Type: voice.ElemType(in.DataType), Dims: []int64(in.Dimensions)}
-	}
-	return out
-}
-
-// openSession checks a voice's model against the Piper contract and opens a
-// session for it on the given provider (auto: CUDA when in use).
-func (e *Engine) openSession(v *voice.Voice, provider string) (*session, error) {
-	start := time.Now()
-	ins, outs, err := ModelPorts(v.ModelPath)
-	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	batching, err := voice.CheckModel(v.Config, ins, outs)
 	if err != nil {
-		return nil, fmt.Errorf("voice %s: %w", v.Name, err)
+		return 0, fmt.Errorf("voice %s: %w", v.Name, err)
 	}
-	inputs := []string{voice.InputIDs, voice.InputLengths, voice.InputScales}
-	if v.Config.MultiSpeaker() {
-		inputs = append(inputs, voice.InputSID)
-	}
-	outputs := []string{outs[0].Name}
+	return batching, nil
+}
 
+// openSession opens a session of a voice on the given provider (auto:
+// CUDA when in use). It opens the voice's prepared graph for that kind of
+// session as it is (voice.SessionModel: the lifted graph on one CPU
+// thread); a prepared graph that fails to load gives way to the model as
+// exported, with a warning.
+func (e *Engine) openSession(v *voice.Voice, provider string) (*session, error) {
+	start := time.Now()
 	if provider == ProviderAuto {
 		provider = ProviderCPU
 		if e.useCUDA.Load() {
 			provider = ProviderCUDA
 		}
 	}
-	// Piper's graph knows each item's length in frames: ask for it too.
-	withFrames, frames, err := modelWithFrameLengths(v.ModelPath)
-	if err != nil {
-		return nil, fmt.Errorf("voice %s: %w", v.Name, err)
+	if !v.Prepared {
+		e.log.Warn("voice has no prepared graphs: its runs are cut by level, carry no durations and run the decoder as exported "+
+			"(prepare it: chorus-voices prepare)", "voice", v.Name)
 	}
 	var (
-		lifted atomic.Int64 // convolutions lifted in the instance last loaded
-		failed sync.Map     // variants that did not load: not tried again (reloads after OOM)
+		mu     sync.Mutex
+		opened string // the file the instance last loaded came from
 	)
 	load := func(cuda bool) (*instance, error) {
-		for i, m := range e.modelVariants(v, withFrames, frames, cuda) {
-			key := fmt.Sprint(cuda, i)
-			if _, bad := failed.Load(key); bad && m.fallback != "" {
-				continue
-			}
-			s, err := e.newSession(v, m.data, inputs, append(slices.Clip(outputs), m.outputs...), cuda)
-			if err != nil {
-				if m.fallback != "" {
-					failed.Store(key, true)
-					e.log.Warn("model variant does not load; "+m.fallback, "voice", v.Name, "error", err.Error())
-					continue
-				}
-				return nil, err
-			}
-			lifted.Store(int64(m.lifted))
-			r := &ortRunner{sess: s, withSID: len(inputs) == 4, withFrames: len(m.outputs) > 0}
-			return &instance{run: r.run, destroy: func() { s.Destroy() }}, nil
+		path := v.SessionModel(!cuda && e.liftsDecoder())
+		inst, err := e.newInstance(v, path, cuda)
+		if err != nil && path != v.ModelPath {
+			e.log.Warn("prepared graph does not load; opening the model as exported", "voice", v.Name,
+				"graph", path, "error", err.Error())
+			path = v.ModelPath
+			inst, err = e.newInstance(v, path, cuda)
 		}
-		return nil, errors.New("no model variant loaded") // the last variant has no fallback
+		if err == nil {
+			mu.Lock()
+			opened = path
+			mu.Unlock()
+		}
+		return inst, err
 	}
 	open := func() (*instance, error) { return load(provider == ProviderCUDA) }
-	s, err := newSession(batching, provider, open)
+	s, err := newSession(provider, open)
 	if err != nil && provider == ProviderCUDA && e.opts.Provider == ProviderAuto {
 		e.log.Warn("CUDA session failed, falling back to CPU", "voice", v.Name, "error", err.Error())
 		e.useCUDA.Store(false)
 		e.provider.Store(ProviderCPU)
 		provider = ProviderCPU
-		s, err = newSession(batching, provider, open)
+		s, err = newSession(provider, open)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open session for voice %s: %w", describeVoice(v), err)
 	}
+	mu.Lock()
+	file := opened
+	mu.Unlock()
 	e.log.Info("voice session opened", "voice", v.Name, "provider", provider, "speakers", v.Config.NumSpeakers,
-		"batching", batching.String(), "exact_lengths", frames != "", "lifted_convs", lifted.Load(), "ms", time.Since(start).Milliseconds())
+		"graph", graphKind(v, file), "ms", time.Since(start).Milliseconds())
 	return s, nil
 }
 
-// newSession opens the model file, or model when it is not nil.
-func (e *Engine) newSession(v *voice.Voice, model []byte, inputs, outputs []string, cuda bool) (*ort.DynamicAdvancedSession, error) {
+// graphKind names the kind of graph a session opened, for its log.
+func graphKind(v *voice.Voice, path string) string {
+	switch path {
+	case v.LiftedPath:
+		return "lifted"
+	case v.GraphPath:
+		return "prepared"
+	}
+	return "as exported"
+}
+
+// newInstance opens the model file at path on the CPU or CUDA, asking
+// for the durations output when the file declares it.
+func (e *Engine) newInstance(v *voice.Voice, path string, cuda bool) (*instance, error) {
+	ins, outs, err := voice.ModelPorts(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := voice.CheckModel(v.Config, ins, outs); err != nil {
+		return nil, fmt.Errorf("voice %s (%s): %w", v.Name, path, err)
+	}
+	inputs := []string{voice.InputIDs, voice.InputLengths, voice.InputScales}
+	if v.Config.MultiSpeaker() {
+		inputs = append(inputs, voice.InputSID)
+	}
+	outputs := []string{outs[0].Name}
+	durations := voice.HasDurations(outs)
+	if durations {
+		outputs = append(outputs, voice.OutputDurations)
+	}
 	opts, err := e.sessionOptions(cuda)
 	if err != nil {
 		return nil, err
 	}
 	defer opts.Destroy()
-	if model != nil {
-		return ort.NewDynamicAdvancedSessionWithONNXData(model, inputs, outputs, opts)
+	s, err := ort.NewDynamicAdvancedSession(path, inputs, outputs, opts)
+	if err != nil {
+		return nil, err
 	}
-	return ort.NewDynamicAdvancedSession(v.ModelPath, inputs, outputs, opts)
+	r := &ortRunner{sess: s, withSID: len(inputs) == 4, withDurations: durations}
+	return &instance{run: r.run, destroy: func() { s.Destroy() }}, nil
 }
 
 // Preload opens (and checks) the voice's session ahead of the first request.
@@ -482,15 +488,20 @@ func (e *Engine) Preload(ctx context.Context, v *voice.Voice) error {
 	if v == nil || v.Config == nil {
 		return fmt.Errorf("%w: no voice", ErrInvalidVoice)
 	}
-	s, err := e.cache.acquire(ctx, v, ProviderAuto)
+	vs, err := e.cache.acquire(v)
 	if err != nil {
 		return err
 	}
-	e.cache.release(s)
-	return nil
+	defer e.cache.release(vs)
+	_, err = vs.get(ctx, ProviderAuto)
+	return err
 }
 
-// OpenSessions reports how many sessions the cache holds.
-func (e *Engine) OpenSessions() int { return e.cache.len() }
+// OpenSessions reports how many sessions are open, of all voices.
+func (e *Engine) OpenSessions() int { return e.cache.sessions() }
+
+// CachedVoices reports how many voices the session cache holds (its
+// capacity, Options.SessionCache, counts voices).
+func (e *Engine) CachedVoices() int { return e.cache.len() }
 
 var errEmptyOutput = errors.New("model returned no audio")

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -64,19 +65,30 @@ func writeVoice(t testing.TB, dir, name string, o demovoice.Options, mutate func
 	return v
 }
 
-func decode(t *testing.T, r engine.Result) *wav.Audio {
+// wavOf is the result as the worker stores it in WAV.
+func wavOf(t testing.TB, r engine.Result) []byte {
 	t.Helper()
 	if r.Err != nil {
 		t.Fatalf("result error: %v", r.Err)
 	}
-	a, err := wav.Decode(r.WAV)
+	b, err := wav.Encode(r.Samples, r.SampleRate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.SampleRate != r.SampleRate || len(a.Samples) != r.Samples {
-		t.Fatalf("WAV has rate %d and %d samples, result says %d and %d", a.SampleRate, len(a.Samples), r.SampleRate, r.Samples)
+	return b
+}
+
+// decode is the result's 16-bit samples, as a WAV file holds them.
+func decode(t *testing.T, r engine.Result) *wav.Audio {
+	t.Helper()
+	a, err := wav.Decode(wavOf(t, r))
+	if err != nil {
+		t.Fatal(err)
 	}
-	want := time.Duration(float64(r.Samples) / float64(r.SampleRate) * float64(time.Second))
+	if a.SampleRate != r.SampleRate || len(a.Samples) != len(r.Samples) {
+		t.Fatalf("WAV has rate %d and %d samples, result says %d and %d", a.SampleRate, len(a.Samples), r.SampleRate, len(r.Samples))
+	}
+	want := time.Duration(float64(len(r.Samples)) / float64(r.SampleRate) * float64(time.Second))
 	if d := r.Duration - want; d > time.Millisecond || d < -time.Millisecond {
 		t.Fatalf("duration %v, want %v", r.Duration, want)
 	}
@@ -190,7 +202,7 @@ func TestBatchedEqualsOneAtATime(t *testing.T) {
 		rs = append(rs, one[0])
 	}
 	for i := range reqs {
-		if string(rb[i].WAV) != string(rs[i].WAV) {
+		if !slices.Equal(rb[i].Samples, rs[i].Samples) {
 			a, b := decode(t, rb[i]), decode(t, rs[i])
 			t.Errorf("request %d: batched %d samples, alone %d samples, differ", i, len(a.Samples), len(b.Samples))
 		}
@@ -219,7 +231,7 @@ func TestPerRequestPermanentErrors(t *testing.T) {
 	want := []error{nil, engine.ErrSpeaker, engine.ErrSpeaker, engine.ErrNoPhonemes, engine.ErrNoPhonemes, engine.ErrSpeed, engine.ErrSpeed}
 	for i, w := range want[1:] {
 		r := res[i+1]
-		if !errors.Is(r.Err, w) || !engine.IsPermanent(r.Err) || r.WAV != nil {
+		if !errors.Is(r.Err, w) || !engine.IsPermanent(r.Err) || r.Samples != nil {
 			t.Errorf("request %d: err %v, want %v (permanent, no audio)", i+1, r.Err, w)
 		}
 	}
@@ -282,7 +294,7 @@ func TestTextPhonemesAndMissingSymbols(t *testing.T) {
 	}
 	decode(t, res[0])
 	// ^ _ h _ e _ l _ l _ o _ $ = 13 ids.
-	if n := res[0].Samples; n > 13*demovoice.SamplesPerID || n < 11*demovoice.SamplesPerID {
+	if n := len(res[0].Samples); n > 13*demovoice.SamplesPerID || n < 11*demovoice.SamplesPerID {
 		t.Errorf("text voice: %d samples for 13 ids", n)
 	}
 	sparse := writeVoice(t, dir, "sparse", demovoice.English(), func(c *voice.Config) { delete(c.PhonemeIDMap, "ə") })
@@ -323,13 +335,13 @@ func TestSessionCacheEvictsAndConcurrency(t *testing.T) {
 		writeVoice(t, dir, "c", demovoice.English(), nil),
 	}
 	texts := []string{"Hello there. General greeting!", "안녕하세요.", "One, two, three."}
-	want := make([][]byte, len(voices))
+	want := make([][]float32, len(voices))
 	for i, v := range voices {
 		res, err := e.Synthesize(context.Background(), v, []engine.Request{{Text: texts[i], SpeakerID: 0}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want[i] = res[0].WAV
+		want[i] = res[0].Samples
 	}
 	if n := e.OpenSessions(); n != 2 {
 		t.Errorf("%d open sessions, want the cache bound 2", n)
@@ -348,7 +360,7 @@ func TestSessionCacheEvictsAndConcurrency(t *testing.T) {
 					return
 				}
 				for _, r := range res {
-					if string(r.WAV) != string(want[i]) {
+					if !slices.Equal(r.Samples, want[i]) {
 						errs <- fmt.Errorf("voice %d: audio differs under concurrency", i)
 						return
 					}
@@ -424,14 +436,14 @@ func TestLexiconChangesTheAudio(t *testing.T) {
 	e := newEngine(t, engine.Options{})
 	v := writeVoice(t, t.TempDir(), "en", demovoice.English(), nil)
 	ctx := context.Background()
-	say := func(lex phonemize.Lexicon) []byte {
+	say := func(lex phonemize.Lexicon) []float32 {
 		res, err := e.Synthesize(ctx, v, []engine.Request{{Text: "Aria sings tonight.", Lexicon: lex}})
 		if err != nil || res[0].Err != nil {
 			t.Fatal(err, res[0].Err)
 		}
-		return res[0].WAV
+		return res[0].Samples
 	}
-	if plain, named := say(nil), say(phonemize.Lexicon{"Aria": "ɑːɹˈiːɑː"}); string(plain) == string(named) {
+	if plain, named := say(nil), say(phonemize.Lexicon{"Aria": "ɑːɹˈiːɑː"}); slices.Equal(plain, named) {
 		t.Fatal("the lexicon entry did not change the audio")
 	}
 }

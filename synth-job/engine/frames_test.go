@@ -1,39 +1,41 @@
 package engine
 
 import (
-	"os"
+	"slices"
 	"testing"
-
-	"github.com/chorus-voice/chorus/synth-job/internal/benchvoice"
-	"github.com/chorus-voice/chorus/synth-job/internal/testenv"
-	"github.com/chorus-voice/chorus/synth-job/onnxpb"
 )
 
-func TestFrameLengthsValueInPiperExport(t *testing.T) {
-	v := testenv.BenchVoice(t, benchvoice.Medium)
-	data, err := os.ReadFile(v.ModelPath)
-	if err != nil {
-		t.Fatal(err)
+func TestItemFrames(t *testing.T) {
+	// Two items of 3 and 2 ids, padded to 3: [1 2 0] and [4 1 (pad 0)].
+	d := []float32{1, 2, 0, 4, 1, 0}
+	perID, frames, hop := itemFrames(d, 3, []int64{3, 2}, 5*256)
+	if hop != 256 || !slices.Equal(frames, []int{3, 5}) || !slices.Equal(perID[0], []int{1, 2, 0}) || !slices.Equal(perID[1], []int{4, 1}) {
+		t.Errorf("got %v %v hop %d", perID, frames, hop)
 	}
-	nodes, err := onnxpb.Nodes(data)
-	if err != nil {
-		t.Fatal(err)
+	for _, tt := range []struct {
+		name      string
+		durations []float32
+		n         int
+		lengths   []int64
+		per       int
+	}{
+		{"frames that do not divide the row", []float32{3, 5}, 1, []int64{1, 1}, 1001},
+		{"not whole frames", []float32{1.5, 2}, 2, []int64{2}, 512},
+		{"negative", []float32{-1, 2}, 2, []int64{2}, 256},
+		{"NaN", []float32{float32NaN(), 2}, 2, []int64{2}, 512},
+		{"shape", []float32{1, 2, 3}, 2, []int64{2}, 768},
+		{"length past the row", []float32{1, 2}, 2, []int64{3}, 768},
+	} {
+		if _, frames, _ := itemFrames(tt.durations, tt.n, tt.lengths, tt.per); frames != nil {
+			t.Errorf("%s: %v, want nil (trim by level)", tt.name, frames)
+		}
 	}
-	name := frameLengthsValue(nodes)
-	t.Logf("%d nodes; frame lengths in %q", len(nodes), name)
-	if name == "" {
-		t.Fatal("Piper's Ceil → ReduceSum → Clip pattern not found")
+	if _, frames, hop := itemFrames([]float32{0, 0}, 1, []int64{1, 1}, 256); !slices.Equal(frames, []int{1, 1}) || hop != 256 {
+		t.Errorf("zero frames are clamped to one, as the graph does: %v hop %d", frames, hop)
 	}
 }
 
-func TestItemSamples(t *testing.T) {
-	if got := itemSamples([]float32{3, 5, 1}, 5*256); len(got) != 3 || got[0] != 768 || got[1] != 1280 || got[2] != 256 {
-		t.Errorf("got %v", got)
-	}
-	if got := itemSamples([]float32{3, 5}, 1001); got != nil {
-		t.Errorf("counts that do not divide the row: %v, want nil", got)
-	}
-	if got := itemSamples([]float32{0, 0}, 256); got == nil || got[0] != 256 {
-		t.Errorf("zero frames are clamped to one: %v", got)
-	}
+func float32NaN() float32 {
+	var zero float32
+	return zero / zero
 }

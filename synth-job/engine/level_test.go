@@ -83,7 +83,7 @@ func TestLevelMeasuredByFFmpeg(t *testing.T) {
 			if r.Duration < 400*time.Millisecond {
 				loops = 10 // shorter than one block: see MeasureEBUR128
 			}
-			got := testenv.MeasureEBUR128(t, r.WAV, loops)
+			got := testenv.MeasureEBUR128(t, wavOf(t, r), loops)
 			fmt.Fprintf(&report, "%-13s %-4d %-5d %-6.1f %6.2fs %9.1f %9.1f %8.2f %8.2f %7.1f %8.1f\n", vc.name, q.SpeakerID, textNo, q.Speed, r.Duration.Seconds(),
 				got.Integrated, got.TruePeak, r.Level.Integrated, r.Level.TruePeakDBTP(), 20*math.Log10(r.Level.Gain), r.Level.Reduction)
 			// ffmpeg prints one decimal: allow its rounding.
@@ -96,7 +96,7 @@ func TestLevelMeasuredByFFmpeg(t *testing.T) {
 					got.TruePeak, engine.DefaultTruePeak)
 			}
 			if os.Getenv("CHORUS_KEEP_AUDIO") != "" {
-				_ = os.WriteFile(filepath.Join(os.Getenv("CHORUS_KEEP_AUDIO"), fmt.Sprintf("%s-%d-%d-%v.wav", vc.name, q.SpeakerID, textNo, q.Speed)), r.WAV, 0o644)
+				_ = os.WriteFile(filepath.Join(os.Getenv("CHORUS_KEEP_AUDIO"), fmt.Sprintf("%s-%d-%d-%v.wav", vc.name, q.SpeakerID, textNo, q.Speed)), wavOf(t, r), 0o644)
 			}
 		}
 	}

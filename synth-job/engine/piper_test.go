@@ -28,6 +28,16 @@ var benchTexts = []string{
 	"Please take care on the way home, and stay warm.",
 }
 
+// noiseOff is the voice with the graph's noise off (noise_scale and
+// noise_w 0): deterministic audio.
+func noiseOff(v *voice.Voice) *voice.Voice {
+	cfg := *v.Config
+	cfg.Inference.NoiseScale, cfg.Inference.NoiseW = 0, 0
+	q := *v
+	q.Config = &cfg
+	return &q
+}
+
 func TestPiperMultiSpeakerExportBatches(t *testing.T) {
 	multi := testenv.BenchVoice(t, benchvoice.Medium4Spk)
 	single := testenv.BenchVoice(t, benchvoice.Medium)
@@ -88,10 +98,7 @@ func TestPiperMultiSpeakerExportBatches(t *testing.T) {
 // never to reach the true-peak ceiling, so that levelling is that gain
 // alone (no limiter), as the test checks.
 func TestPaddingNeverBecomesAudio(t *testing.T) {
-	v := testenv.BenchVoice(t, benchvoice.Medium)
-	cfg := *v.Config
-	cfg.Inference.NoiseScale, cfg.Inference.NoiseW = 0, 0
-	quiet := &voice.Voice{Name: v.Name, ModelPath: v.ModelPath, Config: &cfg}
+	quiet := noiseOff(testenv.BenchVoice(t, benchvoice.Medium))
 	e := newEngine(t, engine.Options{IntraOpThreads: 2, MaxRunItems: 8, MaxRunIDs: 1 << 20, Loudness: -30})
 	ctx := context.Background()
 

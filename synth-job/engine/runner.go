@@ -20,12 +20,15 @@ type batchInput struct {
 
 // batchOutput is a run's audio: b rows of per samples each. data may point
 // into memory that release frees. samples, when known, is each item's own
-// length (see frames.go); nil means trim by level.
+// length (see frames.go), durations each item's frames per id and hop the
+// samples per frame; nil means trim by level.
 type batchOutput struct {
-	data    []float32
-	per     int
-	samples []int
-	release func()
+	data      []float32
+	per       int
+	samples   []int
+	durations [][]int
+	hop       int
+	release   func()
 }
 
 // ortRunner runs batches on an ONNX Runtime session. Run may be called from
@@ -33,9 +36,8 @@ type batchOutput struct {
 type ortRunner struct {
 	sess    *ort.DynamicAdvancedSession
 	withSID bool
-	// withFrames: the session's second output is each item's length in
-	// frames.
-	withFrames bool
+	// withDurations: the session's second output is voice.OutputDurations.
+	withDurations bool
 }
 
 func (r *ortRunner) run(in *batchInput) (*batchOutput, error) {
@@ -69,7 +71,7 @@ func (r *ortRunner) run(in *batchInput) (*batchOutput, error) {
 		}
 	}
 	outputs := []ort.Value{nil} // variable length: let ONNX Runtime allocate
-	if r.withFrames {
+	if r.withDurations {
 		outputs = append(outputs, nil)
 	}
 	if err := r.sess.Run(inputs, outputs); err != nil {
@@ -96,9 +98,16 @@ func (r *ortRunner) run(in *batchInput) (*batchOutput, error) {
 	// before release.
 	data := t.GetData()
 	out := &batchOutput{data: data, per: len(data) / in.b, release: release}
-	if r.withFrames {
-		if f, ok := outputs[1].(*ort.Tensor[float32]); ok && len(f.GetData()) == in.b {
-			out.samples = itemSamples(f.GetData(), out.per)
+	if r.withDurations {
+		if d, ok := outputs[1].(*ort.Tensor[float32]); ok {
+			durations, frames, hop := itemFrames(d.GetData(), in.n, in.lengths, out.per)
+			if frames != nil {
+				out.durations, out.hop = durations, hop
+				out.samples = make([]int, len(frames))
+				for i, f := range frames {
+					out.samples[i] = f * hop
+				}
+			}
 		}
 	}
 	return out, nil

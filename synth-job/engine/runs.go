@@ -63,14 +63,14 @@ func planRuns(items []*item, batching voice.Batching, maxItems, maxIDs int) [][]
 // execute runs the planned runs. One more run than may be in flight is
 // started, so that one run's audio is post-processed while the next one
 // runs; the engine-wide slots bound the runs in flight.
-func (e *Engine) execute(ctx context.Context, v *voice.Voice, s *session, runs [][]*item) error {
+func (e *Engine) execute(ctx context.Context, v *voice.Voice, vs *voiceSessions, runs [][]*item) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.limits.concurrent + 1)
 	for _, run := range runs {
 		if gctx.Err() != nil {
 			break
 		}
-		g.Go(func() error { return e.runSplitting(gctx, v, s, run) })
+		g.Go(func() error { return e.runSplitting(gctx, v, vs, run) })
 	}
 	if err := g.Wait(); err != nil {
 		return err
@@ -83,47 +83,47 @@ func (e *Engine) execute(ctx context.Context, v *voice.Voice, s *session, runs [
 // halves, each run the same way, down to one sentence, which is then run
 // once more alone on the fresh instance: if it still does not fit it fails
 // with ErrTooLong (permanent), the only sentence of the call to fail.
-func (e *Engine) runSplitting(ctx context.Context, v *voice.Voice, s *session, batch []*item) error {
-	err := e.runOnce(ctx, v, s, batch, false)
+func (e *Engine) runSplitting(ctx context.Context, v *voice.Voice, vs *voiceSessions, batch []*item) error {
+	err := e.runOnce(ctx, v, vs, batch, false)
 	var oom *oomError
 	if !errors.As(err, &oom) {
 		return err
 	}
-	if err := s.reset(oom.gen); err != nil {
-		e.cache.retire(s)
+	if err := oom.s.reset(oom.gen); err != nil {
+		e.cache.retire(vs)
 		return err
 	}
 	longest := len(batch[len(batch)-1].ids)
 	if len(batch) == 1 {
-		err := e.runOnce(ctx, v, s, batch, true)
+		err := e.runOnce(ctx, v, vs, batch, true)
 		if !errors.As(err, &oom) {
 			return err
 		}
 		it := batch[0]
 		it.err = fmt.Errorf("%w: a sentence of %d phoneme ids at length_scale %.2f does not fit in the %s memory: %v",
-			ErrTooLong, len(it.ids), it.lengthScale, s.provider, oom.err)
+			ErrTooLong, len(it.ids), it.lengthScale, oom.s.provider, oom.err)
 		e.log.Warn("sentence too long for the device's memory", "voice", v.Name, "ids", len(it.ids),
-			"length_scale", it.lengthScale, "provider", s.provider, "error", oom.err.Error())
-		if err := s.reset(oom.gen); err != nil {
-			e.cache.retire(s)
+			"length_scale", it.lengthScale, "provider", oom.s.provider, "error", oom.err.Error())
+		if err := oom.s.reset(oom.gen); err != nil {
+			e.cache.retire(vs)
 			return err
 		}
 		return nil
 	}
 	e.stats.splits.Add(1)
 	e.log.Warn("run out of memory: splitting it in halves", "voice", v.Name, "items", len(batch),
-		"longest", longest, "provider", s.provider, "error", oom.err.Error())
+		"longest", longest, "provider", oom.s.provider, "error", oom.err.Error())
 	half := len(batch) / 2
-	if err := e.runSplitting(ctx, v, s, batch[:half]); err != nil {
+	if err := e.runSplitting(ctx, v, vs, batch[:half]); err != nil {
 		return err
 	}
-	return e.runSplitting(ctx, v, s, batch[half:])
+	return e.runSplitting(ctx, v, vs, batch[half:])
 }
 
 // runOnce runs one batch (items of one length_scale, sorted by length, of
 // one speaker where the model needs it) and stores each item's trimmed
 // audio; assemble levels it, one gain per request.
-func (e *Engine) runOnce(ctx context.Context, v *voice.Voice, s *session, batch []*item, exclusive bool) error {
+func (e *Engine) runOnce(ctx context.Context, v *voice.Voice, vs *voiceSessions, batch []*item, exclusive bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (e *Engine) runOnce(ctx context.Context, v *voice.Voice, s *session, batch 
 		}
 		in.lengths[i] = int64(len(it.ids))
 	}
-	switch s.batching {
+	switch vs.batching {
 	case voice.SpeakerPerRun:
 		in.sids = []int64{batch[0].sid} // planRuns kept one speaker per run
 	case voice.SpeakerPerItem:
@@ -156,7 +156,7 @@ func (e *Engine) runOnce(ctx context.Context, v *voice.Voice, s *session, batch 
 	}
 	tensors := time.Since(t0)
 
-	out, err := e.runOn(ctx, v, s, in, exclusive)
+	out, err := e.runOn(ctx, vs, in, exclusive)
 	if err != nil {
 		return fmt.Errorf("run %d items of up to %d ids: %w", b, n, err)
 	}
@@ -171,11 +171,14 @@ func (e *Engine) runOnce(ctx context.Context, v *voice.Voice, s *session, batch 
 	t1 := time.Now()
 	rate := cfg.Audio.SampleRate
 	for i, it := range batch {
-		row := out.data[i*out.per : (i+1)*out.per]
+		a := out.data[i*out.per : (i+1)*out.per]
 		if out.samples != nil {
-			row = row[:out.samples[i]] // the item's own length, as if alone
+			// The item's own length, as if alone: exactly its durations.
+			a = a[:out.samples[i]]
+			it.durations, it.hop = out.durations[i], out.hop
+		} else {
+			a = trim(a, rate)
 		}
-		a := trim(row, rate)
 		it.audio = make([]float32, len(a))
 		for j, v := range a {
 			if v == v { // NaN stays 0
@@ -189,22 +192,25 @@ func (e *Engine) runOnce(ctx context.Context, v *voice.Voice, s *session, batch 
 
 // runOn runs in on the voice's session (alone on it when exclusive), or on
 // its CPU session when the run is small enough to offload and no other
-// offloaded run is in flight.
-func (e *Engine) runOn(ctx context.Context, v *voice.Voice, s *session, in *batchInput, exclusive bool) (*batchOutput, error) {
-	if limit := e.cpuOffloadIDs(); limit > 0 && !exclusive && s.provider == ProviderCUDA &&
-		runCost(in.b, in.n, in.scales[1]) <= limit {
+// offloaded run is in flight. A session is opened only when a run goes to
+// it: a call whose runs all go to the CPU never opens the CUDA session.
+func (e *Engine) runOn(ctx context.Context, vs *voiceSessions, in *batchInput, exclusive bool) (*batchOutput, error) {
+	if limit := e.cpuOffloadIDs(); limit > 0 && !exclusive && runCost(in.b, in.n, in.scales[1]) <= limit {
 		select {
 		case e.cpuSlot <- struct{}{}:
 			defer func() { <-e.cpuSlot }()
-			cs, err := e.cache.acquire(ctx, v, ProviderCPU)
+			cs, err := vs.get(ctx, ProviderCPU)
 			if err != nil {
 				return nil, err
 			}
-			defer e.cache.release(cs)
 			e.stats.offloaded.Add(1)
 			return e.timedRun(cs, in, false)
 		default: // the CPU is busy with another: the GPU takes it
 		}
+	}
+	s, err := vs.get(ctx, ProviderAuto)
+	if err != nil {
+		return nil, err
 	}
 	select {
 	case e.slots <- struct{}{}:
@@ -223,14 +229,15 @@ func (e *Engine) timedRun(s *session, in *batchInput, exclusive bool) (*batchOut
 	e.stats.runs.Add(1)
 	e.stats.runEnded()
 	if isOutOfMemory(err) {
-		return nil, &oomError{err: err, gen: gen}
+		return nil, &oomError{err: err, s: s, gen: gen}
 	}
 	return out, err
 }
 
-// oomError is a run that ran out of memory on instance gen of its session.
+// oomError is a run that ran out of memory on instance gen of session s.
 type oomError struct {
 	err error
+	s   *session
 	gen int64
 }
 

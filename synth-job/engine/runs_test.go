@@ -101,14 +101,16 @@ func (f *fakeModel) open() (*instance, error) {
 	return &instance{run: f.run, destroy: func() {}}, nil
 }
 
+func singleSpeaker(*voice.Voice) (voice.Batching, error) { return voice.SingleSpeaker, nil }
+
 func fakeEngine(t *testing.T, opts Options, m *fakeModel, batching voice.Batching) (*Engine, *voice.Voice) {
 	t.Helper()
 	opts.Logger = slog.New(slog.DiscardHandler)
 	opts.withDefaults()
 	e := &Engine{opts: opts, log: opts.Logger}
 	e.provider.Store(ProviderCUDA)
-	e.init(func(*voice.Voice, string) (*session, error) {
-		return newSession(batching, ProviderCUDA, m.open)
+	e.init(func(*voice.Voice) (voice.Batching, error) { return batching, nil }, func(*voice.Voice, string) (*session, error) {
+		return newSession(ProviderCUDA, m.open)
 	})
 	t.Cleanup(func() { e.Close() })
 	return e, &voice.Voice{Name: "fake", ModelPath: "/fake.onnx", Config: demovoice.Config(demovoice.English())}
@@ -151,8 +153,8 @@ func TestOutOfMemorySplitsTheRun(t *testing.T) {
 		t.Errorf("long sentence: %v, want a permanent ErrTooLong", res[0].Err)
 	}
 	for i, r := range res[1:] {
-		if r.Err != nil || len(r.WAV) == 0 {
-			t.Errorf("request %d: %v (%d bytes), want audio", i+1, r.Err, len(r.WAV))
+		if r.Err != nil || len(r.Samples) == 0 {
+			t.Errorf("request %d: %v (%d samples), want audio", i+1, r.Err, len(r.Samples))
 		}
 	}
 	st := e.Stats()
@@ -179,8 +181,8 @@ func TestOtherRunErrorsFailTheCall(t *testing.T) {
 	e, v := fakeEngine(t, Options{}, m, voice.SingleSpeaker)
 	e.cache.close()
 	boom := errors.New("CUDA failure 719: unspecified launch failure")
-	e.init(func(*voice.Voice, string) (*session, error) {
-		return newSession(voice.SingleSpeaker, ProviderCUDA, func() (*instance, error) {
+	e.init(singleSpeaker, func(*voice.Voice, string) (*session, error) {
+		return newSession(ProviderCUDA, func() (*instance, error) {
 			return &instance{run: func(*batchInput) (*batchOutput, error) { return nil, boom }, destroy: func() {}}, nil
 		})
 	})
@@ -216,8 +218,8 @@ func TestConcurrentRunsBounded(t *testing.T) {
 	m := &fakeModel{memIDs: 1 << 30}
 	e, v := fakeEngine(t, Options{ConcurrentRuns: 2, MaxRunItems: 1}, m, voice.SingleSpeaker)
 	e.cache.close()
-	e.init(func(*voice.Voice, string) (*session, error) {
-		return newSession(voice.SingleSpeaker, ProviderCUDA, func() (*instance, error) {
+	e.init(singleSpeaker, func(*voice.Voice, string) (*session, error) {
+		return newSession(ProviderCUDA, func() (*instance, error) {
 			return &instance{run: func(in *batchInput) (*batchOutput, error) {
 				n := inFlight.Add(1)
 				for {
@@ -243,5 +245,42 @@ func TestConcurrentRunsBounded(t *testing.T) {
 	wg.Wait()
 	if p := peak.Load(); p > 2 || p < 1 {
 		t.Errorf("peak runs in flight %d, want at most 2", p)
+	}
+}
+
+// A call whose runs all go to the CPU session (offloaded from CUDA) never
+// opens the CUDA session; a run too large to offload opens it.
+func TestOffloadedRunsOpenNoCUDASession(t *testing.T) {
+	m := &fakeModel{memIDs: 1 << 30}
+	e, v := fakeEngine(t, Options{CPUOffloadIDs: 200}, m, voice.SingleSpeaker)
+	e.cache.close()
+	f := &fakeSessions{}
+	e.init(singleSpeaker, func(v *voice.Voice, provider string) (*session, error) {
+		if _, err := f.create(v, provider); err != nil {
+			return nil, err
+		}
+		return newSession(provider, m.open)
+	})
+	opened := func(provider string) int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.byProvider[provider]
+	}
+	if _, err := e.Synthesize(context.Background(), v, []Request{{Text: "Hello there."}}); err != nil {
+		t.Fatal(err)
+	}
+	if opened(ProviderCPU) != 1 || opened(ProviderAuto) != 0 || e.Stats().Offloaded != 1 {
+		t.Fatalf("a short sentence opened %d CPU and %d CUDA sessions (offloaded %d); want the CPU one only",
+			opened(ProviderCPU), opened(ProviderAuto), e.Stats().Offloaded)
+	}
+	long := strings.Repeat("A sentence far too long to offload to the processor, ", 5)
+	if _, err := e.Synthesize(context.Background(), v, []Request{{Text: long}}); err != nil {
+		t.Fatal(err)
+	}
+	if opened(ProviderAuto) != 1 {
+		t.Errorf("a long sentence opened %d CUDA sessions, want 1", opened(ProviderAuto))
+	}
+	if n := e.CachedVoices(); n != 1 {
+		t.Errorf("%d voices cached, want 1 (its two sessions count once)", n)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/chorus-voice/chorus/synth-job/loudness"
 	"github.com/chorus-voice/chorus/synth-job/phonemize"
 	"github.com/chorus-voice/chorus/synth-job/voice"
-	"github.com/chorus-voice/chorus/synth-job/wav"
 )
 
 // Request is one text to speak.
@@ -31,19 +30,25 @@ type Request struct {
 	Lexicon phonemize.Lexicon
 }
 
-// Result is the outcome of one Request: a WAV file and its captions, or
-// Err (permanent, see IsPermanent) when this request alone cannot be
-// synthesised.
+// Result is the outcome of one Request: its levelled audio and captions,
+// or Err (permanent, see IsPermanent) when this request alone cannot be
+// synthesised. Encoding the samples (WAV, Opus, MP3) is synth-job/encode's.
 type Result struct {
-	WAV        []byte
-	Samples    int
+	// Samples is the request's audio, mono, at SampleRate: its sentences
+	// joined by silence and levelled (see the package comment), so within
+	// [-1, 1] below the true-peak ceiling.
+	Samples    []float32
 	SampleRate int
 	Duration   time.Duration
 	// Cues time each sentence of the text as written (textnorm.Sentences)
-	// on the samples of WAV, silences included: they follow each other
-	// without gaps, the first starts at 0 and the last ends with the audio.
-	// A sentence the voice found nothing to say in has no cue.
+	// on Samples, silences included: they follow each other without gaps,
+	// the first starts at 0 and the last ends with the audio. A sentence
+	// the voice found nothing to say in has no cue.
 	Cues []captions.Cue
+	// Spans place each model item (a sentence, or a piece of a long one)
+	// on Samples, in order, with the phoneme ids it ran and, where the
+	// voice outputs them, each id's frames: what word timings are built on.
+	Spans []Span
 	// Sentences is how many model items the text became.
 	Sentences int
 	// MissingPhonemes counts phonemes the voice's map lacks (skipped).
@@ -55,6 +60,26 @@ type Result struct {
 	Err   error
 }
 
+// Span is one model item of a request's audio.
+type Span struct {
+	// Sentence indexes the request's sentences as written (the cue it
+	// belongs to).
+	Sentence int
+	// Start is the item's first sample in Result.Samples; Len its samples
+	// (the silence after it not included).
+	Start, Len int
+	// IDs are the phoneme ids the model ran, BOS, pads and EOS included.
+	IDs []int64
+	// Frames holds each id's length in output frames (the voice's
+	// voice.OutputDurations), and Hop the samples of one frame, so that id
+	// k spans samples Start + Hop·Σ_{j<k} Frames[j] onward and
+	// Hop·Σ Frames = Len, but for an item of no frames at all, which the
+	// model pads to one. Frames is nil and Hop 0 where the voice has no
+	// durations output (its items are cut by level).
+	Frames []int
+	Hop    int
+}
+
 // item is one sentence of one request: the unit a model run batches.
 type item struct {
 	req         int
@@ -63,8 +88,10 @@ type item struct {
 	ids         []int64
 	sid         int64
 	lengthScale float32
-	audio       []float32 // trimmed, not yet levelled
-	err         error     // permanent failure of this item alone (ErrTooLong)
+	audio       []float32 // cut to its length, not yet levelled
+	durations   []int     // frames per id, nil when the voice has none
+	hop         int
+	err         error // permanent failure of this item alone (ErrTooLong)
 }
 
 // Stats are cumulative timings of the engine's stages, for benchmarks: the
@@ -77,7 +104,7 @@ type Stats struct {
 	// with concurrent runs it is less than Run. Wall time minus Busy is
 	// the time the engine kept the device waiting.
 	Busy time.Duration
-	Post time.Duration // trimming, joining, WAV encoding
+	Post time.Duration // joining and levelling
 	Runs int64
 	// Items counts sentences run; PaddedIDs the ids of their runs
 	// (items × longest), so PaddedIDs / real ids is the padding overhead.
@@ -173,14 +200,14 @@ func (e *Engine) Synthesize(ctx context.Context, v *voice.Voice, reqs []Request)
 		return nil, err
 	}
 
-	s, err := e.cache.acquire(ctx, v, ProviderAuto)
+	vs, err := e.cache.acquire(v)
 	if err != nil {
 		return nil, err
 	}
-	defer e.cache.release(s)
+	defer e.cache.release(vs)
 
-	runs := planRuns(items, s.batching, e.limits.maxItems, e.limits.maxIDs)
-	if err := e.execute(ctx, v, s, runs); err != nil {
+	runs := planRuns(items, vs.batching, e.limits.maxItems, e.limits.maxIDs)
+	if err := e.execute(ctx, v, vs, runs); err != nil {
 		return nil, fmt.Errorf("synthesise with voice %s: %w", v.Name, err)
 	}
 	for _, it := range items {
@@ -339,8 +366,8 @@ func peakOf(x []float32) float32 {
 }
 
 // assemble joins each request's sentences, separated by silence, levels
-// the whole request with one gain (see the package comment), encodes its
-// WAV file and times its captions on the samples written.
+// the whole request with one gain (see the package comment), and times
+// its captions and spans on the samples.
 func (e *Engine) assemble(cfg *voice.Config, items []*item, sentences [][]string, results []Result) {
 	rate := cfg.Audio.SampleRate
 	gap := int(e.opts.SentenceSilence.Seconds() * float64(rate))
@@ -361,29 +388,23 @@ func (e *Engine) assemble(cfg *voice.Config, items []*item, sentences [][]string
 			total += len(it.audio)
 		}
 		res := &results[req]
-		file, err := wav.New(total, rate)
-		if err != nil {
-			res.Err = fmt.Errorf("encode WAV: %w", err)
-			continue
-		}
 		// The request's audio as one signal (the gaps silent), where its
 		// sentences start, and then one gain for all of it.
 		pcm := make([]float32, total)
 		at := 0
 		starts := make([]int, len(its))
+		res.Spans = make([]Span, len(its))
 		for i, it := range its {
 			if i > 0 {
 				at += gap
 			}
 			starts[i] = at
+			res.Spans[i] = Span{Sentence: it.sent, Start: at, Len: len(it.audio), IDs: it.ids, Frames: it.durations, Hop: it.hop}
 			at += copy(pcm[at:], it.audio)
 			it.audio = nil
 		}
 		res.Level = loudness.Level(pcm, rate, e.opts.Loudness, e.opts.TruePeak, MaxGain)
-		wav.Put(file, 0, pcm, 1)
-
-		res.WAV = file
-		res.Samples = total
+		res.Samples = pcm
 		res.SampleRate = rate
 		res.Duration = samplesToDuration(total, rate)
 		res.Cues = cues(its, starts, total, rate, sentences[req])

@@ -85,8 +85,9 @@ func Nodes(model []byte) ([]NodeInfo, error) {
 }
 
 // eachField calls f with every field of a message; v is the content of
-// length-delimited fields (nil for others).
-func eachField(msg []byte, f func(protowire.Number, protowire.Type, []byte) error) error {
+// length-delimited fields (nil for others). varint, when given, is also
+// called with the value of every varint field.
+func eachField(msg []byte, f func(protowire.Number, protowire.Type, []byte) error, varint ...func(protowire.Number, uint64)) error {
 	for off := 0; off < len(msg); {
 		num, typ, n := protowire.ConsumeTag(msg[off:])
 		if n < 0 {
@@ -95,9 +96,18 @@ func eachField(msg []byte, f func(protowire.Number, protowire.Type, []byte) erro
 		off += n
 		var v []byte
 		var m int
-		if typ == protowire.BytesType {
+		switch typ {
+		case protowire.BytesType:
 			v, m = protowire.ConsumeBytes(msg[off:])
-		} else {
+		case protowire.VarintType:
+			var x uint64
+			x, m = protowire.ConsumeVarint(msg[off:])
+			if m >= 0 {
+				for _, fv := range varint {
+					fv(num, x)
+				}
+			}
+		default:
 			m = protowire.ConsumeFieldValue(num, typ, msg[off:])
 		}
 		if m < 0 {
@@ -122,6 +132,27 @@ func AddOutput(model []byte, out ValueInfo) ([]byte, error) {
 	g = append(g, graph...)
 	g = appendMessage(g, graphOutput, out.marshal())
 	b := make([]byte, 0, len(model)+64)
+	b = append(b, model[:start]...)
+	b = appendMessage(b, modelGraph, g)
+	b = append(b, model[end:]...)
+	return b, nil
+}
+
+// AddIdentityOutput returns a copy of a serialised model whose main graph
+// also outputs the intermediate value `value` under the name out.Name,
+// through an Identity node appended after the graph's nodes (so the node
+// order stays topological).
+func AddIdentityOutput(model []byte, value string, out ValueInfo) ([]byte, error) {
+	graph, start, end, err := graphBytes(model)
+	if err != nil {
+		return nil, err
+	}
+	node := Node{OpType: "Identity", Name: "chorus_" + out.Name, Inputs: []string{value}, Outputs: []string{out.Name}}
+	g := make([]byte, 0, len(graph)+256)
+	g = append(g, graph...)
+	g = appendMessage(g, graphNode, node.marshal())
+	g = appendMessage(g, graphOutput, out.marshal())
+	b := make([]byte, 0, len(model)+256)
 	b = append(b, model[:start]...)
 	b = appendMessage(b, modelGraph, g)
 	b = append(b, model[end:]...)

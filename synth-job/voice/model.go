@@ -3,6 +3,8 @@ package voice
 import (
 	"fmt"
 	"strings"
+
+	"github.com/chorus-voice/chorus/synth-job/onnxpb"
 )
 
 // The names of the Piper model's inputs.
@@ -12,6 +14,21 @@ const (
 	InputScales  = "scales"
 	InputSID     = "sid"
 )
+
+// OutputDurations is the optional output that gives each input id its
+// length in output frames: float32 [B, 1, N], exactly Piper's w_ceil,
+//
+//	w_ceil = Ceil(exp(logw) · x_mask · length_scale)
+//
+// (after length_scale and the ceiling, zero on padding ids). The audio of
+// item b is Σ_n durations[b, 0, n] frames of the voice's hop (256 samples
+// for Piper's voices: output samples ÷ frames), at least one frame; the
+// frames of one id are the audio that id speaks. Piper's exporter does not
+// output it: the prepared graph of a Piper voice adds it (see
+// PreparedGraphSuffix), and a generated voice may declare it itself. A
+// voice without it still runs; it is then cut by level, and its results
+// carry no durations.
+const OutputDurations = "durations"
 
 // ElemType is a tensor element type, numbered as ONNX numbers them
 // (TensorProto.DataType), which is also how ONNX Runtime numbers them.
@@ -92,6 +109,7 @@ func (b Batching) String() string {
 //	scales        float32 [3]
 //	sid           int64   [1] or [B]   present iff the config has more than one speaker
 //	output 0      float32 [B, 1, T] or [B, 1, 1, T]
+//	durations     float32 [B, 1, N]    optional (OutputDurations)
 //
 // Piper's exporter declares sid as [1] (it is not among the dynamic axes),
 // so such a model takes one speaker per run; a model that declares it [B]
@@ -165,9 +183,65 @@ func CheckModel(c *Config, inputs, outputs []Port) (Batching, error) {
 		if !o.Tensor || o.Type != Float || (len(o.Dims) != 3 && len(o.Dims) != 4) {
 			bad("output %q is %s, want a float tensor [B,1,T] or [B,1,1,T]", o.Name, o)
 		}
+		if o.Name == OutputDurations {
+			bad("the first output is the audio, not %q", OutputDurations)
+		}
+	}
+	for _, o := range outputs {
+		if o.Name == OutputDurations && (!o.Tensor || o.Type != Float || len(o.Dims) != 3 || (o.Dims[1] != 1 && o.Dims[1] >= 0)) {
+			bad("output %q is %s, want a float tensor [B,1,N]", o.Name, o)
+		}
 	}
 	if len(errs) > 0 {
 		return 0, fmt.Errorf("%w: model does not match the Piper contract: %s", ErrInvalid, strings.Join(errs, "; "))
 	}
 	return batching, nil
+}
+
+// HasDurations reports whether a model's outputs include OutputDurations.
+func HasDurations(outputs []Port) bool {
+	for _, o := range outputs {
+		if o.Name == OutputDurations {
+			return true
+		}
+	}
+	return false
+}
+
+// ModelPorts reads the declared inputs and outputs of the model file at
+// path from the file itself (onnxpb.PortsOfFile: the graph's framing only,
+// no ONNX Runtime session). Errors wrap ErrInvalid: a file that is not an
+// ONNX model is a broken voice.
+func ModelPorts(path string) (inputs, outputs []Port, err error) {
+	ins, outs, err := onnxpb.PortsOfFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: read model %s: %v", ErrInvalid, path, err)
+	}
+	return portsOf(ins), portsOf(outs), nil
+}
+
+// ModelPortsFromBytes is ModelPorts for a model held in memory.
+func ModelPortsFromBytes(model []byte) (inputs, outputs []Port, err error) {
+	ins, outs, err := onnxpb.Ports(model)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: model is not a readable ONNX file: %v", ErrInvalid, err)
+	}
+	return portsOf(ins), portsOf(outs), nil
+}
+
+// portsOf converts declared ports as ONNX Runtime reports them: -1 for an
+// axis of no fixed size (named or unknown).
+func portsOf(ps []onnxpb.Port) []Port {
+	out := make([]Port, len(ps))
+	for i, p := range ps {
+		dims := make([]int64, len(p.Shape))
+		for j, d := range p.Shape {
+			dims[j] = d.Value
+			if d.Param != "" || d.Value <= 0 {
+				dims[j] = -1
+			}
+		}
+		out[i] = Port{Name: p.Name, Tensor: p.Tensor, Type: ElemType(p.Type), Dims: dims}
+	}
+	return out
 }

@@ -12,9 +12,16 @@ type Voice struct {
 	// Name identifies the voice in logs (the model file name without .onnx
 	// unless the caller chose another).
 	Name string
-	// ModelPath is the .onnx file; the engine keys its session cache on it.
+	// ModelPath is the .onnx file as exported; the engine keys its session
+	// cache on it.
 	ModelPath string
 	Config    *Config
+	// GraphPath and LiftedPath are the voice's prepared graphs (see
+	// UsePrepared), "" where the model as exported serves instead.
+	// Prepared says whether the voice went through preparation at all.
+	GraphPath  string
+	LiftedPath string
+	Prepared   bool
 }
 
 // Open reads the voice at modelPath; configPath defaults to modelPath+".json"

@@ -56,7 +56,7 @@ func (im *Importer) Validate(v *Voice) (*voice.Config, voice.Batching, error) {
 	if err := engine.InitRuntime(im.ORTLibrary); err != nil {
 		return nil, 0, err
 	}
-	ins, outs, err := engine.ModelPortsFromBytes(v.Model)
+	ins, outs, err := voice.ModelPortsFromBytes(v.Model)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -19,7 +19,8 @@ import (
 	"time"
 
 	"github.com/chorus-voice/chorus/synth-job/engine"
-	"github.com/chorus-voice/chorus/synth-job/voice"
+	"github.com/chorus-voice/chorus/synth-job/voiceprep"
+	"github.com/chorus-voice/chorus/synth-job/wav"
 )
 
 func main() {
@@ -49,7 +50,8 @@ func main() {
 }
 
 func run(ctx context.Context, log *slog.Logger, ortLib, provider, model, config, text, out string, speaker int, speed float64) error {
-	v, err := voice.Open(model, config)
+	// The voice's prepared graphs: those beside it, or made now (once).
+	v, err := voiceprep.Open(ctx, ortLib, model, config, log)
 	if err != nil {
 		return err
 	}
@@ -74,7 +76,11 @@ func run(ctx context.Context, log *slog.Logger, ortLib, provider, model, config,
 	if r.Duration <= 0 {
 		return errors.New("no audio produced")
 	}
-	if err := os.WriteFile(out, r.WAV, 0o644); err != nil {
+	file, err := wav.Encode(r.Samples, r.SampleRate)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, file, 0o644); err != nil {
 		return err
 	}
 	demo := ""

@@ -53,6 +53,7 @@ import (
 	"github.com/chorus-voice/chorus/synth-job/engine"
 	"github.com/chorus-voice/chorus/synth-job/internal/benchvoice"
 	"github.com/chorus-voice/chorus/synth-job/voice"
+	"github.com/chorus-voice/chorus/synth-job/voiceprep"
 )
 
 var sentences = []string{
@@ -181,7 +182,7 @@ func run(ctx context.Context, log *slog.Logger, o *options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	v, err := openVoice(dir, o.voiceArg)
+	v, err := openVoice(context.Background(), dir, o.voiceArg, o.ortLib)
 	if err != nil {
 		return err
 	}
@@ -225,22 +226,24 @@ func label(l string) string {
 	return " [" + l + "]"
 }
 
-func openVoice(dir, arg string) (*voice.Voice, error) {
+// openVoice opens the voice to measure with its prepared graphs, as the
+// worker opens them (made beside the model the first time).
+func openVoice(ctx context.Context, dir, arg, ortLib string) (*voice.Voice, error) {
 	switch arg {
 	case "demo":
-		return writeDemo(dir)
+		return writeDemo(ctx, dir, ortLib)
 	case "bench":
-		v, err := benchvoice.Open(benchvoice.CacheDir(), benchvoice.Medium)
+		v, err := benchvoice.Open(ctx, benchvoice.CacheDir(), benchvoice.Medium, ortLib)
 		if errors.Is(err, benchvoice.ErrMissing) {
 			fmt.Printf("enginebench: the bench voice is not here (%v); measuring the demo voice instead\n", err)
-			return writeDemo(dir)
+			return writeDemo(ctx, dir, ortLib)
 		}
 		return v, err
 	}
-	return voice.Open(arg, "")
+	return voiceprep.Open(ctx, ortLib, arg, "", nil)
 }
 
-func writeDemo(dir string) (*voice.Voice, error) {
+func writeDemo(ctx context.Context, dir, ortLib string) (*voice.Voice, error) {
 	model, config, err := demovoice.Build(demovoice.English())
 	if err != nil {
 		return nil, err
@@ -252,7 +255,7 @@ func writeDemo(dir string) (*voice.Voice, error) {
 	if err := os.WriteFile(path+".json", config, 0o644); err != nil {
 		return nil, err
 	}
-	return voice.Open(path, "")
+	return voiceprep.Open(ctx, ortLib, path, "", nil)
 }
 
 // engine opens an engine with the bench's settings and preloads the voice.

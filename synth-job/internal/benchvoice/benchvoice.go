@@ -1,19 +1,21 @@
 // Package benchvoice finds the benchmark voices kept beside the checkout in
 // ../shared/voices (Piper's own "medium" export with random weights: real
-// cost, noise audio) and unpacks them into the local cache, once.
+// cost, noise audio) and unpacks them into the local cache, once, with
+// their prepared graphs, as an import would store them.
 package benchvoice
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 
 	"github.com/chorus-voice/chorus/synth-job/voice"
+	"github.com/chorus-voice/chorus/synth-job/voiceprep"
 )
 
 // The benchmark voices.
@@ -47,40 +49,54 @@ func Dir() (string, error) {
 	}
 }
 
-// Open unpacks the named voice (NAME.onnx.xz + NAME.onnx.json) into
-// cacheDir, unless an unpacked copy of the same archive is there already,
-// and opens it. It needs the xz command.
-func Open(cacheDir, name string) (*voice.Voice, error) {
-	dir, err := Dir()
+// Open unpacks the named voice into cacheDir (Unpack) and opens it with
+// its prepared graphs, made beside it the first time (voiceprep.Open) on
+// the ONNX Runtime library at ortLibrary.
+func Open(ctx context.Context, cacheDir, name, ortLibrary string) (*voice.Voice, error) {
+	model, err := Unpack(cacheDir, name)
 	if err != nil {
 		return nil, err
+	}
+	return voiceprep.Open(ctx, ortLibrary, model, "", slog.New(slog.DiscardHandler))
+}
+
+// Unpack unpacks the named voice (NAME.onnx.xz + NAME.onnx.json) into
+// cacheDir, unless an unpacked copy of the same archive is there already,
+// and returns the model's path (its config beside it). It needs the xz
+// command.
+func Unpack(cacheDir, name string) (string, error) {
+	dir, err := Dir()
+	if err != nil {
+		return "", err
 	}
 	xzPath := filepath.Join(dir, name+".onnx.xz")
 	cfgPath := filepath.Join(dir, name+".onnx.json")
 	for _, p := range []string{xzPath, cfgPath} {
 		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMissing, err)
+			return "", fmt.Errorf("%w: %v", ErrMissing, err)
 		}
 	}
-	sum, err := fileSHA256(xzPath)
+	sum, err := voiceprep.FileSHA256(xzPath)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	dst := filepath.Join(cacheDir, "bench-voices", sum[:16])
 	model := filepath.Join(dst, name+".onnx")
 	if _, err := os.Stat(model); err != nil {
 		if err := unpack(xzPath, dst, model); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
 	cfg, err := os.ReadFile(cfgPath)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	if err := os.WriteFile(model+".json", cfg, 0o644); err != nil {
-		return nil, err
+	if old, err := os.ReadFile(model + ".json"); err != nil || !bytes.Equal(old, cfg) {
+		if err := os.WriteFile(model+".json", cfg, 0o644); err != nil {
+			return "", err
+		}
 	}
-	return voice.Open(model, "")
+	return model, nil
 }
 
 // unpack decompresses xzPath into model through a temporary file and a
@@ -105,19 +121,6 @@ func unpack(xzPath, dir, model string) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), model)
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // CacheDir is CHORUS_CACHE, or ~/.cache/chorus as the Makefile sets it.

@@ -4,6 +4,9 @@
 package testenv
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"math"
 	"os"
 	"os/exec"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/chorus-voice/chorus/synth-job/internal/benchvoice"
 	"github.com/chorus-voice/chorus/synth-job/voice"
+	"github.com/chorus-voice/chorus/synth-job/voiceprep"
 )
 
 // missing skips the test locally and fails it in CI.
@@ -35,15 +39,65 @@ func ORTLibrary(t testing.TB) string {
 	return lib
 }
 
-// BenchVoice unpacks (once, into the cache) and opens one of the benchmark
-// voices of ../shared/voices: benchvoice.Medium or benchvoice.Medium4Spk.
+// BenchVoice unpacks and prepares (once, into the cache) and opens one of
+// the benchmark voices of ../shared/voices: benchvoice.Medium or
+// benchvoice.Medium4Spk.
 func BenchVoice(t testing.TB, name string) *voice.Voice {
 	t.Helper()
-	v, err := benchvoice.Open(benchvoice.CacheDir(), name)
+	lib := ORTLibrary(t)
+	if _, err := benchvoice.Dir(); err != nil {
+		missing(t, "benchmark voice %s: %v", name, err)
+	}
+	model, err := benchvoice.Unpack(benchvoice.CacheDir(), name)
+	if errors.Is(err, benchvoice.ErrMissing) {
+		missing(t, "benchmark voice %s: %v", name, err)
+	}
+	if err != nil {
+		t.Fatalf("benchmark voice %s: %v", name, err)
+	}
+	v, err := voiceprep.Open(context.Background(), lib, model, "", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("benchmark voice %s: %v", name, err)
+	}
+	if !v.Prepared {
+		t.Fatalf("benchmark voice %s: not prepared", name)
+	}
+	return v
+}
+
+// BenchModel unpacks (once, into the cache) one of the benchmark voices
+// and returns its model file as exported (the config beside it).
+func BenchModel(t testing.TB, name string) string {
+	t.Helper()
+	model, err := benchvoice.Unpack(benchvoice.CacheDir(), name)
 	if err != nil {
 		missing(t, "benchmark voice %s: %v", name, err)
 	}
-	return v
+	return model
+}
+
+// PythonONNX returns Debian's python3 that imports onnx (python3-onnx,
+// which scripts/setup-system.sh installs): onnx.checker is the independent
+// check of the ONNX files Chorus writes.
+func PythonONNX(t testing.TB) string {
+	t.Helper()
+	const python = "/usr/bin/python3"
+	if out, err := exec.Command(python, "-c", "import onnx").CombinedOutput(); err != nil {
+		missing(t, "%s cannot import onnx (python3-onnx; run scripts/setup-system.sh): %v\n%s", python, err, out)
+	}
+	return python
+}
+
+// CheckONNX runs onnx.checker (full check, shapes inferred) on the model
+// file at path and fails the test with its report.
+func CheckONNX(t testing.TB, path string) {
+	t.Helper()
+	py := PythonONNX(t)
+	out, err := exec.Command(py, "-c",
+		"import onnx,sys; onnx.checker.check_model(sys.argv[1], full_check=True)", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("onnx.checker %s: %v\n%s", path, err, out)
+	}
 }
 
 // FFmpeg returns the path of the ffmpeg command (Debian's, installed by
