@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -161,4 +162,55 @@ func TestPaddingNeverBecomesAudio(t *testing.T) {
 	}
 	t.Logf("%d samples; identical within ±1 up to %d (the last %.0f ms are the decoder's look-ahead); gains %.6f alone, %.6f batched",
 		n, first, float64(n-first)/float64(alone[0].SampleRate)*1000, la.Gain, lb.Gain)
+}
+
+// The durations contract (voice.OutputDurations): with the bench voice
+// and noise off, each item's durations summed over its ids, times the
+// hop, give exactly the samples the engine cut for it — alone, and in a
+// padded run with longer sentences — and the spans tile the audio with
+// the sentence silence between them.
+func TestDurationsGiveTheFramesCut(t *testing.T) {
+	v := noiseOff(testenv.BenchVoice(t, benchvoice.Medium))
+	e := newEngine(t, engine.Options{IntraOpThreads: 2, MaxRunItems: 8, MaxRunIDs: 1 << 20})
+	ctx := context.Background()
+	text := "See you soon. " + benchTexts[0] + " Are you ready?"
+	alone, err := e.Synthesize(ctx, v, []engine.Request{{Text: text}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batched, err := e.Synthesize(ctx, v, []engine.Request{{Text: text}, {Text: benchTexts[3] + " " + benchTexts[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gap := int(0.2 * float64(v.Config.Audio.SampleRate))
+	for name, r := range map[string]engine.Result{"alone": alone[0], "batched": batched[0]} {
+		if r.Err != nil || len(r.Spans) != 3 {
+			t.Fatalf("%s: %v, %d spans, want 3", name, r.Err, len(r.Spans))
+		}
+		end := 0
+		for i, s := range r.Spans {
+			if s.Hop != 256 || len(s.Frames) != len(s.IDs) {
+				t.Fatalf("%s span %d: hop %d, %d frames for %d ids; want Piper's hop 256 and one count per id", name, i, s.Hop, len(s.Frames), len(s.IDs))
+			}
+			frames := 0
+			for _, f := range s.Frames {
+				frames += f
+			}
+			if frames*s.Hop != s.Len {
+				t.Errorf("%s span %d: durations sum to %d frames × %d = %d samples, the engine cut %d", name, i, frames, s.Hop, frames*s.Hop, s.Len)
+			}
+			if want := end + min(i, 1)*gap; s.Start != want || s.Sentence != i {
+				t.Errorf("%s span %d: starts at %d (sentence %d), want %d (sentence %d)", name, i, s.Start, s.Sentence, want, i)
+			}
+			end = s.Start + s.Len
+		}
+		if end != len(r.Samples) {
+			t.Errorf("%s: the spans end at %d of %d samples", name, end, len(r.Samples))
+		}
+	}
+	for i := range alone[0].Spans {
+		if a, b := alone[0].Spans[i], batched[0].Spans[i]; !slices.Equal(a.Frames, b.Frames) || a.Len != b.Len {
+			t.Errorf("span %d: %v alone, %v in a padded run", i, a.Frames, b.Frames)
+		}
+	}
 }

@@ -2,6 +2,8 @@ package voicecache
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 
 	"cloud.google.com/go/storage"
@@ -12,9 +14,13 @@ type GCS struct {
 	Bucket *storage.BucketHandle
 }
 
-// Attrs returns the object's size, CRC32C and generation.
+// Attrs returns the object's size, CRC32C and generation; a missing object
+// is ErrNotExist (and storage.ErrObjectNotExist).
 func (g GCS) Attrs(ctx context.Context, object string) (ObjectAttrs, error) {
 	a, err := g.Bucket.Object(object).Attrs(ctx)
+	if errors.Is(err, storage.ErrObjectNotExist) {
+		return ObjectAttrs{}, fmt.Errorf("%w: %w", ErrNotExist, err)
+	}
 	if err != nil {
 		return ObjectAttrs{}, err
 	}

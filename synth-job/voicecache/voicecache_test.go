@@ -3,6 +3,9 @@ package voicecache
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -45,7 +48,7 @@ func (b *memBucket) Attrs(_ context.Context, name string) (ObjectAttrs, error) {
 	defer b.mu.Unlock()
 	d, ok := b.objects[name]
 	if !ok {
-		return ObjectAttrs{}, fmt.Errorf("object %s: not found", name)
+		return ObjectAttrs{}, fmt.Errorf("object %s: %w", name, ErrNotExist)
 	}
 	return ObjectAttrs{Size: int64(len(d)), CRC32C: crc32.Checksum(d, castagnoli), Generation: b.gens[name]}, nil
 }
@@ -245,5 +248,105 @@ func TestGCSAdapter(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(v.ModelPath); !bytes.Equal(got, model) {
 		t.Error("model differs after GCS download")
+	}
+	if _, err := g.Attrs(context.Background(), "voices/missing.onnx"); !errors.Is(err, ErrNotExist) {
+		t.Errorf("a missing object: %v, want ErrNotExist", err)
+	}
+}
+
+// prepareFake stands in for voiceprep.Prepare: it writes a prepared graph
+// of fixed bytes beside the model and counts its calls.
+type prepareFake struct{ calls atomic.Int64 }
+
+var fakeGraph = []byte("prepared graph bytes")
+
+func (f *prepareFake) prepare(_ context.Context, modelPath string, _ *voice.Config) (*voice.Prepared, error) {
+	f.calls.Add(1)
+	if err := os.WriteFile(modelPath+voice.PreparedGraphSuffix, fakeGraph, 0o644); err != nil {
+		return nil, err
+	}
+	p := manifestFor(t0SHA(modelPath), fakeGraph)
+	b, _ := json.Marshal(p)
+	return p, os.WriteFile(modelPath+voice.PreparedManifestSuffix, b, 0o644)
+}
+
+func t0SHA(path string) string {
+	b, _ := os.ReadFile(path)
+	return sha(b)
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func manifestFor(source string, graph []byte) *voice.Prepared {
+	return &voice.Prepared{Version: voice.PreparedVersion, Source: source, Durations: true,
+		Graph: &voice.PreparedGraph{SHA256: sha(graph), Size: int64(len(graph))}}
+}
+
+// The graphs import stored beside the model are downloaded, checked
+// against their manifest's sha256 and used; one that does not match its
+// manifest is refused.
+func TestStoredPreparedGraphs(t *testing.T) {
+	b := newMemBucket()
+	model, config := demo(t)
+	b.put("m.onnx", model)
+	b.put("m.onnx.json", config)
+	manifest, _ := json.Marshal(manifestFor(sha(model), fakeGraph))
+	b.put("m.onnx"+voice.PreparedManifestSuffix, manifest)
+	b.put("m.onnx"+voice.PreparedGraphSuffix, fakeGraph)
+	f := &prepareFake{}
+	c, _ := New(t.TempDir(), b, nil)
+	c.Prepare = f.prepare
+	v, err := c.Get(context.Background(), "v", "m.onnx", "m.onnx.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Prepared || v.GraphPath != v.ModelPath+voice.PreparedGraphSuffix || v.LiftedPath != "" || f.calls.Load() != 0 {
+		t.Fatalf("voice %+v, %d local preparations; want the stored graph", v, f.calls.Load())
+	}
+	if got, _ := os.ReadFile(v.GraphPath); !bytes.Equal(got, fakeGraph) {
+		t.Error("the prepared graph differs from the stored one")
+	}
+	// A graph that is not the one its manifest names.
+	b.put("m.onnx"+voice.PreparedGraphSuffix, []byte("other graph bytes!!!"))
+	if _, err := c.Get(context.Background(), "v", "m.onnx", "m.onnx.json"); !errors.Is(err, ErrVerify) {
+		t.Errorf("a graph that does not match its manifest: %v, want ErrVerify", err)
+	}
+}
+
+// A voice the bucket has no current prepared graphs for (imported before
+// they existed, or a manifest of another model) is prepared here, once.
+func TestUnpreparedVoiceIsPreparedOnceHere(t *testing.T) {
+	for _, stale := range []bool{false, true} {
+		b := newMemBucket()
+		model, config := demo(t)
+		b.put("m.onnx", model)
+		b.put("m.onnx.json", config)
+		if stale {
+			manifest, _ := json.Marshal(manifestFor(sha([]byte("another model")), fakeGraph))
+			b.put("m.onnx"+voice.PreparedManifestSuffix, manifest)
+		}
+		f := &prepareFake{}
+		c, _ := New(t.TempDir(), b, nil)
+		c.Prepare = f.prepare
+		for range 2 {
+			v, err := c.Get(context.Background(), "v", "m.onnx", "m.onnx.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !v.Prepared || v.GraphPath == "" {
+				t.Fatalf("stale manifest %v: voice %+v, want graphs prepared here", stale, v)
+			}
+		}
+		if n := f.calls.Load(); n != 1 {
+			t.Errorf("stale manifest %v: prepared %d times, want once", stale, n)
+		}
+		// Without a Preparer the voice serves its model as exported.
+		c2, _ := New(t.TempDir(), b, nil)
+		if v, err := c2.Get(context.Background(), "v", "m.onnx", "m.onnx.json"); err != nil || v.Prepared {
+			t.Errorf("stale manifest %v, no Preparer: %v, prepared %v", stale, err, v != nil && v.Prepared)
+		}
 	}
 }
