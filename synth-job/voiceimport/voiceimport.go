@@ -1,7 +1,10 @@
 // Package voiceimport registers voices: it validates a Piper voice pair
-// (config and model, the model's inputs and outputs checked by ONNX
-// Runtime), uploads it to the models bucket and records it in Firestore.
-// It also loads the seed file of members and demo voices.
+// (config and model, the model's declared inputs and outputs against the
+// contract), prepares its graphs once (synth-job/voiceprep: made, run
+// against the model, stored beside it with their manifest and checksums),
+// uploads it all to the models bucket and records it in Firestore. It also
+// loads the seed file of members and demo voices, and prepares the graphs
+// of voices imported before prepared graphs existed (PrepareStored).
 package voiceimport
 
 import (
@@ -13,14 +16,17 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/googleapi"
 
 	"github.com/chorus-voice/chorus/shared/store"
-	"github.com/chorus-voice/chorus/synth-job/engine"
 	"github.com/chorus-voice/chorus/synth-job/voice"
+	"github.com/chorus-voice/chorus/synth-job/voiceprep"
 )
 
 // MaxModelBytes bounds an imported model (Piper's largest voices are ~120 MB).
@@ -39,8 +45,18 @@ type Voice struct {
 type Importer struct {
 	Store  *store.Store
 	Models *storage.BucketHandle
-	// ORTLibrary is the ONNX Runtime library used to check models.
+	// ORTLibrary is the ONNX Runtime library the prepared graphs are
+	// checked on.
 	ORTLibrary string
+	// Log defaults to slog.Default().
+	Log *slog.Logger
+}
+
+func (im *Importer) log() *slog.Logger {
+	if im.Log != nil {
+		return im.Log
+	}
+	return slog.Default()
 }
 
 // Validate checks the pair against the Piper contract without uploading,
@@ -51,9 +67,6 @@ func (im *Importer) Validate(v *Voice) (*voice.Config, voice.Batching, error) {
 	}
 	cfg, err := voice.ParseConfig(v.Config)
 	if err != nil {
-		return nil, 0, err
-	}
-	if err := engine.InitRuntime(im.ORTLibrary); err != nil {
 		return nil, 0, err
 	}
 	ins, outs, err := voice.ModelPortsFromBytes(v.Model)
@@ -67,8 +80,9 @@ func (im *Importer) Validate(v *Voice) (*voice.Config, voice.Batching, error) {
 	return cfg, batching, nil
 }
 
-// Import validates v, uploads it (unchanged objects are not rewritten) and
-// records it. Importing the same pair again changes nothing.
+// Import validates v, prepares its graphs, uploads it all (unchanged
+// objects are not rewritten) and records it. Importing the same pair
+// again changes nothing.
 func (im *Importer) Import(ctx context.Context, v *Voice) (*store.Voice, error) {
 	cfg, _, err := im.Validate(v)
 	if err != nil {
@@ -97,10 +111,106 @@ func (im *Importer) Import(ctx context.Context, v *Voice) (*store.Voice, error) 
 	if err := put(ctx, im.Models, rec.ConfigObject, v.Config, "application/json"); err != nil {
 		return nil, err
 	}
+	if err := im.prepare(ctx, rec.ModelObject, v.Model, cfg); err != nil {
+		return nil, fmt.Errorf("voice %s: %w", v.ID, err)
+	}
 	if err := im.Store.PutVoice(ctx, rec); err != nil {
 		return nil, err
 	}
 	return rec, nil
+}
+
+// prepare makes the prepared graphs of model (voiceprep.Prepare, in a
+// scratch folder) and stores them beside modelObject: the graphs first,
+// their manifest last, so that a worker that sees the manifest finds every
+// graph it names.
+func (im *Importer) prepare(ctx context.Context, modelObject string, model []byte, cfg *voice.Config) error {
+	dir, err := os.MkdirTemp("", "chorus-prepare-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "model.onnx")
+	if err := os.WriteFile(path, model, 0o600); err != nil {
+		return err
+	}
+	p, err := voiceprep.Prepare(ctx, im.ORTLibrary, path, cfg, im.log())
+	if err != nil {
+		return fmt.Errorf("prepare graphs: %w", err)
+	}
+	for _, g := range []struct {
+		graph  *voice.PreparedGraph
+		suffix string
+	}{{p.Graph, voice.PreparedGraphSuffix}, {p.Lifted, voice.LiftedGraphSuffix}} {
+		if g.graph == nil {
+			continue
+		}
+		data, err := os.ReadFile(path + g.suffix)
+		if err != nil {
+			return err
+		}
+		if err := put(ctx, im.Models, modelObject+g.suffix, data, "application/octet-stream"); err != nil {
+			return err
+		}
+	}
+	manifest, err := os.ReadFile(path + voice.PreparedManifestSuffix)
+	if err != nil {
+		return err
+	}
+	return put(ctx, im.Models, modelObject+voice.PreparedManifestSuffix, manifest, "application/json")
+}
+
+// PrepareStored prepares and stores the graphs of a registered voice whose
+// bucket has none that are current for its model (a voice imported before
+// prepared graphs existed, or by an older version of the rewrites). It
+// reports whether it prepared any; a voice already prepared is left as it
+// is.
+func (im *Importer) PrepareStored(ctx context.Context, id string) (bool, error) {
+	rec, err := im.Store.GetVoice(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	model, err := get(ctx, im.Models, rec.ModelObject, MaxModelBytes)
+	if err != nil {
+		return false, err
+	}
+	if m, err := get(ctx, im.Models, rec.ModelObject+voice.PreparedManifestSuffix, 1<<20); err == nil {
+		sum := sha256.Sum256(model)
+		if p, err := voice.ParsePrepared(m); err == nil && p.Current(hex.EncodeToString(sum[:])) {
+			return false, nil
+		}
+	} else if !errors.Is(err, storage.ErrObjectNotExist) {
+		return false, err
+	}
+	config, err := get(ctx, im.Models, rec.ConfigObject, 1<<20)
+	if err != nil {
+		return false, err
+	}
+	cfg, err := voice.ParseConfig(config)
+	if err != nil {
+		return false, fmt.Errorf("voice %s: %w", id, err)
+	}
+	if err := im.prepare(ctx, rec.ModelObject, model, cfg); err != nil {
+		return false, fmt.Errorf("voice %s: %w", id, err)
+	}
+	return true, nil
+}
+
+// get reads an object of at most limit bytes.
+func get(ctx context.Context, b *storage.BucketHandle, name string, limit int64) ([]byte, error) {
+	r, err := b.Object(name).NewReader(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("voiceimport: read %s: %w", name, err)
+	}
+	defer r.Close()
+	if r.Attrs.Size > limit {
+		return nil, fmt.Errorf("%w: %s is %d bytes, at most %d", voice.ErrInvalid, name, r.Attrs.Size, limit)
+	}
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("voiceimport: read %s: %w", name, err)
+	}
+	return data, nil
 }
 
 // Checksum identifies a voice's files: the sha256 of the model and the

@@ -3,11 +3,15 @@
 //	chorus-voices validate -model x.onnx [-config x.onnx.json]
 //	chorus-voices import   -id ID -model x.onnx [-config x.onnx.json] [-label "…"]
 //	chorus-voices seed     [-file scripts/seed/seed.json]
+//	chorus-voices prepare  [-id ID]
 //	chorus-voices lexicon  -member ID [-word W [-phonemes P | -delete]]
 //
-// validate needs only CHORUS_ORT_LIBRARY. import and seed also read
-// GOOGLE_CLOUD_PROJECT and CHORUS_MODELS_BUCKET (and the emulator variables
-// locally). Every command is idempotent.
+// import and seed store each voice's prepared graphs beside its model (see
+// synth-job/voiceprep); prepare stores them for voices imported before
+// they existed (every registered voice, or -id's), so that no worker has
+// to prepare them at start. validate needs only CHORUS_ORT_LIBRARY; the
+// others also read GOOGLE_CLOUD_PROJECT and CHORUS_MODELS_BUCKET (and the
+// emulator variables locally). Every command is idempotent.
 package main
 
 import (
@@ -32,6 +36,7 @@ const usage = `usage:
   chorus-voices validate -model x.onnx [-config x.onnx.json]
   chorus-voices import   -id ID -model x.onnx [-config x.onnx.json] [-label "…"]
   chorus-voices seed     [-file scripts/seed/seed.json]
+  chorus-voices prepare  [-id ID]                            (prepared graphs for voices imported before them)
   chorus-voices lexicon  -member ID                          (list)
   chorus-voices lexicon  -member ID -word W -phonemes "…"    (set; checked against the voice)
   chorus-voices lexicon  -member ID -word W -delete`
@@ -98,7 +103,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 		fmt.Printf("ok: %s, %d Hz, %d speaker(s), phonemes %s (%s), %d symbols\nbatching: %s\n",
 			*model, cfg.Audio.SampleRate, cfg.NumSpeakers, cfg.PhonemeType, cfg.Espeak.Voice, len(cfg.PhonemeIDMap), batching)
 		return nil
-	case "import", "seed", "lexicon":
+	case "import", "seed", "lexicon", "prepare":
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
@@ -117,8 +122,11 @@ func run(ctx context.Context, cmd string, args []string) error {
 	}
 	defer gcs.Close()
 	im := &voiceimport.Importer{Store: st, Models: gcs.Bucket(bucket), ORTLibrary: lib}
-	if cmd == "lexicon" {
+	switch cmd {
+	case "lexicon":
 		return lexicon(ctx, im, st, *member, *word, *phonemes, *del)
+	case "prepare":
+		return prepare(ctx, im, st, *id)
 	}
 	if cmd == "seed" {
 		f, err := voiceimport.ReadSeed(*file)
@@ -144,6 +152,35 @@ func run(ctx context.Context, cmd string, args []string) error {
 	}
 	fmt.Printf("imported voice %s (%s): gs://%s/%s, %d speaker(s)\n", rec.ID, rec.Label, bucket, rec.ModelObject, rec.NumSpeakers)
 	return nil
+}
+
+// prepare stores the prepared graphs of voice id, or of every registered
+// voice, where the bucket has none current for its model.
+func prepare(ctx context.Context, im *voiceimport.Importer, st *store.Store, id string) error {
+	ids := []string{id}
+	if id == "" {
+		all, err := st.ListVoices(ctx)
+		if err != nil {
+			return err
+		}
+		ids = ids[:0]
+		for _, v := range all {
+			ids = append(ids, v.ID)
+		}
+	}
+	var errs []error
+	for _, id := range ids {
+		did, err := im.PrepareStored(ctx, id)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("voice %s: %w", id, err))
+		case did:
+			fmt.Printf("voice %s: prepared graphs stored\n", id)
+		default:
+			fmt.Printf("voice %s: already prepared\n", id)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // lexicon lists, sets or deletes a member's pronunciations.
