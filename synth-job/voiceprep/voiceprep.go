@@ -167,19 +167,22 @@ func Open(ctx context.Context, ortLibrary, modelPath, configPath string, log *sl
 	if err != nil {
 		return nil, err
 	}
-	p, err := voice.ReadPrepared(v.ModelPath + voice.PreparedManifestSuffix)
-	if err != nil || !p.Current(sum) {
-		p, err = Prepare(ctx, ortLibrary, v.ModelPath, v.Config, log)
-		switch {
-		case errors.Is(err, voice.ErrInvalid) || ctx.Err() != nil:
-			return nil, err
-		case err != nil: // e.g. a folder it may not write to
-			if log == nil {
-				log = slog.Default()
-			}
-			log.Warn("cannot prepare the voice's graphs; its model runs as exported", "model", v.ModelPath, "error", err.Error())
+	if p, err := voice.ReadPrepared(v.ModelPath + voice.PreparedManifestSuffix); err == nil && p.Current(sum) {
+		if v.UsePrepared(p, sum) == nil {
 			return v, nil
 		}
+		// A graph it names is missing or changed: make them again.
+	}
+	p, err := Prepare(ctx, ortLibrary, v.ModelPath, v.Config, log)
+	switch {
+	case errors.Is(err, voice.ErrInvalid) || ctx.Err() != nil:
+		return nil, err
+	case err != nil: // e.g. a folder it may not write to
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Warn("cannot prepare the voice's graphs; its model runs as exported", "model", v.ModelPath, "error", err.Error())
+		return v, nil
 	}
 	if err := v.UsePrepared(p, sum); err != nil {
 		return nil, err

@@ -89,12 +89,14 @@ func PythonONNX(t testing.TB) string {
 }
 
 // CheckONNX runs onnx.checker (full check, shapes inferred) on the model
-// file at path and fails the test with its report.
+// file at path and fails the test with its report. The model is loaded
+// first: given a path, onnx 1.12's full check writes the inferred shapes
+// back into the file.
 func CheckONNX(t testing.TB, path string) {
 	t.Helper()
 	py := PythonONNX(t)
 	out, err := exec.Command(py, "-c",
-		"import onnx,sys; onnx.checker.check_model(sys.argv[1], full_check=True)", path).CombinedOutput()
+		"import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)", path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("onnx.checker %s: %v\n%s", path, err, out)
 	}
