@@ -14,8 +14,11 @@ import (
 	"testing"
 	"time"
 
+	ort "github.com/yalue/onnxruntime_go"
+
 	"github.com/chorus-voice/chorus/synth-job/demovoice"
 	"github.com/chorus-voice/chorus/synth-job/engine"
+	"github.com/chorus-voice/chorus/synth-job/internal/benchvoice"
 	"github.com/chorus-voice/chorus/synth-job/internal/testenv"
 	"github.com/chorus-voice/chorus/synth-job/phonemize"
 	"github.com/chorus-voice/chorus/synth-job/voice"
@@ -445,5 +448,57 @@ func TestLexiconChangesTheAudio(t *testing.T) {
 	}
 	if plain, named := say(nil), say(phonemize.Lexicon{"Aria": "ɑːɹˈiːɑː"}); slices.Equal(plain, named) {
 		t.Fatal("the lexicon entry did not change the audio")
+	}
+}
+
+// The engine reads a model's ports from the file (voice.ModelPorts, no
+// session): they are what ONNX Runtime itself reports, for the generated
+// voices and for Piper's export as exported and as prepared — names,
+// kinds, types, ranks and fixed sizes. (ONNX Runtime infers shapes first:
+// it may know the size of an axis the file leaves symbolic, as Piper's
+// declared [batch_size, time, 1, T] output, whose "time" it reports as 1.)
+func TestModelPortsAsONNXRuntimeReportsThem(t *testing.T) {
+	newEngine(t, engine.Options{}) // initialises ONNX Runtime
+	dir := t.TempDir()
+	perItem, rank4 := demovoice.English(), demovoice.Korean()
+	perItem.SIDPerItem, rank4.Rank4 = true, true
+	paths := []string{
+		writeVoice(t, dir, "en", demovoice.English(), nil).ModelPath,
+		writeVoice(t, dir, "en-per-item", perItem, nil).ModelPath,
+		writeVoice(t, dir, "ko-rank4", rank4, nil).ModelPath,
+	}
+	if testing.Short() {
+		t.Log("-short: the generated voices only")
+	} else {
+		bench := testenv.BenchVoice(t, benchvoice.Medium4Spk)
+		paths = append(paths, bench.ModelPath, bench.GraphPath, bench.LiftedPath)
+	}
+	for _, path := range paths {
+		ins, outs, err := voice.ModelPorts(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oins, oouts, err := ort.GetInputOutputInfo(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			got  []voice.Port
+			want []ort.InputOutputInfo
+		}{{ins, oins}, {outs, oouts}} {
+			if len(c.got) != len(c.want) {
+				t.Fatalf("%s: %d ports read, ONNX Runtime reports %d", filepath.Base(path), len(c.got), len(c.want))
+			}
+			for i, w := range c.want {
+				g := c.got[i]
+				same := len(g.Dims) == len(w.Dimensions)
+				for j := range g.Dims {
+					same = same && (g.Dims[j] == w.Dimensions[j] || g.Dims[j] < 0)
+				}
+				if g.Name != w.Name || g.Tensor != (w.OrtValueType == ort.ONNXTypeTensor) || int(g.Type) != int(w.DataType) || !same {
+					t.Errorf("%s: port %s %v, ONNX Runtime: %s %v %v", filepath.Base(path), g.Name, g, w.Name, w.DataType, w.Dimensions)
+				}
+			}
+		}
 	}
 }
