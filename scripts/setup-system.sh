@@ -10,10 +10,13 @@
 #   chromium, chromium-driver, fonts-noto-*: the browser end-to-end test (Korean, emoji)
 #   zip: packaging the function sources (scripts/package-functions.sh)
 #   xz-utils: unpacking the bench voices of ../shared/voices (tests, make bench)
+#   python3-onnx: onnx.checker, the independent check of the ONNX files Chorus
+#     writes (the demo voices, the prepared graphs); Debian's module imports only
+#     under /usr/bin/python3, which the tests call
 #   python3, curl: used by the scripts (e2e, smoke, load, gpu-bench pruning)
 set -euo pipefail
 
-pkgs=(espeak-ng libespeak-ng-dev libopusenc-dev libsoxr-dev libmp3lame-dev ffmpeg sox chromium chromium-driver fonts-noto-cjk fonts-noto-color-emoji zip xz-utils)
+pkgs=(espeak-ng libespeak-ng-dev libopusenc-dev libsoxr-dev libmp3lame-dev ffmpeg sox chromium chromium-driver fonts-noto-cjk fonts-noto-color-emoji zip xz-utils python3-onnx)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
