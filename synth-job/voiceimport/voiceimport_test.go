@@ -2,8 +2,11 @@ package voiceimport_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -169,4 +172,62 @@ func TestLexiconEntriesAreCheckedAtImport(t *testing.T) {
 	if got, _ := im.Store.GetMember(ctx, "lex-aria"); len(got.Lexicon) != 1 {
 		t.Fatalf("after delete: %v", got.Lexicon)
 	}
+}
+
+// Import stores the voice's prepared graphs beside its model, with a
+// manifest current for that model; a voice registered before they existed
+// gets them from PrepareStored, once.
+func TestPreparedGraphsAreStored(t *testing.T) {
+	im, bucket := importer(t, "models-prepared")
+	ctx := context.Background()
+	model, cfg, err := demovoice.Build(demovoice.English())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := im.Import(ctx, &voiceimport.Voice{ID: "prep-en", Model: model, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(model)
+	stored := func() *voice.Prepared {
+		t.Helper()
+		r, err := bucket.Object(rec.ModelObject + voice.PreparedManifestSuffix).NewReader(ctx)
+		if err != nil {
+			t.Fatalf("manifest: %v", err)
+		}
+		defer r.Close()
+		b, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := voice.ParsePrepared(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !p.Current(hex.EncodeToString(sum[:])) {
+			t.Fatalf("stored manifest %+v is not current for the model", p)
+		}
+		for suffix, g := range map[string]*voice.PreparedGraph{voice.PreparedGraphSuffix: p.Graph, voice.LiftedGraphSuffix: p.Lifted} {
+			if g == nil {
+				continue
+			}
+			a, err := bucket.Object(rec.ModelObject + suffix).Attrs(ctx)
+			if err != nil || a.Size != g.Size {
+				t.Fatalf("%s: %v, size %d, manifest %d", suffix, err, a.Size, g.Size)
+			}
+		}
+		return p
+	}
+	stored()
+	// As if imported before prepared graphs existed.
+	if err := bucket.Object(rec.ModelObject + voice.PreparedManifestSuffix).Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, false} {
+		did, err := im.PrepareStored(ctx, "prep-en")
+		if err != nil || did != want {
+			t.Fatalf("PrepareStored call %d: %v, prepared %v; want %v", i+1, err, did, want)
+		}
+	}
+	stored()
 }
