@@ -103,14 +103,16 @@ const (
 	MaxGain         = 100
 )
 
-// Run sizes by provider, used where Options leave them zero. On the CPU,
-// batching gains nothing (padding only costs), so runs stay small. On CUDA
-// they suit one voice on an NVIDIA L4 with 24 GB: GPUConcurrentRuns runs of
-// at most GPUMaxRunIDs padded ids measured 11–12.8 GB with the Piper
-// "medium" architecture, under DefaultGPUMemLimit (docs/performance.md;
-// the deployed worker, with two resident voices, is sized by Terraform).
+// Run sizes by provider, used where Options leave them zero. On the CPU a
+// run holds one sentence: padding is all that batching adds there, and one
+// sentence per run measured faster than padded runs at one and at two
+// threads (docs/performance.md). On CUDA they suit one voice on an NVIDIA
+// L4 with 24 GB: GPUConcurrentRuns runs of at most GPUMaxRunIDs padded ids
+// stay under DefaultGPUMemLimit with the Piper "medium" architecture
+// (docs/performance.md; the deployed worker, with two resident voices, is
+// sized by Terraform).
 const (
-	CPUMaxRunItems    = 8
+	CPUMaxRunItems    = 1
 	CPUMaxRunIDs      = 4096
 	CPUConcurrentRuns = 1
 
