@@ -1,63 +1,16 @@
 // Package engine synthesises speech with Piper/VITS voices on ONNX Runtime.
 //
-// One Engine serves many voices: it keeps a bounded LRU of open ONNX
-// sessions, turns each request's text into sentences of phoneme ids
-// (textnorm → espeak-ng → Piper ids), packs the sentences of all requests of
-// one call into model runs, runs them (padded to the longest, with
-// input_lengths), trims each item's audio, joins a request's sentences with
-// a short silence and encodes a WAV file per request.
-//
-// Runs. A run holds sentences of one length_scale (scales is one tensor per
-// run) and, for a voice whose sid input is declared [1] as Piper's exporter
-// declares it, of one speaker. Sorted by length, sentences fill a run up to
-// MaxRunItems and up to a budget of MaxRunIDs padded phoneme ids (items ×
-// longest × length_scale): device memory grows with batch × audio length,
-// and the audio length of a sentence is its ids × the voice's frames per id
-// × length_scale, so the budget is what bounds a run's memory. At most
-// ConcurrentRuns runs are in flight in the whole engine; while one runs,
-// the previous one's audio is trimmed and converted, so the device does not
-// wait on the host.
-//
-// Out of memory. A run that fails for lack of memory is split in halves
-// and each half retried, down to one sentence; a sentence that alone does
-// not fit fails its request with ErrTooLong (permanent), never the whole
-// call.
-//
-// Trimming rule. In a padded batch every item comes back as long as the
-// longest one. A trained VITS voice decodes masked (padded) frames to
-// near-silence, but a decoder with biases leaves a low tail, so the tail
-// cannot be cut at exact zeros. The engine therefore trims every item,
-// batched or not, the same way: it drops trailing samples whose magnitude
-// stays below TrimRatio × the item's peak, then keeps TrimTail of what
-// follows the last loud sample (so the decay of the last phoneme survives).
-// Applying it to unbatched items too makes the output independent of how
-// requests happened to be batched (within TrimTail of length).
-//
-// Sentences and captions. A request's text is split into the sentences
-// the user wrote (textnorm.Sentences) before anything else, and each is
-// phonemised on its own (espeak-ng may still cut one into several items),
-// so that every item knows its sentence. The items are joined with
-// SentenceSilence between them, and each sentence gets one caption cue,
-// timed on the samples written: from its first sample to the next
-// sentence's first, the last to the end of the audio (Result.Cues).
-//
-// Level. A request is levelled as a whole (loudness.Level), with one gain
-// for all its sentences (Piper scales each sentence to its own peak, which
-// makes a short exclamation as loud as a long sentence and one job's clips
-// uneven): the gain brings the integrated loudness of the joined audio
-// (ITU-R BS.1770-4) to Options.Loudness, −16 LUFS. Its true peak (4×
-// oversampled) must stay at or under Options.TruePeak, −1.5 dBTP, and the
-// ceiling wins: where the gain would put peaks above it, a look-ahead
-// limiter (3 ms look-ahead, 30 ms release) lowers those peaks alone, and
-// the gain is raised until the limited request reads the target; far from
-// its peaks a request keeps its one gain. The generated demo voices
-// (Hann-windowed tone bursts, ~18 dB from peak to loudness) need 1–15 dB
-// of it on their loudest bursts; the bench voice, shaped like a Piper
-// medium voice, none. The gain is at most MaxGain (+40 dB), so that
-// near-silence is not amplified into noise. It depends on the request's
-// whole audio, so the same sentence alone and within a longer text may
-// come out at slightly different levels; it never depends on the batch a
-// request ran in.
+// One Engine serves many voices: it keeps a bounded LRU of voices with open
+// ONNX sessions (each voice's prepared graph opened as it is, see
+// synth-job/voiceprep), turns each request's text into sentences of phoneme
+// ids (textnorm → espeak-ng → Piper ids), packs the sentences of a call into
+// model runs (one sentence per run on the CPU, padded batches on CUDA),
+// cuts each item at exactly its frames (the voice's durations output),
+// joins a request's sentences with a short silence and levels the whole
+// request with one gain. A Result is float samples with their captions and
+// spans; synth-job/encode makes the files. docs/engine.md explains the
+// design: runs and their budget, out-of-memory splitting, exact lengths and
+// trimming, sentences and captions, the level.
 package engine
 
 import (

@@ -223,7 +223,6 @@ func kFilters(rate int) (shelf, highPass biquad) {
 	return shelf, highPass
 }
 
-// kWeight returns x through the K-weighting filter (NaN read as 0).
 // kWeightedSquareSums returns the sums of the squared K-weighted samples
 // of x over consecutive spans of step samples (the last partial span is
 // left out), without keeping the filtered signal. The filter is kWeight's,
@@ -253,6 +252,7 @@ func kWeightedSquareSums(x []float32, rate, step int) []float64 {
 	return sums
 }
 
+// kWeight returns x through the K-weighting filter (NaN read as 0).
 func kWeight(x []float32, rate int) []float64 {
 	out := make([]float64, len(x))
 	if rate <= 0 {

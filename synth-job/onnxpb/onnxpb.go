@@ -1,9 +1,15 @@
-// Package onnxpb writes ONNX models (protobuf) by hand with protowire.
+// Package onnxpb reads and writes ONNX models (protobuf) by hand with
+// protowire, so that the module needs neither protoc nor the large ONNX
+// schema at build time. Field numbers are those of onnx.proto (ONNX 1.12+).
 //
-// It covers only what Chorus's generated demo voices need — a graph of
-// nodes with attributes, initialisers and typed inputs/outputs — so the
-// module needs neither protoc nor the large ONNX schema at build time. Field
-// numbers are those of onnx.proto (ONNX 1.12+).
+// It covers what Chorus does with models and nothing more: build the
+// generated demo voices (Model: a graph of nodes with attributes,
+// initialisers and typed inputs and outputs); read a model's declared
+// ports (Ports, PortsOfFile) and nodes (Nodes) without copying its
+// weights; and the rewrites of a voice's prepared graphs
+// (synth-job/voiceprep): an intermediate value as a named output
+// (AddIdentityOutput), 1-D convolutions lifted to 2-D (LiftConv1D), and
+// metadata (AddMetadata).
 package onnxpb
 
 import (

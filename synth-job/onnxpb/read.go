@@ -9,12 +9,13 @@ import (
 
 // Field numbers of onnx.proto read or rewritten here.
 const (
-	modelGraph  = 7  // ModelProto.graph
-	graphNode   = 1  // GraphProto.node
-	graphOutput = 12 // GraphProto.output
-	nodeInput   = 1  // NodeProto.input
-	nodeOutput  = 2  // NodeProto.output
-	nodeOpType  = 4  // NodeProto.op_type
+	modelGraph    = 7  // ModelProto.graph
+	graphNode     = 1  // GraphProto.node
+	graphOutput   = 12 // GraphProto.output
+	nodeInput     = 1  // NodeProto.input
+	nodeOutput    = 2  // NodeProto.output
+	nodeOpType    = 4  // NodeProto.op_type
+	modelMetadata = 14 // ModelProto.metadata_props
 )
 
 // NodeInfo is what Nodes reads of a node: its operator and the names of
@@ -157,4 +158,18 @@ func AddIdentityOutput(model []byte, value string, out ValueInfo) ([]byte, error
 	b = appendMessage(b, modelGraph, g)
 	b = append(b, model[end:]...)
 	return b, nil
+}
+
+// AddMetadata returns a copy of a serialised model with the key/value
+// pairs appended to its metadata_props (in key order).
+func AddMetadata(model []byte, kv map[string]string) []byte {
+	b := make([]byte, 0, len(model)+256)
+	b = append(b, model...)
+	for _, k := range sortedKeys(kv) {
+		var p []byte
+		p = appendString(p, 1, k)
+		p = appendString(p, 2, kv[k])
+		b = appendMessage(b, modelMetadata, p)
+	}
+	return b
 }

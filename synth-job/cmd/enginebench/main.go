@@ -16,6 +16,11 @@
 //	rss         resident memory after 100 syntheses, halfway to -rss-runs
 //	            and after -rss-runs (settling memory grows less in the
 //	            second half; a leak grows as much)
+//	sherpa      sherpa-onnx beside Chorus on the same voice and texts,
+//	            interleaved: load time, memory after load and at peak, time
+//	            at one and two threads on a paragraph and mixed sentences,
+//	            and the output sentence by sentence (sherpa.go); run it in
+//	            a process of its own, so that its memory figures are its own
 //
 // (The worker's own costs around the engine, uploads and Firestore, are
 // measured by the load run, scripts/load.sh.)
@@ -85,6 +90,9 @@ type options struct {
 	cudaOpts                                      map[string]string
 	label                                         string
 	keepConv1D                                    bool
+	// The sherpa section: sherpa-onnx's node_modules, its driver script
+	// and the espeak-ng data it phonemises with.
+	sherpaModules, sherpaDriver, espeakData string
 }
 
 func main() {
@@ -107,6 +115,9 @@ func main() {
 	flag.IntVar(&o.offload, "cpu-offload-ids", 0, "on CUDA, runs of at most this many padded ids go to the CPU")
 	flag.StringVar(&gpuMem, "gpu-mem-limit", "", "CUDA arena limit in bytes, or with GiB/MiB (default: the engine's)")
 	flag.StringVar(&cudaOpts, "cuda-opt", "", "extra CUDA provider options, key=value,key=value")
+	flag.StringVar(&o.sherpaModules, "sherpa-modules", "", "sherpa: the node_modules folder of sherpa-onnx-node (scripts/sherpa/setup.sh prints it)")
+	flag.StringVar(&o.sherpaDriver, "sherpa-driver", "scripts/sherpa/driver.js", "sherpa: the driver script")
+	flag.StringVar(&o.espeakData, "espeak-data", "/usr/lib/x86_64-linux-gnu/espeak-ng-data", "sherpa: espeak-ng's data folder (Debian's)")
 	flag.BoolVar(&o.keepConv1D, "keep-conv1d", false, "one-thread CPU sessions keep Piper's decoder as exported (the rtf section measures both)")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -202,6 +213,8 @@ func run(ctx context.Context, log *slog.Logger, o *options) error {
 			err = b.throughput(ctx)
 		case "rss":
 			err = b.rss(ctx)
+		case "sherpa":
+			err = b.sherpa(ctx)
 		default:
 			err = fmt.Errorf("unknown section %q", s)
 		}
