@@ -87,9 +87,10 @@ func startSherpa(ctx context.Context, o *options, dir string, threads int) (*she
 	}
 	d := &sherpaDriver{cmd: cmd, in: in, out: bufio.NewScanner(stdout)}
 	var ready struct {
-		Ready               bool
-		LoadMS              float64 `json:"load_ms"`
-		RSSBefore, RSSAfter int64
+		Ready     bool    `json:"ready"`
+		LoadMS    float64 `json:"load_ms"`
+		RSSBefore int64   `json:"rss_before"`
+		RSSAfter  int64   `json:"rss_after"`
 	}
 	if err := d.read(&ready); err != nil || !ready.Ready {
 		d.close()
@@ -129,8 +130,8 @@ func (d *sherpaDriver) generate(text, scratch string, keep bool) (time.Duration,
 		req["out"] = scratch
 	}
 	var resp struct {
-		MS      float64
-		Samples int
+		MS      float64 `json:"ms"`
+		Samples int     `json:"samples"`
 	}
 	if err := d.call(req, &resp); err != nil {
 		return 0, nil, fmt.Errorf("sherpa-onnx generate: %w", err)
