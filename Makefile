@@ -63,11 +63,13 @@ test-e2e: ## browser end-to-end test in headless Chromium against the full local
 	CHORUS_ORT_LIBRARY=$(ORT_LIB) scripts/e2e.sh
 
 .PHONY: bench
-bench: setup ## engine benchmarks (demo voice, and the bench voice from ../shared/voices) and the load run
+bench: setup ## engine benchmarks (demo voice, the bench voice from ../shared/voices, sherpa-onnx beside it) and the load run
 	go build -o build/enginebench ./synth-job/cmd/enginebench
 	build/enginebench -ort $(ORT_LIB) -voice demo -sections rtf,throughput -requests 128 -batch 32 -budgets 1024,4096
 	build/enginebench -ort $(ORT_LIB) -voice bench -sections rtf,latency,throughput,rss \
-		-requests 64 -batch 16 -budgets 1024,4096,16384 -rss-runs 1000
+		-requests 64 -batch 16 -run-items 1,8 -budgets 4096 -rss-runs 1000
+	@# sherpa-onnx beside Chorus, in a process of its own (its memory figures).
+	build/enginebench -ort $(ORT_LIB) -voice bench -sections sherpa -sherpa-modules $$(scripts/sherpa/setup.sh)
 	CHORUS_ORT_LIBRARY=$(ORT_LIB) scripts/load.sh
 
 .PHONY: clean

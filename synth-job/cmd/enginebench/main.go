@@ -85,7 +85,8 @@ type options struct {
 	ortLib, provider, voiceArg, sections, jsonOut string
 	threads, callers, batch, requests, rssRuns    int
 	budgets, concurrent                           []int
-	runItems, offload                             int
+	runItems                                      []int
+	offload                                       int
 	gpuMemLimit                                   int64
 	cudaOpts                                      map[string]string
 	label                                         string
@@ -97,7 +98,7 @@ type options struct {
 
 func main() {
 	var o options
-	var budgets, concurrent, cudaOpts, gpuMem string
+	var budgets, concurrent, runItems, cudaOpts, gpuMem string
 	flag.StringVar(&o.ortLib, "ort", os.Getenv("CHORUS_ORT_LIBRARY"), "ONNX Runtime shared library")
 	flag.StringVar(&o.provider, "provider", engine.ProviderCPU, "execution provider: auto, cuda or cpu")
 	flag.StringVar(&o.voiceArg, "voice", "demo", "demo, bench, or a path to NAME.onnx")
@@ -111,7 +112,7 @@ func main() {
 	flag.IntVar(&o.rssRuns, "rss-runs", 1000, "rss: syntheses (RSS read after 100 and after this many)")
 	flag.StringVar(&budgets, "budgets", "", "throughput: run budgets in padded ids, comma separated (default: the provider's)")
 	flag.StringVar(&concurrent, "concurrent", "", "throughput: runs in flight, comma separated (default: the provider's)")
-	flag.IntVar(&o.runItems, "run-items", 0, "sentences per run at most (0: the provider's default)")
+	flag.StringVar(&runItems, "run-items", "", "sentences per run at most, comma separated: throughput measures each (default: the provider's)")
 	flag.IntVar(&o.offload, "cpu-offload-ids", 0, "on CUDA, runs of at most this many padded ids go to the CPU")
 	flag.StringVar(&gpuMem, "gpu-mem-limit", "", "CUDA arena limit in bytes, or with GiB/MiB (default: the engine's)")
 	flag.StringVar(&cudaOpts, "cuda-opt", "", "extra CUDA provider options, key=value,key=value")
@@ -124,6 +125,9 @@ func main() {
 	var err error
 	if o.budgets, err = ints(budgets); err == nil {
 		o.concurrent, err = ints(concurrent)
+	}
+	if err == nil {
+		o.runItems, err = ints(runItems)
 	}
 	if err == nil && gpuMem != "" {
 		o.gpuMemLimit, err = parseBytes(gpuMem)
@@ -266,13 +270,22 @@ func writeDemo(ctx context.Context, dir, ortLib string) (*voice.Voice, error) {
 
 // engine opens an engine with the bench's settings and preloads the voice.
 func (b *bench) engine(ctx context.Context, provider string, threads, budget, concurrent int) (*engine.Engine, error) {
-	return b.engineWith(ctx, provider, threads, budget, concurrent, b.o.keepConv1D)
+	return b.engineWith(ctx, provider, threads, budget, concurrent, b.o.keepConv1D, b.runItems())
 }
 
-// engineWith is engine, with the decoder as exported when keepConv1D.
-func (b *bench) engineWith(ctx context.Context, provider string, threads, budget, concurrent int, keepConv1D bool) (*engine.Engine, error) {
+// runItems is the first of -run-items (0: the provider's default).
+func (b *bench) runItems() int {
+	if len(b.o.runItems) == 0 {
+		return 0
+	}
+	return b.o.runItems[0]
+}
+
+// engineWith is engine, with the decoder as exported when keepConv1D and
+// runs of at most runItems sentences (0: the provider's default).
+func (b *bench) engineWith(ctx context.Context, provider string, threads, budget, concurrent int, keepConv1D bool, runItems int) (*engine.Engine, error) {
 	e, err := engine.New(engine.Options{LibraryPath: b.o.ortLib, Provider: provider, IntraOpThreads: threads, KeepConv1D: keepConv1D,
-		SessionCache: 2, MaxRunItems: b.o.runItems, MaxRunIDs: budget, ConcurrentRuns: concurrent,
+		SessionCache: 2, MaxRunItems: runItems, MaxRunIDs: budget, ConcurrentRuns: concurrent,
 		GPUMemLimit: b.o.gpuMemLimit, CUDAOptions: b.o.cudaOpts, CPUOffloadIDs: b.o.offload, Logger: b.log})
 	if err != nil {
 		return nil, err

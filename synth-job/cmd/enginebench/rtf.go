@@ -34,7 +34,7 @@ func (b *bench) rtf(ctx context.Context) error {
 }
 
 func (b *bench) rtfOne(ctx context.Context, threads int, keepConv1D bool) (float64, error) {
-	e, err := b.engineWith(ctx, engine.ProviderCPU, threads, 0, 0, keepConv1D)
+	e, err := b.engineWith(ctx, engine.ProviderCPU, threads, 0, 0, keepConv1D, b.runItems())
 	if err != nil {
 		return 0, err
 	}

@@ -39,22 +39,28 @@ func (b *bench) throughput(ctx context.Context) error {
 	if len(concs) == 0 {
 		concs = []int{0}
 	}
+	items := b.o.runItems
+	if len(items) == 0 {
+		items = []int{0}
+	}
 	reqs := workload(b.o.requests)
-	for _, c := range concs {
-		for _, budget := range budgets {
-			if err := b.throughputOne(ctx, reqs, budget, c); err != nil {
-				return err
+	for _, n := range items {
+		for _, c := range concs {
+			for _, budget := range budgets {
+				if err := b.throughputOne(ctx, reqs, n, budget, c); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	return nil
 }
 
-// throughputOne measures one budget and concurrency.
-func (b *bench) throughputOne(ctx context.Context, reqs []engine.Request, budget, concurrent int) error {
+// throughputOne measures one run size, budget and concurrency.
+func (b *bench) throughputOne(ctx context.Context, reqs []engine.Request, runItems, budget, concurrent int) error {
 	vram := newVRAMWatch(b.o.provider)
 	defer vram.stop()
-	e, err := b.engine(ctx, b.o.provider, b.o.threads, budget, concurrent)
+	e, err := b.engineWith(ctx, b.o.provider, b.o.threads, budget, concurrent, b.o.keepConv1D, runItems)
 	if err != nil {
 		return err
 	}
@@ -103,10 +109,10 @@ func (b *bench) throughputOne(ctx context.Context, reqs []engine.Request, budget
 	if peak > 0 {
 		mem = fmt.Sprintf(", peak VRAM %.1f GB", float64(peak)/1e9)
 	}
-	fmt.Printf("| %s throughput, budget %s ids, %s runs in flight, %d callers × %d%s | %.0f audio-s/s | %d requests in %s; %d runs, %.1f items/run; outside Run %.1f%%; %d OOM splits, %d sentences too long for the device%s |\n",
-		e.Provider(), orDefault(budget), orDefault(concurrent), b.o.callers, b.o.batch, label(b.o.label), secs/wall.Seconds(), len(reqs),
+	fmt.Printf("| %s throughput, runs of %s sentences, budget %s ids, %s runs in flight, %d callers × %d%s | %.0f audio-s/s | %d requests in %s; %d runs, %.1f items/run; outside Run %.1f%%; %d OOM splits, %d sentences too long for the device%s |\n",
+		e.Provider(), orDefault(runItems), orDefault(budget), orDefault(concurrent), b.o.callers, b.o.batch, label(b.o.label), secs/wall.Seconds(), len(reqs),
 		wall.Round(time.Millisecond), d.runs, float64(d.items)/float64(max(d.runs, 1)), 100*outside, d.splits, refused.Load(), mem)
-	b.record("throughput", map[string]any{"budget": budget, "concurrent": concurrent, "callers": b.o.callers, "batch": b.o.batch,
+	b.record("throughput", map[string]any{"run_items": runItems, "budget": budget, "concurrent": concurrent, "callers": b.o.callers, "batch": b.o.batch,
 		"requests": len(reqs), "audio_s_per_s": secs / wall.Seconds(), "wall_s": wall.Seconds(), "runs": d.runs,
 		"items_per_run": float64(d.items) / float64(max(d.runs, 1)), "outside_run": outside, "splits": d.splits, "refused": refused.Load(),
 		"peak_vram_bytes": peak, "gpu_mem_limit": b.o.gpuMemLimit, "cuda_opts": b.o.cudaOpts, "threads": b.o.threads})
