@@ -114,9 +114,10 @@ type Options struct {
 	// CUDAOptions are further CUDA provider options, applied over the
 	// engine's own (benchmarks use it to compare settings).
 	CUDAOptions map[string]string
-	// KeepConv1D opens one-thread CPU sessions with Piper's decoder as
-	// exported instead of lifted to 2-D convolutions (benchmarks compare
-	// the two; sessions of more threads never lift it: frames.go).
+	// KeepConv1D opens one-thread CPU sessions on the voice's prepared
+	// graph with Piper's decoder as exported, instead of its lifted graph
+	// (benchmarks compare the two; sessions of more threads never open the
+	// lifted graph: frames.go).
 	KeepConv1D bool
 	// MaxTextRunes bounds a text piece phonemised at once (default 400).
 	MaxTextRunes int

@@ -96,11 +96,11 @@ func Prepare(ctx context.Context, ortLibrary, modelPath string, cfg *voice.Confi
 		return nil, err
 	}
 	log.Info("voice graphs prepared", "model", filepath.Base(modelPath), "durations", p.Durations,
-		"graph", p.Graph != nil, "lifted_convs", g0(p.Lifted), "ms", time.Since(start).Milliseconds())
+		"graph", p.Graph != nil, "lifted_convs", liftedConvs(p.Lifted), "ms", time.Since(start).Milliseconds())
 	return p, nil
 }
 
-func g0(g *voice.PreparedGraph) int {
+func liftedConvs(g *voice.PreparedGraph) int {
 	if g == nil {
 		return 0
 	}
