@@ -6,7 +6,8 @@
 //   NODE_PATH=$(scripts/sherpa/setup.sh) node scripts/sherpa/driver.js CONFIG_JSON
 //
 // CONFIG_JSON: {"model","tokens","dataDir","threads","noiseScale","noiseScaleW","lengthScale"}.
-// First line out: {"ready":true,"load_ms","rss_before","rss_after"} (bytes).
+// First line out: {"ready":true,"load_ms","load_cpu_ms","rss_before","rss_after"}
+// (the time and the CPU time the load took; RSS in bytes).
 // Requests: {"text":"…","out":"file"?} → {"ms","samples","rate"}; with
 // "out", the samples are written there as little-endian float32.
 // {"peak":true} → {"max_rss"} (bytes, the process's high-water mark).
@@ -18,6 +19,7 @@ const cfg = JSON.parse(process.argv[2]);
 const sherpa = require('sherpa-onnx-node');
 
 const rssBefore = process.memoryUsage().rss;
+const cpu0 = process.cpuUsage();
 const t0 = process.hrtime.bigint();
 const tts = new sherpa.OfflineTts({
   model: {
@@ -38,8 +40,10 @@ const tts = new sherpa.OfflineTts({
   silenceScale: 1,
 });
 const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
+const cpu = process.cpuUsage(cpu0);
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
-out({ready: true, load_ms: loadMs, rss_before: rssBefore, rss_after: process.memoryUsage().rss});
+out({ready: true, load_ms: loadMs, load_cpu_ms: (cpu.user + cpu.system) / 1000,
+  rss_before: rssBefore, rss_after: process.memoryUsage().rss});
 
 const rl = readline.createInterface({input: process.stdin});
 rl.on('line', (line) => {

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/chorus-voice/chorus/synth-job/engine"
@@ -56,7 +57,8 @@ type sherpaDriver struct {
 	cmd  *exec.Cmd
 	in   io.WriteCloser
 	out  *bufio.Scanner
-	load time.Duration
+	// load and loadCPU are the wall and CPU time the voice took to load.
+	load, loadCPU time.Duration
 	// rssBefore and rssAfter are the driver's RSS before and after it
 	// loaded the voice, in bytes.
 	rssBefore, rssAfter int64
@@ -89,6 +91,7 @@ func startSherpa(ctx context.Context, o *options, dir string, threads int) (*she
 	var ready struct {
 		Ready     bool    `json:"ready"`
 		LoadMS    float64 `json:"load_ms"`
+		LoadCPUMS float64 `json:"load_cpu_ms"`
 		RSSBefore int64   `json:"rss_before"`
 		RSSAfter  int64   `json:"rss_after"`
 	}
@@ -97,6 +100,7 @@ func startSherpa(ctx context.Context, o *options, dir string, threads int) (*she
 		return nil, fmt.Errorf("sherpa-onnx did not load the voice: %v", err)
 	}
 	d.load = time.Duration(ready.LoadMS * float64(time.Millisecond))
+	d.loadCPU = time.Duration(ready.LoadCPUMS * float64(time.Millisecond))
 	d.rssBefore, d.rssAfter = ready.RSSBefore, ready.RSSAfter
 	return d, nil
 }
@@ -207,8 +211,8 @@ func writeSherpaVoice(v *voice.Voice, dir string) error {
 // chorusSide is Chorus's engine at one thread count, measured like the
 // driver: load time and RSS around loading the voice.
 type chorusSide struct {
-	e                   *engine.Engine
-	load                time.Duration
+	e             *engine.Engine
+	load, loadCPU time.Duration
 	rssBefore, rssAfter int64 // bytes
 }
 
@@ -224,18 +228,18 @@ func (b *bench) startChorus(ctx context.Context, v *voice.Voice, threads int) (*
 		e.Close()
 		return nil, err
 	}
-	t := time.Now()
+	t, cpu := time.Now(), cpuTime()
 	if err := e.Preload(ctx, v); err != nil {
 		e.Close()
 		return nil, err
 	}
-	load := time.Since(t)
+	load, loadCPU := time.Since(t), cpuTime()-cpu
 	after, err := vmRSS()
 	if err != nil {
 		e.Close()
 		return nil, err
 	}
-	return &chorusSide{e: e, load: load, rssBefore: before << 10, rssAfter: after << 10}, nil
+	return &chorusSide{e: e, load: load, loadCPU: loadCPU, rssBefore: before << 10, rssAfter: after << 10}, nil
 }
 
 // sherpa is the sherpa section.
@@ -299,6 +303,8 @@ func (b *bench) compareSherpa(ctx context.Context, v *voice.Voice, ch *chorusSid
 		b.record("sherpa", map[string]any{"what": what, "threads": threads, "chorus": c, "sherpa": s, "unit": unit, "ratio": c / s})
 	}
 	row(fmt.Sprintf("%d thread(s): load the voice", threads), ch.load.Seconds(), sh.load.Seconds(), "s")
+	row(fmt.Sprintf("%d thread(s): load the voice, CPU time (less disturbed by other load on the machine)", threads),
+		ch.loadCPU.Seconds(), sh.loadCPU.Seconds(), "s")
 	// Memory is compared in the first configuration only: later ones
 	// would start from what the process kept of the earlier ones.
 	first := threads == 1
@@ -398,6 +404,15 @@ func (b *bench) compareSherpa(ctx context.Context, v *voice.Voice, ch *chorusSid
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// cpuTime is the CPU time (user and system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // resetPeakRSS resets the process's RSS high-water mark (Linux ≥ 4.0:
 // writing 5 to /proc/self/clear_refs), so that peakRSS measures from here.
