@@ -342,7 +342,7 @@ func (b *bench) compareSherpa(ctx context.Context, v *voice.Voice, ch *chorusSid
 		threads, same, len(compared), worst)
 	b.record("sherpa_output", map[string]any{"threads": threads, "compared": same, "of": len(compared), "max_lsb": worst})
 
-	// Time: warm both, then alternate who goes first, round by round.
+	// Time: warm both, then time them taking turns.
 	for _, text := range []string{paragraph, mixed[0], mixed[1]} {
 		if _, err := synth(ctx, ch.e, v, []engine.Request{{Text: text}}); err != nil {
 			return err
@@ -358,10 +358,12 @@ func (b *bench) compareSherpa(ctx context.Context, v *voice.Voice, ch *chorusSid
 		var chorus, sherpa time.Duration
 		var chorusAudio, sherpaAudio float64
 		rounds := 3
+		// Text by text, the two take turns going first: drifts in the
+		// machine's load fall on both alike.
 		for r := range rounds {
-			for k := range 2 {
-				if (r+k)%2 == 0 {
-					for _, text := range w.texts {
+			for i, text := range w.texts {
+				for k := range 2 {
+					if (r+i+k)%2 == 0 {
 						t := time.Now()
 						secs, err := synth(ctx, ch.e, v, []engine.Request{{Text: text}})
 						if err != nil {
@@ -369,16 +371,14 @@ func (b *bench) compareSherpa(ctx context.Context, v *voice.Voice, ch *chorusSid
 						}
 						chorus += time.Since(t)
 						chorusAudio += secs
+						continue
 					}
-				} else {
-					for _, text := range w.texts {
-						took, secs, err := sh.generateTimed(text)
-						if err != nil {
-							return err
-						}
-						sherpa += took
-						sherpaAudio += secs
+					took, secs, err := sh.generateTimed(text)
+					if err != nil {
+						return err
 					}
+					sherpa += took
+					sherpaAudio += secs
 				}
 			}
 		}
