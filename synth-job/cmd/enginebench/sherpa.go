@@ -54,9 +54,9 @@ var compared = []string{
 
 // sherpaDriver is one running driver: one voice at one thread count.
 type sherpaDriver struct {
-	cmd  *exec.Cmd
-	in   io.WriteCloser
-	out  *bufio.Scanner
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Scanner
 	// load and loadCPU are the wall and CPU time the voice took to load.
 	load, loadCPU time.Duration
 	// rssBefore and rssAfter are the driver's RSS before and after it
@@ -211,8 +211,8 @@ func writeSherpaVoice(v *voice.Voice, dir string) error {
 // chorusSide is Chorus's engine at one thread count, measured like the
 // driver: load time and RSS around loading the voice.
 type chorusSide struct {
-	e             *engine.Engine
-	load, loadCPU time.Duration
+	e                   *engine.Engine
+	load, loadCPU       time.Duration
 	rssBefore, rssAfter int64 // bytes
 }
 
