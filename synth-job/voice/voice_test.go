@@ -133,9 +133,15 @@ func TestCheckModel(t *testing.T) {
 	if b, err := CheckModel(single, ins, outs); err != nil || b != SingleSpeaker {
 		t.Errorf("single-speaker: %v, %v", b, err)
 	}
-	rank4 := []Port{tensor("output", Float, 1, 1, 1, -1), tensor("durations", Float, 1, -1)}
+	// Piper's alignment patch (piper.patch_voice_with_alignment) marks the
+	// Ceil tensor as a further output, declared without a type.
+	rank4 := []Port{tensor("output", Float, 1, 1, 1, -1), {Name: "/Ceil_output_0"}}
 	if _, err := CheckModel(single, ins, rank4); err != nil {
 		t.Errorf("rank 4 output with an extra output: %v", err)
+	}
+	withDurations := []Port{tensor("output", Float, -1, 1, -1), tensor(OutputDurations, Float, -1, 1, -1)}
+	if _, err := CheckModel(single, ins, withDurations); err != nil || !HasDurations(withDurations) {
+		t.Errorf("the durations output [B,1,N]: %v", err)
 	}
 
 	bad := []struct {
@@ -157,6 +163,8 @@ func TestCheckModel(t *testing.T) {
 		{"no output", single, ins, nil, "no output"},
 		{"output rank 2", single, ins, []Port{tensor("output", Float, 1, -1)}, "want a float tensor"},
 		{"output int", single, ins, []Port{tensor("output", Int16, 1, 1, -1)}, "want a float tensor"},
+		{"durations of another shape", single, ins, []Port{outs[0], tensor(OutputDurations, Float, 1, -1)}, `output "durations" is float32 [1 -1]`},
+		{"durations first", single, ins, []Port{tensor(OutputDurations, Float, -1, 1, -1)}, "the first output is the audio"},
 	}
 	for _, tt := range bad {
 		_, err := CheckModel(tt.cfg, tt.ins, tt.outs)

@@ -9,6 +9,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/chorus-voice/chorus/synth-job/engine"
 	"github.com/chorus-voice/chorus/synth-job/voice"
 )
 
@@ -197,8 +198,12 @@ func (r *runResult) frames(i, length int) float64 {
 // item's ids, give exactly that item's frames: the samples of an item
 // run alone, and of a padded run, each a whole number of one hop.
 // Prepared graphs that are "" are skipped; liftedPath runs on one thread,
-// as the sessions that open it do.
-func Check(ctx context.Context, modelPath, graphPath, liftedPath string, cfg *voice.Config) error {
+// as the sessions that open it do. ortLibrary is the ONNX Runtime library
+// (engine.InitRuntime).
+func Check(ctx context.Context, ortLibrary, modelPath, graphPath, liftedPath string, cfg *voice.Config) error {
+	if err := engine.InitRuntime(ortLibrary); err != nil {
+		return err
+	}
 	items := checkIDs(cfg)
 	ref, err := openRunner(modelPath, cfg, 0)
 	if err != nil {

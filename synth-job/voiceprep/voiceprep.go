@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/chorus-voice/chorus/synth-job/engine"
 	"github.com/chorus-voice/chorus/synth-job/voice"
 )
 
@@ -32,9 +31,6 @@ func Prepare(ctx context.Context, ortLibrary, modelPath string, cfg *voice.Confi
 		log = slog.Default()
 	}
 	start := time.Now()
-	if err := engine.InitRuntime(ortLibrary); err != nil {
-		return nil, err
-	}
 	model, err := os.ReadFile(modelPath)
 	if err != nil {
 		return nil, fmt.Errorf("read model: %w", err)
@@ -70,7 +66,7 @@ func Prepare(ctx context.Context, ortLibrary, modelPath string, cfg *voice.Confi
 		p.Lifted.LiftedConvs = g.LiftedConvs
 	}
 	g = nil
-	if err := Check(ctx, modelPath, graphPath, liftedPath, cfg); err != nil {
+	if err := Check(ctx, ortLibrary, modelPath, graphPath, liftedPath, cfg); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

@@ -99,7 +99,7 @@ func TestCheckCatchesAGraphThatDiffers(t *testing.T) {
 	if err := os.WriteFile(bad, graph, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err = voiceprep.Check(context.Background(), v.ModelPath, bad, "", noiseOff(v.Config))
+	err = voiceprep.Check(context.Background(), testenv.ORTLibrary(t), v.ModelPath, bad, "", noiseOff(v.Config))
 	if !errors.Is(err, voiceprep.ErrMismatch) {
 		t.Fatalf("a changed weight: %v, want ErrMismatch", err)
 	}
