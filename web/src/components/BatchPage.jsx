@@ -170,7 +170,7 @@ function BatchClip({ entry, line, client, onRefreshed }) {
 
 /** BatchPage: paste several lines, one job per line, watch them complete. */
 export function BatchPage({ memberId: initialMemberId }) {
-  const { client, config, format, members, memberById, addResult, updateResult } = useChorus();
+  const { client, config, format, ledger, members, memberById, addResult, updateResult } = useChorus();
   const clipClient = useMemo(() => audioClient(client), [client]);
   const ids = useId();
   const [memberId, setMemberId] = useState(initialMemberId || '');
@@ -211,6 +211,7 @@ export function BatchPage({ memberId: initialMemberId }) {
     const items = lines.map((l) => ({ memberId, text: l, speed, format, requestId: newRequestId() }));
     try {
       const res = await client.batch(items, { signal: ac.signal });
+      ledger.spend(items.length, { batch: true });
       if (!Array.isArray(res.jobs) || res.jobs.length !== items.length) {
         throw new ApiError({ code: 'bad_response', message: 'batch answer does not list one job per line' });
       }

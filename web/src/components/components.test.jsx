@@ -4,7 +4,7 @@ import { App } from '../App.jsx';
 import { ChorusProvider } from '../context.jsx';
 import { createClient } from '../lib/api.js';
 import { STORAGE_KEY } from '../lib/recent.js';
-import { CONFIG, fakeApi, json, noSleep } from '../test/fakeApi.js';
+import { CONFIG, fakeApi, json, noSleep, wavBytes } from '../test/fakeApi.js';
 import { BatchPage, audioClient } from './BatchPage.jsx';
 import { Composer } from './Composer.jsx';
 import { MemberPage, MembersPage, RecentPage } from './pages.jsx';
@@ -17,6 +17,8 @@ function setup(ui, script) {
 }
 
 const statusCalls = (api) => api.calls.filter((c) => c.path === '/api/status');
+const box = () => screen.getByLabelText('What should Mina say?');
+const submit = () => fireEvent.click(screen.getByRole('button', { name: /say it/ }));
 
 describe('members page', () => {
   it('shows a card per member with avatar, name, a line of bio and a demo label', async () => {
@@ -64,8 +66,6 @@ describe('composer', () => {
     await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('mina'));
     return s;
   }
-  const box = () => screen.getByLabelText('What should Mina say?');
-  const submit = () => fireEvent.click(screen.getByRole('button', { name: /say it/ }));
 
   it('counts characters live, Korean and emoji included', async () => {
     await composer();
@@ -106,7 +106,10 @@ describe('composer', () => {
     await composer({ synthesize: () => json(429, { error: { code: 'rate_limited', message: 'x' } }, { 'Retry-After': '30' }) });
     fireEvent.change(box(), { target: { value: 'hello' } });
     submit();
-    expect((await screen.findByRole('alert')).textContent).toMatch(/try again in 30 seconds/);
+    const alert = await screen.findByRole('alert');
+    // The limit is this fan's, not Chorus being busy: say so, and when they can go on.
+    expect(alert.textContent).toMatch(/a lot of clips in a short time.*You can make your next clip in 30 seconds\./);
+    expect(alert.textContent).not.toMatch(/Lots of fans/);
   });
 
   it('synthesises, shows progress, then the player with waveform, duration and download; keeps it in recent', async () => {
@@ -278,29 +281,157 @@ describe('composer', () => {
     expect(screen.queryByTestId('result')).toBeNull();
   });
 
-  it('stops polling when it goes away', async () => {
-    const api = fakeApi({ steps: 1e9 });
-    let resolveSleep;
-    const client = createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: (ms, signal) => new Promise((res, rej) => {
-      resolveSleep = res;
-      signal.addEventListener('abort', () => rej(signal.reason), { once: true });
-    }) });
-    const { unmount } = render(<ChorusProvider client={client}><Composer initialMemberId="mina" /></ChorusProvider>);
+  it('keeps focus on the button while the clip is made, and says so there', async () => {
+    await composer({ steps: 3 });
+    fireEvent.change(box(), { target: { value: 'hello' } });
+    const button = screen.getByRole('button', { name: /say it/ });
+    button.focus();
+    fireEvent.click(button);
+    await screen.findByTestId('progress');
+    expect(document.activeElement).toBe(button); // not dropped to the page body
+    expect(button.getAttribute('aria-disabled')).toBe('true');
+    expect(button.textContent).toBe('Working…');
+    await screen.findByTestId('result');
+  });
+});
+
+/** gatedSleep is a sleep that waits until the test opens the gate (polls stay pending meanwhile). */
+function gatedSleep() {
+  const waiting = [];
+  const signals = [];
+  const sleepImpl = (ms, signal) => new Promise((resolve, reject) => {
+    waiting.push(resolve);
+    signals.push(signal);
+    signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+  const open = () => act(async () => { waiting.splice(0).forEach((r) => r()); });
+  return { sleepImpl, open, signals };
+}
+
+async function go(hash) {
+  await act(async () => {
+    window.location.hash = hash;
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  });
+}
+
+describe('a clip on its way', () => {
+  it('goes to Recent at once and resolves there after the fan leaves the page', async () => {
+    const api = fakeApi({ steps: 4 });
+    const gate = gatedSleep();
+    const client = createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: gate.sleepImpl });
+    window.location.hash = '#/compose?member=mina';
+    render(<App client={client} />);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('mina'));
+    fireEvent.change(screen.getByLabelText('What should Mina say?'), { target: { value: 'see you soon' } });
+    fireEvent.click(screen.getByRole('button', { name: /say it/ }));
+    await waitFor(() => expect(statusCalls(api)).toHaveLength(1));
+    expect(screen.getByRole('link', { name: 'Recent (1)' })).toBeTruthy();
+
+    await go('#/recent');
+    const item = await screen.findByTestId('recent-item');
+    expect(item.dataset.status).toMatch(/^(queued|running)$/);
+    expect(within(item).getByText('see you soon')).toBeTruthy();
+    expect(within(item).queryByRole('button', { name: /^Play/ })).toBeNull();
+    for (let i = 0; i < 10 && item.dataset.status !== 'succeeded'; i++) await gate.open();
+    await waitFor(() => expect(item.dataset.status).toBe('succeeded'));
+    fireEvent.click(within(item).getByRole('button', { name: /^Play clip of Mina: see you soon/ }));
+    await waitFor(() => expect(item.querySelector('audio')?.getAttribute('src')).toMatch(/^blob:/));
+  });
+
+  it('keeps the draft and the clip through a reload, and stops polling when the app goes away', async () => {
+    const api = fakeApi({ steps: 4 });
+    const gate = gatedSleep();
+    const client = createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: gate.sleepImpl });
+    window.location.hash = '#/members/mina';
+    const first = render(<App client={client} />);
+    const box1 = await screen.findByLabelText('What should Mina say?');
+    fireEvent.change(box1, { target: { value: 'a draft' } });
+    first.unmount(); // a reload
+
+    const second = render(<App client={client} />);
+    const box2 = await screen.findByLabelText('What should Mina say?');
+    expect(box2.value).toBe('a draft');
+    fireEvent.change(box2, { target: { value: 'before reload' } });
+    fireEvent.click(screen.getByRole('button', { name: /say it/ }));
+    await waitFor(() => expect(gate.signals).toHaveLength(1)); // asked once, waiting to ask again
+    second.unmount(); // reloading while "recording your clip…"
+    expect(gate.signals[0].aborted).toBe(true);
+    const n = statusCalls(api).length;
+    await gate.open();
+    expect(statusCalls(api)).toHaveLength(n); // nothing polls for a page that is gone
+
+    render(<App client={client} />);
+    expect((await screen.findByLabelText('What should Mina say?')).value).toBe('before reload');
+    expect(await screen.findByTestId('progress')).toBeTruthy(); // the same clip, picked up again
+    for (let i = 0; i < 10 && !screen.queryByTestId('result'); i++) await gate.open();
+    const result = await screen.findByTestId('result');
+    expect(within(result).getByTestId('result-text').textContent).toBe('before reload');
+    expect(new Set(statusCalls(api).map((c) => new URL(c.url).searchParams.get('id')))).toEqual(new Set(['job1']));
+  });
+
+  it('gives up after the deployment\'s deadline with a clear message, and can check again', async () => {
+    let clock = Date.parse('2026-12-07T10:00:00Z');
+    const now = () => clock;
+    let finish = false;
+    const api = fakeApi({ steps: 1e9, onWait: (sec) => { clock += sec * 1000; } });
+    const fetchImpl = async (u, init) => {
+      const url = new URL(u);
+      if (finish && url.pathname === '/api/status') {
+        const j = api.jobs.get(url.searchParams.get('id'));
+        j.polls = 1e9 + 1; // the fake's "succeeded" from here on
+      }
+      return api.fetch(u, init);
+    };
+    const client = createClient({ ...CONFIG, jobDeadlineSeconds: 60 }, { fetchImpl, sleepImpl: async (ms) => { clock += ms; }, now });
+    render(<ChorusProvider client={client} now={now}><Composer initialMemberId="mina" /></ChorusProvider>);
     await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('mina'));
     fireEvent.change(box(), { target: { value: 'hello' } });
     submit();
-    await waitFor(() => expect(statusCalls(api)).toHaveLength(1));
-    const { signal } = statusCalls(api)[0];
-    unmount();
-    expect(signal.aborted).toBe(true);
-    await act(async () => resolveSleep?.());
-    expect(statusCalls(api)).toHaveLength(1);
+    const stalled = await screen.findByTestId('stalled');
+    expect(stalled.textContent).toMatch(/taking much longer than usual \(over 1 minute\).*stays in Recent/);
+    expect(statusCalls(api).map((c) => new URL(c.url).searchParams.get('wait'))).toEqual(['20', '20', '20']);
+    expect(clock - Date.parse('2026-12-07T10:00:00Z')).toBe(60_000);
+    expect(JSON.parse(localStorage.getItem(STORAGE_KEY))[0]).toMatchObject({ status: expect.stringMatching(/^(queued|running)$/), stalled: true });
+
+    finish = true;
+    fireEvent.click(within(stalled).getByRole('button', { name: 'Check again' }));
+    expect(await screen.findByTestId('result')).toBeTruthy();
+    expect(screen.queryByTestId('stalled')).toBeNull();
+  });
+
+  it('downloads a clip\'s audio and captions in parallel', async () => {
+    const events = [];
+    let captionsAsked;
+    const asked = new Promise((r) => { captionsAsked = r; });
+    const api = fakeApi({
+      steps: 2,
+      audio: (u) => {
+        if (u.pathname.endsWith('.vtt')) {
+          events.push('captions asked');
+          captionsAsked();
+          return null;
+        }
+        events.push('audio asked');
+        // The audio answers only once the captions were asked for (or fails after a second).
+        return Promise.race([asked.then(() => null), new Promise((r) => setTimeout(() => r(new Response('slow', { status: 500 })), 1000))])
+          .then((r) => { events.push('audio answered'); return r || new Response(wavBytes(), { status: 200 }); });
+      },
+    });
+    const client = createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: noSleep });
+    render(<ChorusProvider client={client}><Composer initialMemberId="mina" /></ChorusProvider>);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('mina'));
+    fireEvent.change(box(), { target: { value: 'One. Two.' } });
+    submit();
+    const result = await screen.findByTestId('result');
+    await waitFor(() => expect(within(result).getAllByTestId('cue')).toHaveLength(2));
+    expect(events.slice(0, 3)).toEqual(['audio asked', 'captions asked', 'audio answered']);
   });
 });
 
 describe('recent results', () => {
   const saved = (over) => [{ jobId: 'job9', memberId: 'mina', memberName: 'Mina', demo: true, text: 'old clip', speed: 1,
-    durationSeconds: 0.5, createdAt: '2026-11-20T10:00:00Z', audioUrl: 'http://gcs.test/audio/job9.wav?v=0', expiresAt: '2026-11-20T10:15:00Z', ...over }];
+    durationSeconds: 0.5, createdAt: new Date(Date.now() - 3600_000).toISOString(), ...over }];
 
   it('refreshes an expired signed URL through status when replayed', async () => {
     localStorage.setItem(STORAGE_KEY, JSON.stringify(saved()));
@@ -308,20 +439,24 @@ describe('recent results', () => {
     api.seedJob('job9', { member_id: 'mina', text: 'old clip', polls: 5 });
     expect(screen.getByText('old clip')).toBeTruthy();
     expect(statusCalls(api)).toHaveLength(0); // nothing is fetched until the fan asks
-    fireEvent.click(screen.getByRole('button', { name: 'Play' }));
+    fireEvent.click(screen.getByRole('button', { name: /^Play clip of Mina/ }));
     const result = await screen.findByTestId('result');
     await waitFor(() => expect(result.querySelector('audio')).toBeTruthy());
     expect(statusCalls(api)).toHaveLength(1);
     expect(api.calls.filter((c) => c.url.startsWith('http://gcs.test/')).map((c) => c.path + c.search)).toEqual(['/audio/job9.wav?v=1', '/audio/job9.vtt?v=1']);
+    // Storage keeps no signed URL: the next replay asks status again.
     const stored = JSON.parse(localStorage.getItem(STORAGE_KEY))[0];
-    expect(stored.audioUrl).toBe('http://gcs.test/audio/job9.wav?v=1');
-    expect(Date.parse(stored.expiresAt)).toBeGreaterThan(Date.now());
+    expect(stored).toMatchObject({ jobId: 'job9', text: 'old clip', status: 'succeeded' });
+    expect(stored).not.toHaveProperty('audioUrl');
+    expect(stored).not.toHaveProperty('captionsUrl');
+    expect(stored).not.toHaveProperty('expiresAt');
+    expect(localStorage.getItem(STORAGE_KEY)).not.toMatch(/gcs\.test/);
   });
 
   it('says a clip is gone when its job no longer exists', async () => {
     localStorage.setItem(STORAGE_KEY, JSON.stringify(saved({ jobId: 'vanished' })));
     setup(<RecentPage />);
-    fireEvent.click(screen.getByRole('button', { name: 'Play' }));
+    fireEvent.click(screen.getByRole('button', { name: /^Play clip of Mina/ }));
     expect((await screen.findByRole('alert')).textContent).toMatch(/expired and is no longer available/);
   });
 
@@ -329,9 +464,71 @@ describe('recent results', () => {
     localStorage.setItem(STORAGE_KEY, JSON.stringify(saved({ jobId: 'old1' })));
     const { api } = setup(<RecentPage />);
     api.seedJob('old1', { member_id: 'mina', text: 'old clip', gone: true });
-    fireEvent.click(screen.getByRole('button', { name: 'Play' }));
+    fireEvent.click(screen.getByRole('button', { name: /^Play clip of Mina/ }));
     expect((await screen.findByRole('alert')).textContent).toMatch(/older than Chorus keeps recordings.*Make it again/);
     expect(screen.queryByRole('button', { name: 'Try again' })).toBeNull();
+  });
+
+  it('says what it keeps and for how long, from the deployment\'s config, and drops clips past it', () => {
+    const day = 24 * 3600_000;
+    localStorage.setItem(STORAGE_KEY, JSON.stringify([
+      ...saved({ jobId: 'new', text: 'yesterday', createdAt: new Date(Date.now() - day).toISOString() }),
+      ...saved({ jobId: 'old', text: 'three days ago', createdAt: new Date(Date.now() - 3 * day).toISOString() }),
+    ]));
+    const api = fakeApi();
+    render(<ChorusProvider client={createClient({ ...CONFIG, audioRetentionSeconds: 2 * 24 * 3600 }, { fetchImpl: api.fetch, sleepImpl: noSleep })}><RecentPage /></ChorusProvider>);
+    const policy = screen.getByTestId('recent-policy').textContent;
+    expect(policy).toMatch(/the last 50 are listed here/);
+    expect(policy).toMatch(/keeps each clip's audio for 2 days; after that the audio is deleted and the clip leaves this list/);
+    expect(policy).not.toMatch(/until you remove them/);
+    expect(screen.getAllByTestId('recent-item').map((li) => within(li).getByText(/yesterday|three days ago/).textContent)).toEqual(['yesterday']);
+  });
+
+  it('lists a clip made twice once', () => {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify([
+      ...saved({ jobId: 'b', text: 'Hello  there' }), ...saved({ jobId: 'a', text: 'Hello there' }), ...saved({ jobId: 'c', text: 'Hello there', speed: 1.5 }),
+    ]));
+    setup(<RecentPage />);
+    expect(screen.getAllByTestId('recent-item')).toHaveLength(2); // the same words at another speed are another clip
+  });
+
+  it('lists a repeat that resolves as the same clip only once', async () => {
+    const { api } = setup(<><RecentPage /><Composer initialMemberId="mina" /></>, { steps: 2 });
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('mina'));
+    for (let i = 0; i < 2; i++) {
+      fireEvent.change(box(), { target: { value: 'hello twice' } });
+      submit();
+      await waitFor(() => expect(JSON.parse(localStorage.getItem(STORAGE_KEY))[0]).toMatchObject({ jobId: `job${i + 1}`, status: 'succeeded' }));
+    }
+    expect(api.calls.filter((c) => c.path === '/api/synthesize')).toHaveLength(2);
+    expect(screen.getAllByTestId('recent-item')).toHaveLength(1);
+    expect(JSON.parse(localStorage.getItem(STORAGE_KEY)).map((e) => e.jobId)).toEqual(['job2']);
+  });
+
+  it('"Remove all" can be undone, and focus lands on Undo', async () => {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify([...saved({ jobId: 'x1', text: 'first' }), ...saved({ jobId: 'x2', text: 'second' })]));
+    setup(<RecentPage />);
+    fireEvent.click(screen.getByRole('button', { name: 'Remove all' }));
+    expect(screen.queryAllByTestId('recent-item')).toHaveLength(0);
+    expect(JSON.parse(localStorage.getItem(STORAGE_KEY))).toEqual([]);
+    const notice = screen.getByTestId('undo-notice');
+    expect(notice.textContent).toMatch(/Removed 2 clips from this device/);
+    const undo = within(notice).getByRole('button', { name: 'Undo' });
+    await waitFor(() => expect(document.activeElement).toBe(undo));
+    fireEvent.click(undo);
+    expect(screen.getAllByTestId('recent-item').map((li) => within(li).getByText(/first|second/).textContent)).toEqual(['first', 'second']);
+    expect(JSON.parse(localStorage.getItem(STORAGE_KEY)).map((e) => e.jobId)).toEqual(['x1', 'x2']);
+    expect(screen.queryByTestId('undo-notice')).toBeNull();
+  });
+
+  it('uses heading levels in order: the page, each clip, its player', async () => {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify(saved()));
+    const { api } = setup(<RecentPage />);
+    api.seedJob('job9', { member_id: 'mina', text: 'old clip', polls: 5 });
+    fireEvent.click(screen.getByRole('button', { name: /^Play clip of Mina/ }));
+    await screen.findByTestId('result');
+    const levels = [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')].map((h) => Number(h.tagName[1]));
+    expect(levels).toEqual([1, 2, 3]);
   });
 
   it('removes a clip', () => {
@@ -555,6 +752,32 @@ describe('app', () => {
     expect(screen.getByRole('link', { name: 'Chorus' }).querySelector('.brand-name')).toBeTruthy(); // hidden on phones, still named
     expect(screen.getAllByRole('link').filter((l) => l.closest('nav')).map((l) => l.textContent)).toEqual(['Members', 'Compose', 'Batch', 'Recent (2)']);
     await screen.findAllByTestId('member-card');
+  });
+
+  it('names the browser tab after the page', async () => {
+    const api = fakeApi();
+    render(<App client={createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: noSleep })} />);
+    await screen.findAllByTestId('member-card');
+    expect(document.title).toBe('Members · Chorus');
+    for (const [hash, title] of [['#/members/mina', 'Mina · Chorus'], ['#/recent', 'Recent clips · Chorus'], ['#/compose', 'Compose · Chorus'], ['#/batch', 'Batch · Chorus'], ['#/nope', 'Page not found · Chorus']]) {
+      await go(hash);
+      await waitFor(() => expect(document.title).toBe(title));
+    }
+  });
+
+  it('says a batch used up the allowance when the next clip is refused', async () => {
+    const api = fakeApi({ steps: 2, synthesize: () => json(429, { error: { code: 'rate_limited', message: 'slow down' } }, { 'Retry-After': '118' }) });
+    render(<App client={createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: noSleep })} />);
+    await go('#/batch?member=joon');
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: Array.from({ length: 25 }, (_, i) => `line ${i + 1}`).join('\n') } });
+    fireEvent.click(screen.getByRole('button', { name: /^Make 25 clips/ }));
+    await screen.findByText(/25 of 25 done/);
+    await go('#/members/mina');
+    fireEvent.change(await screen.findByLabelText('What should Mina say?'), { target: { value: 'one more' } });
+    submit();
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toBe('Your batch of 25 clips used up your allowance for now. You can make your next clip in 1 min 58 s.');
   });
 
   it('routes by hash and moves focus to the new page title', async () => {
