@@ -45,6 +45,7 @@ export function Composer({ member: fixedMember = null, initialMemberId = '', pre
   const speedRef = useRef(null);
   const memberRef = useRef(null);
   const formErrorRef = useRef(null);
+  const submitRef = useRef(null);
   // A result takes focus only when the fan watched it being made here.
   const sawWaiting = useRef('');
 
@@ -120,6 +121,12 @@ export function Composer({ member: fixedMember = null, initialMemberId = '', pre
 
   const busy = sending || waiting;
   if (waiting) sawWaiting.current = clip.jobId;
+  // The result takes focus only from the button that asked for it (or from
+  // nowhere): a fan who moved on while waiting keeps their place.
+  const focusWaits = () => {
+    const a = document.activeElement;
+    return !a || a === document.body || a === submitRef.current;
+  };
   const errId = (f) => `${ids}-${f}-error`;
   const describedBy = (...parts) => parts.filter(Boolean).join(' ') || undefined;
 
@@ -180,7 +187,7 @@ export function Composer({ member: fixedMember = null, initialMemberId = '', pre
         <div className="actions">
           {/* While a clip is on its way the button says so and ignores
               presses, but stays focusable: focus never drops to the page. */}
-          <button type="submit" className="btn btn-primary" disabled={unspeakable} aria-disabled={busy ? 'true' : undefined}>
+          <button type="submit" ref={submitRef} className="btn btn-primary" disabled={unspeakable} aria-disabled={busy ? 'true' : undefined}>
             {busy ? 'Working…' : `Hear ${member?.name || 'it'} say it`}
           </button>
         </div>
@@ -197,7 +204,7 @@ export function Composer({ member: fixedMember = null, initialMemberId = '', pre
           <button type="button" className="btn btn-secondary" onClick={() => checkAgain(clip.jobId)}>Check again</button>
         </div>
       ) : null}
-      {!sending && clip?.status === 'succeeded' ? <ResultPlayer key={clip.jobId} entry={clip} autoFocus={sawWaiting.current === clip.jobId} /> : null}
+      {!sending && clip?.status === 'succeeded' ? <ResultPlayer key={clip.jobId} entry={clip} autoFocus={sawWaiting.current === clip.jobId && focusWaits()} /> : null}
     </div>
   );
 }
