@@ -695,50 +695,114 @@ describe('batch', () => {
     await waitFor(() => expect(young.querySelector('audio')).toBeTruthy());
   });
 
-  it('points at the line the API refused', async () => {
-    setup(<BatchPage memberId="joon" />, { batch: () => json(400, { error: { code: 'text_too_long', message: 'x', field: 'items[1].text' } }) });
+  it('marks the line the API refused, numbered as in the box, and sends the others', async () => {
+    let first = true;
+    const { api } = setup(<BatchPage memberId="joon" />, {
+      steps: 2,
+      batch: () => {
+        if (!first) return null;
+        first = false;
+        return json(400, { error: { code: 'member_inactive', message: 'x', field: 'items[1].text' } });
+      },
+    });
     await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
-    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'one\ntwo' } });
-    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips' }));
-    expect((await screen.findByRole('alert')).textContent).toMatch(/^Line 2: That's too long/);
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'one\n\ntwo\nthree' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Make 3 clips' }));
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toMatch(/^Chorus refused line 3: .*The other lines can still be sent\.$/); // "two" is the 3rd line of the box
+    const problems = screen.getByTestId('line-problems');
+    await waitFor(() => expect(document.activeElement).toBe(problems));
+    expect(within(problems).getAllByTestId('line-problem').map((li) => li.textContent)).toEqual([expect.stringMatching(/^Line 3: .*Go to line 3$/)]);
+    expect([...screen.getByTestId('line-numbers').querySelectorAll('.line-bad')].map((n) => n.textContent)).toEqual(['3']);
+    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips, skipping line 3' }));
+    await screen.findByText(/2 of 2 done/);
+    expect(api.calls.filter((c) => c.path === '/api/batch').map((c) => c.body.items.map((i) => i.text))).toEqual([['one', 'two', 'three'], ['one', 'three']]);
+    expect(screen.getByLabelText(/Lines/).value).toBe('two'); // what was not sent stays in the box
+    expect(screen.getByText(/Sent 2 lines; the other 1 is still in the box/)).toBeTruthy();
   });
 
-  it('points at the lines the voice cannot say, and sends nothing', async () => {
-    const { api } = setup(<BatchPage memberId="joon" />);
+  it('shows the lines the voice cannot say in place, lets the fan go to them, and sends the valid ones', async () => {
+    const { api } = setup(<BatchPage memberId="joon" />, { steps: 2 });
     await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
-    const lines = screen.getByLabelText(/Lines/);
-    fireEvent.change(lines, { target: { value: 'fine\n🎉🎉\n& \n\u200b...' } }); // "&" is "and" for Joon's English voice
-    const why = screen.getByTestId('unspeakable');
-    expect(why.textContent).toMatch(/^Lines 2, 4 have nothing Joon can say: add some words or numbers/);
-    expect(lines.getAttribute('aria-describedby')).toContain(why.id);
-    const send = screen.getByRole('button', { name: 'Make 4 clips' });
-    expect(send.disabled).toBe(true);
-    fireEvent.submit(send.closest('form'));
-    expect(screen.getByRole('alert').textContent).toMatch(/^Lines 2, 4 have nothing Joon can say/);
-    fireEvent.change(lines, { target: { value: 'fine\n🎉 yay' } });
-    expect(screen.queryByTestId('unspeakable')).toBeNull();
-    expect(screen.getByRole('button', { name: 'Make 2 clips' }).disabled).toBe(false);
-    expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(0);
+    const box = screen.getByLabelText(/Lines/);
+    const text = 'fine\n🎉🎉\n& \n\u200b...\n' + 'x'.repeat(21); // "&" is "and" for Joon's English voice
+    fireEvent.change(box, { target: { value: text } });
+    const problems = screen.getByTestId('line-problems');
+    expect(problems.textContent).toMatch(/^Lines 2, 4, 5 can't be sent as they are; the other 2 can\./);
+    const items = within(problems).getAllByTestId('line-problem').map((li) => li.textContent);
+    expect(items[0]).toMatch(/^Line 2: nothing Joon can say: add some words or numbers/);
+    expect(items[2]).toMatch(/^Line 5: too long: 21 characters, the most is 20/);
+    expect(box.getAttribute('aria-invalid')).toBe('true');
+    expect(box.getAttribute('aria-describedby')).toContain(problems.id);
+    expect(box.getAttribute('wrap')).toBe('off'); // a line is a line, on a phone too
+    expect([...screen.getByTestId('line-numbers').children].map((n) => n.textContent)).toEqual(['1', '2', '3', '4', '5']);
+    expect(box.style.backgroundImage).toMatch(/linear-gradient/); // the bad lines are tinted in the box
+    fireEvent.click(within(problems).getByRole('button', { name: 'Go to line 4' }));
+    expect(document.activeElement).toBe(box);
+    expect(text.slice(box.selectionStart, box.selectionEnd)).toBe('\u200b...');
+    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips, skipping lines 2, 4 and 5' }));
+    await screen.findByText(/2 of 2 done/);
+    expect(api.calls.find((c) => c.path === '/api/batch').body.items.map((i) => i.text)).toEqual(['fine', '&']);
+    expect(box.value).toBe('🎉🎉\n\u200b...\n' + 'x'.repeat(21));
   });
 
-  it("names the line of the API's text_unspeakable", async () => {
-    setup(<BatchPage memberId="joon" />, { batch: () => json(400, { error: { code: 'text_unspeakable', message: 'x', field: 'items[1].text' } }) });
+  it('says what a batch costs before sending, and offers a size that does not lock the fan out', async () => {
+    const { api } = setup(<BatchPage memberId="joon" />, { steps: 2 });
     await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
-    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'one\ntwo' } });
-    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips' }));
-    expect((await screen.findByRole('alert')).textContent).toMatch(/^Line 2: Joon can't say that: add some words or numbers/);
+    const box = screen.getByLabelText(/Lines/);
+    fireEvent.change(box, { target: { value: Array.from({ length: 5 }, (_, i) => `l${i + 1}`).join('\n') } });
+    expect(screen.getByTestId('batch-cost').textContent).toMatch(/After these 5 clips you can go on making clips right away/);
+    fireEvent.change(box, { target: { value: Array.from({ length: 25 }, (_, i) => `l${i + 1}`).join('\n') } });
+    const cost = screen.getByTestId('batch-cost');
+    // 20 at once and one a second (CONFIG): 25 leave 5 of debt, the next clip waits 6 s.
+    expect(cost.textContent).toMatch(/These 25 clips use up your allowance: after sending, you'll wait about 6 seconds before your next clip\. Send 19 or fewer to keep going without a wait\./);
+    expect(box.getAttribute('aria-describedby')).toContain(cost.id);
+    fireEvent.click(within(cost).getByRole('button', { name: 'Make the first 19 now' }));
+    await screen.findByText(/19 of 19 done/);
+    expect(api.calls.find((c) => c.path === '/api/batch').body.items).toHaveLength(19);
+    expect(box.value).toBe(Array.from({ length: 6 }, (_, i) => `l${i + 20}`).join('\n'));
+    // The allowance is spent: the rest would wait.
+    expect(screen.getByTestId('batch-cost').textContent).toMatch(/^You can send these 6 clips in about [1-5] seconds?: your recent clips used your allowance\./);
   });
 
-  it('checks line count and length before sending', async () => {
-    const { api } = setup(<BatchPage memberId="joon" />);
+  it('sends the first 100 lines of a longer paste and keeps the rest', async () => {
+    const { api } = setup(<BatchPage memberId="joon" />, { steps: 2 });
     await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
-    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'fine\n' + 'x'.repeat(21) } });
-    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips' }));
-    expect(screen.getByRole('alert').textContent).toMatch(/Line 2 is too long/);
     fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: Array.from({ length: 101 }, (_, i) => `l${i}`).join('\n') } });
-    fireEvent.click(screen.getByRole('button', { name: 'Make 101 clips' }));
-    expect(screen.getByRole('alert').textContent).toMatch(/more than 100 lines/);
+    fireEvent.click(screen.getByRole('button', { name: 'Make the first 100 clips' }));
+    await screen.findByText(/100 of 100 done/);
+    expect(api.calls.find((c) => c.path === '/api/batch').body.items).toHaveLength(100);
+    expect(screen.getByLabelText(/Lines/).value).toBe('l100');
+  });
+
+  it('sends nothing when no line can go, and says why', async () => {
+    const { api } = setup(<BatchPage memberId="joon" />);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: '🎉\n' + 'x'.repeat(21) } });
+    fireEvent.submit(screen.getByLabelText(/Lines/).closest('form'));
+    expect(screen.getByRole('alert').textContent).toBe('Nothing to send: lines 1 and 2 need fixing first.');
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: '' } });
+    fireEvent.submit(screen.getByLabelText(/Lines/).closest('form'));
+    expect(screen.getByRole('alert').textContent).toMatch(/Add at least one line/);
     expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(0);
+  });
+
+  it('shows a batch on its way again after a reload, and finishes it', async () => {
+    const api = fakeApi({ steps: 3 });
+    const gate = gatedSleep();
+    const client = createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: gate.sleepImpl });
+    const first = render(<ChorusProvider client={client}><BatchPage memberId="joon" /></ChorusProvider>);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'one\ntwo' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips' }));
+    await waitFor(() => expect(gate.signals).toHaveLength(1));
+    first.unmount();
+    render(<ChorusProvider client={client}><BatchPage /></ChorusProvider>);
+    expect((await screen.findAllByTestId('batch-row')).map((r) => r.querySelector('.batch-text').textContent)).toEqual(['one', 'two']);
+    for (let i = 0; i < 10 && !screen.queryByText(/2 of 2 done/); i++) await gate.open();
+    await screen.findByText(/2 of 2 done/);
+    expect(api.calls.filter((c) => c.path === '/api/batch')).toHaveLength(1);
+    expect(screen.getByLabelText('Member').value).toBe('joon');
   });
 });
 
