@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { formatDuration as formatClock } from '../src/lib/wav.js';
+import { downloadName } from '../src/lib/download.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const BASE = (process.env.CHORUS_URL || '').replace(/\/+$/, '');
@@ -285,7 +286,9 @@ async function main() {
     const opus = await page.evaluate(() => document.createElement('audio').canPlayType('audio/ogg; codecs=opus') !== '');
     const ext = opus ? '.opus' : '.wav';
     const dl = page.getByRole('link', { name: /download/i });
-    check((await dl.getAttribute('download'))?.endsWith(ext), `download link names a ${ext} file`);
+    const saveAs = await dl.getAttribute('download');
+    check(saveAs === downloadName({ memberName: name, text: sentence }, ext.slice(1)) && saveAs === saveAs.normalize('NFC'),
+      `the clip saves as "${saveAs}": member, start of the text, NFC, the batch page's naming`);
     check(Boolean(await dl.getAttribute('href')), 'download link has an address');
     const others = await page.getByRole('group', { name: /another format/i }).getByRole('button').count();
     check(others === 2, `the two other formats are offered (${others})`);
@@ -426,10 +429,19 @@ async function main() {
     await shot(page, 'batch.png');
     await axeCheck(page, 'the batch page with its clips');
 
-    begin('text the voice cannot say is refused before sending');
+    begin('a line the voice cannot say is marked in place; the others can still go');
     await page.getByLabel(/Lines, one clip per line/).fill('fine\n🎉🎉 …');
-    await page.getByTestId('unspeakable').waitFor();
-    check(await page.getByRole('button', { name: /Make 2 clips/ }).isDisabled(), 'send is disabled for an unspeakable line');
+    await page.getByTestId('line-problems').waitFor();
+    const problem = await page.getByTestId('line-problem').first().innerText();
+    check(/^Line 2:/.test(problem), `the problem names line 2: "${problem}"`);
+    check(await page.locator('[data-testid="line-numbers"] .line-bad').innerText() === '⚠ 2' || (await page.locator('[data-testid="line-numbers"] .line-bad').innerText()).includes('2'),
+      'the gutter marks line 2');
+    check(await page.getByRole('button', { name: 'Make 1 clip, skipping line 2' }).isVisible(), 'the valid line can still be sent');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot(page, 'batch-line-phone.png', false);
+    const wraps = await page.evaluate(() => getComputedStyle(document.querySelector('.lines-editor textarea')).whiteSpace);
+    check(wraps === 'pre', `batch lines do not wrap on a phone (white-space: ${wraps})`);
+    await page.setViewportSize({ width: 1280, height: 860 });
 
     begin('phone width: 360 px, navigation on one line');
     await page.setViewportSize({ width: 360, height: 740 });
