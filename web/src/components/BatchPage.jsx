@@ -6,6 +6,7 @@ import { accentFor } from '../lib/identity.js';
 import { formatWait } from '../lib/allowance.js';
 import { lineProblems, listRows, parseLines, rangeOf, rejectionFor, rowCount, withoutRows } from '../lib/batchLines.js';
 import { useDraft } from '../lib/draft.js';
+import { languageWarning } from '../lib/language.js';
 import { fieldOf, friendlyMessage } from '../lib/messages.js';
 import { downloadName, limitConcurrency } from '../lib/download.js';
 import { fromJob, isExpired, refreshEntry } from '../lib/recent.js';
@@ -240,6 +241,7 @@ export function BatchPage({ memberId: initialMemberId }) {
   const tooMany = valid.length > MAX_ITEMS;
   const quote = ledger.quote(Math.min(valid.length, MAX_ITEMS));
   const busy = phase === 'running';
+  const foreign = languageWarning(valid.map((l) => l.text).join('\n'), member?.voice?.language, member?.name);
 
   // Poll a batch (just sent, or resumed after a reload) until every line has ended.
   async function follow(batchId, sent, forMember, ac) {
@@ -355,7 +357,7 @@ export function BatchPage({ memberId: initialMemberId }) {
   const done = rows.filter((r) => isTerminal(r.status)).length;
   const errId = `${ids}-error`;
   const sendCount = Math.min(valid.length, MAX_ITEMS);
-  const describedBy = [`${ids}-count`, badRows.length ? `${ids}-problems` : '', error.field === 'text' ? errId : '', quote.limited && sendCount ? `${ids}-cost` : '']
+  const describedBy = [`${ids}-count`, badRows.length ? `${ids}-problems` : '', foreign ? `${ids}-language` : '', error.field === 'text' ? errId : '', quote.limited && sendCount ? `${ids}-cost` : '']
     .filter(Boolean).join(' ');
   const accent = accentFor(memberId || 'chorus');
   const total = rowCount(text);
@@ -416,6 +418,7 @@ export function BatchPage({ memberId: initialMemberId }) {
               {badRows.length > 20 ? <p className="muted small">…and {badRows.length - 20} more.</p> : null}
             </div>
           ) : null}
+          {foreign ? <p className="hint hint-warn" id={`${ids}-language`} role="status" data-testid="language-warning">{foreign}</p> : null}
           {error.field === 'text' ? <p className="field-error" id={errId} role="alert">{error.message}</p> : null}
           {notice ? <p className="notice notice-info" role="status">{notice}</p> : null}
         </div>

@@ -3,6 +3,7 @@ import { useChorus } from '../context.jsx';
 import { ApiError, newRequestId } from '../lib/api.js';
 import { useDraft } from '../lib/draft.js';
 import { accentFor } from '../lib/identity.js';
+import { languageWarning } from '../lib/language.js';
 import { countChars, fieldOf, friendlyMessage } from '../lib/messages.js';
 import { isPending, pendingEntry } from '../lib/recent.js';
 import { href } from '../lib/router.js';
@@ -71,6 +72,8 @@ export function Composer({ member: fixedMember = null, initialMemberId = '', pre
   const over = chars > max;
   // Text the voice cannot say is refused as it is typed: send stays off.
   const unspeakable = text.trim() !== '' && !speakable(text, member?.voice?.language);
+  // Text in a language the voice does not speak is sent all the same, with a word of warning.
+  const foreign = unspeakable ? '' : languageWarning(text, member?.voice?.language, member?.name);
   const accent = accentFor(memberId || 'chorus');
   const ctx = { maxTextChars: max, memberName: member?.name, deadlineSeconds: config.jobDeadlineSeconds };
   // The clip this composer made last, as Recent has it now.
@@ -155,13 +158,14 @@ export function Composer({ member: fixedMember = null, initialMemberId = '', pre
             placeholder="안녕하세요! Type anything — Korean and emoji welcome 💜"
             onChange={(e) => { setDraft({ text: e.target.value }); if (errors.text) setErrors((x) => ({ ...x, text: undefined })); }}
             aria-invalid={errors.text || over || unspeakable ? 'true' : undefined}
-            aria-describedby={describedBy(`${ids}-count`, errors.text ? errId('text') : unspeakable && errId('unspeakable'))} />
+            aria-describedby={describedBy(`${ids}-count`, errors.text ? errId('text') : unspeakable && errId('unspeakable'), foreign && `${ids}-language`)} />
           <div className="field-foot">
             <span id={`${ids}-count`} className={`count${over ? ' count-over' : ''}`} data-testid="char-count">
               {chars.toLocaleString('en')} / {max.toLocaleString('en')} characters{over ? ` · ${(chars - max).toLocaleString('en')} too many` : ''}
             </span>
           </div>
           {errors.text ? <p className="field-error" id={errId('text')} role="alert" data-testid="text-error">{errors.text}</p> : null}
+          {foreign ? <p className="hint hint-warn" id={`${ids}-language`} role="status" data-testid="language-warning">{foreign}</p> : null}
           {unspeakable && !errors.text ? (
             <p className="field-error" id={errId('unspeakable')} role="status" data-testid="unspeakable">{friendlyMessage({ code: 'text_unspeakable' }, ctx)}</p>
           ) : null}

@@ -264,6 +264,19 @@ describe('composer', () => {
     expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(0);
   });
 
+  it('warns, without blocking, when the text is in a language the voice does not speak', async () => {
+    setup(<Composer initialMemberId="joon" />); // Joon's voice speaks English
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    const joonBox = screen.getByLabelText('What should Joon say?');
+    fireEvent.change(joonBox, { target: { value: '오늘 날씨가 정말 좋네요' } });
+    const warn = screen.getByTestId('language-warning');
+    expect(warn.textContent).toBe("Joon's voice speaks English, but this text is mostly Korean (Hangul): those parts may come out garbled or silent.");
+    expect(joonBox.getAttribute('aria-describedby')).toContain(warn.id);
+    expect(screen.getByRole('button', { name: /say it/ }).disabled).toBe(false);
+    fireEvent.change(joonBox, { target: { value: 'Good morning!' } });
+    expect(screen.queryByTestId('language-warning')).toBeNull();
+  });
+
   it("shows the API's text_unspeakable well if it still comes back", async () => {
     await composer({ synthesize: () => json(400, { error: { code: 'text_unspeakable', message: 'The text has nothing to say.', field: 'text' } }) });
     fireEvent.change(box(), { target: { value: 'hello' } });
