@@ -251,6 +251,17 @@ variable "rate_burst" {
   default     = 20
 }
 
+variable "web_job_deadline_seconds" {
+  description = "How long the web app waits for one clip before it tells the fan it is taking too long (the clip stays in Recent, where the fan can check again)."
+  type        = number
+  default     = 180
+
+  validation {
+    condition     = var.web_job_deadline_seconds >= 5 && var.web_job_deadline_seconds <= 86400 && floor(var.web_job_deadline_seconds) == var.web_job_deadline_seconds
+    error_message = "web_job_deadline_seconds must be a whole number of seconds between 5 and 86400."
+  }
+}
+
 # --- Worker job ----------------------------------------------------------------
 
 variable "worker_cpu" {
