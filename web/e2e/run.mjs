@@ -470,6 +470,36 @@ async function main() {
     check(fullyShown(seenPhone), `result in view on a phone with reduced motion: ${JSON.stringify(seenPhone)}`);
     await shot(page, 'result-phone.png');
 
+    begin('phone: touch targets of at least 44 px; the member drop-down shows its text whole');
+    const tooSmall = () => [...document.querySelectorAll('a[href], button, select, input, textarea')].filter((el) => {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0 || r.bottom < 0 || el.closest('.visually-hidden')) return false; // not shown
+      if (el.matches('a:not(.btn)') && el.closest('p:not(.crumbs)')) return false; // a link in running text (WCAG 2.5.8 exception)
+      return r.height < 44 - 0.5 || r.width < 44 - 0.5;
+    }).map((el) => `${el.tagName.toLowerCase()} "${(el.getAttribute('aria-label') || el.innerText || el.id).trim().slice(0, 30)}" ${Math.round(el.getBoundingClientRect().width)}×${Math.round(el.getBoundingClientRect().height)}`);
+    let small = await page.evaluate(tooSmall);
+    check(small.length === 0, `targets under 44 px on the member page: ${small.join('; ')}`);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${BASE}/#/compose`);
+    const select = page.getByLabel('Member');
+    await select.waitFor();
+    await page.waitForFunction(() => document.querySelector('select')?.value);
+    const fit = await page.evaluate(() => {
+      const el = document.querySelector('select');
+      const cs = getComputedStyle(el);
+      const inner = el.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom);
+      return { inner, need: parseFloat(cs.fontSize) * 1.25, overflow: el.scrollWidth - el.clientWidth };
+    });
+    check(fit.inner >= fit.need, `the drop-down's text has room: ${fit.inner}px inside for ${fit.need}px of text`);
+    small = await page.evaluate(tooSmall);
+    check(small.length === 0, `targets under 44 px on the compose page: ${small.join('; ')}`);
+    await page.screenshot({ path: join(OUT, 'compose-phone.png'), clip: { x: 0, y: 0, width: 390, height: 520 } });
+    await page.goto(`${BASE}/#/recent`);
+    await page.getByTestId('recent-item').first().waitFor();
+    small = await page.evaluate(tooSmall);
+    check(small.length === 0, `targets under 44 px on Recent: ${small.join('; ')}`);
+    await axeCheck(page, 'Recent on a phone');
+
     check(problems.length === 0, `browser reported problems:\n  ${problems.join('\n  ')}`);
     log(`✔ all steps passed; screenshots in ${OUT}`);
   } catch (err) {
