@@ -215,7 +215,9 @@ func TestRun(t *testing.T) {
 		t.Error("bad arguments reached the API")
 	}
 
-	noCreds := func(context.Context) (*http.Client, error) { return nil, errors.New("could not find default credentials") }
+	noCreds := func(context.Context) (*http.Client, error) {
+		return nil, errors.New("could not find default credentials")
+	}
 	if err := run(t.Context(), []string{"-project", "123456789012", "-region", "us-central1", "-endpoint", srv.URL}, &out, log, noCreds); err == nil || !strings.Contains(err.Error(), "default credentials") {
 		t.Errorf("run without credentials: err = %v", err)
 	}
