@@ -12,6 +12,9 @@ import (
 	"github.com/moby/patternmatcher/ignorefile"
 )
 
+// repoRoot is the repository root, relative to this package.
+const repoRoot = "../.."
+
 // dockerfiles are the images Cloud Build makes, each built with the
 // repository root as its context (cloudbuild.yaml).
 var dockerfiles = []string{"synth-job/Dockerfile", "synth-job/Dockerfile.cpu", "web/Dockerfile"}
