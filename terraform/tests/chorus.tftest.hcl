@@ -472,14 +472,14 @@ run "every_workload_has_its_own_account" {
     condition = length(distinct(concat(
       [for f in values(local.functions) : f.function.service_config[0].service_account_email],
       [google_cloud_run_v2_job.worker.template[0].template[0].service_account, google_cloud_run_v2_service.web.template[0].service_account]
-    ))) == 6
-    error_message = "the four functions, the worker and the web app must run as six different accounts"
+    ))) == length(local.functions) + 2
+    error_message = "every function, the worker and the web app must run as accounts no other workload uses"
   }
   assert {
     condition = length(distinct(concat(
       [for f in values(local.functions) : f.service_account.account_id],
       [for a in [google_service_account.worker, google_service_account.scheduler, google_service_account.web, google_service_account.function_build] : a.account_id]
-    ))) == 8
+    ))) == length(local.functions) + 4
     error_message = "no two service accounts may share an account id"
   }
 }
