@@ -166,7 +166,7 @@ resource "google_monitoring_alert_policy" "status_errors" {
       More than ${var.alert_status_5xx_ratio * 100} % of the answers of the status function `${module.status.function.name}` were 5xx for 5 minutes: fans cannot fetch their audio.
 
       1. What failed: `gcloud logging read 'resource.labels.service_name="${module.status.function.name}" AND severity>=ERROR' --limit=20`. Status never answers 5xx for bad input; each error names the call that failed.
-      2. Signing (signBlob 403 or timeouts): the status account `${module.status.service_account_email}` needs token creator on itself and `iamcredentials.googleapis.com` enabled (both set by Terraform and the bootstrap: re-apply them).
+      2. Signing (signBlob 403 or timeouts): the status account (`${module.status.service_account.account_id}`) needs token creator on itself and `iamcredentials.googleapis.com` enabled (both set by Terraform and the bootstrap: re-apply them).
       3. Firestore errors or quota: the Firestore console's usage page; 429 from Firestore means the project's limits.
       4. Crashes or out of memory: raise the status function's memory in `function_settings`.
 

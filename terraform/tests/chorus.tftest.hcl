@@ -502,3 +502,14 @@ run "no_basic_roles" {
     error_message = "no grant may be a basic role (roles/owner, roles/editor, roles/viewer)"
   }
 }
+
+# A signed URL is the only way to the audio: no bucket grant to everyone.
+run "no_bucket_is_granted_to_everyone" {
+  command = apply
+
+  assert {
+    condition = alltrue([for g in concat(values(google_storage_bucket_iam_member.worker_audio), [google_storage_bucket_iam_member.worker_models, google_storage_bucket_iam_member.status_audio, google_storage_bucket_iam_member.function_build]) :
+    !contains(["allUsers", "allAuthenticatedUsers"], g.member)])
+    error_message = "no bucket role may go to allUsers or allAuthenticatedUsers"
+  }
+}

@@ -15,6 +15,40 @@ mock_provider "google" {
   }
 }
 
+# Topic ids as the API makes them, known at plan, so the subscriptions'
+# topics and dead-letter topics can be compared.
+override_resource {
+  target          = google_pubsub_topic.requests
+  override_during = plan
+  values = {
+    id = "projects/chorus-test-1/topics/chorus-synthesis-requests"
+  }
+}
+
+override_resource {
+  target          = google_pubsub_topic.dead_letter
+  override_during = plan
+  values = {
+    id = "projects/chorus-test-1/topics/chorus-synthesis-dead-letter"
+  }
+}
+
+override_resource {
+  target          = google_pubsub_topic.completed
+  override_during = plan
+  values = {
+    id = "projects/chorus-test-1/topics/chorus-synthesis-completed"
+  }
+}
+
+override_resource {
+  target          = google_pubsub_topic.callbacks_dead_letter
+  override_during = plan
+  values = {
+    id = "projects/chorus-test-1/topics/chorus-synthesis-callbacks-dead-letter"
+  }
+}
+
 variables {
   project_id             = "chorus-test-1"
   worker_image           = "us-central1-docker.pkg.dev/chorus-test-1/chorus/synth-job@sha256:0000000000000000000000000000000000000000000000000000000000000000"
