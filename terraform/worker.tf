@@ -29,9 +29,9 @@ locals {
     }) : tomap({
     CHORUS_EXECUTION_PROVIDER = "cpu"
     # Throughput on a CPU host: one ONNX Runtime thread per model run and
-    # one run (and one worker batch) in hand per core measured 37 % more
-    # audio per second than all cores on one run, and one-thread sessions
-    # run the decoder lifted to 2-D convolutions (docs/performance.md).
+    # one run (and one worker batch) in hand per core gave more audio per
+    # second than all cores on one run, and one-thread sessions run the
+    # decoder lifted to 2-D convolutions (figures: docs/performance.md).
     # Run sizes are the engine's CPU defaults: padding only costs there.
     CHORUS_INTRA_OP_THREADS = "1"
     CHORUS_CONCURRENT_RUNS  = var.worker_cpu
@@ -40,8 +40,8 @@ locals {
   })
 
   # Memory per task: an L4 task needs at least 16 GiB; a CPU task holds
-  # the voice sessions (under 1 GiB each after load, docs/performance.md)
-  # and the runs in flight.
+  # the open voice sessions and the runs in flight (their sizes:
+  # docs/performance.md).
   worker_memory = coalesce(var.worker_memory, local.worker_gpu ? "16Gi" : "4Gi")
 }
 
