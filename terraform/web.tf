@@ -69,6 +69,15 @@ resource "google_cloud_run_v2_service" "web" {
         name  = "CHORUS_JOB_DEADLINE_SECONDS"
         value = tostring(var.web_job_deadline_seconds)
       }
+      env {
+        name  = "CHORUS_STATUS_WAIT_SECONDS"
+        value = tostring(var.web_status_wait_seconds)
+      }
+      # Where signed audio URLs point: the CSP lets the app fetch and play from it.
+      env {
+        name  = "CHORUS_STORAGE_ORIGIN"
+        value = "https://storage.googleapis.com"
+      }
     }
   }
 }

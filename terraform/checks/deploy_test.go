@@ -11,27 +11,28 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chorus-voice/chorus/terraform/policy"
+	"github.com/chorus-voice/chorus/terraform/configenv"
 )
 
 // webEnv returns the environment Terraform gives the web container, with a
-// plausible value for each variable it sets.
+// plausible value for each variable it sets: the names come from
+// terraform/tests/config_env.json, whose web section terraform test
+// checks against the service's env blocks (config_env.tftest.hcl).
 func webEnv(t *testing.T) map[string]string {
 	t.Helper()
-	m, err := policy.Load(filepath.Join(repoRoot, "terraform"))
+	b, err := os.ReadFile(filepath.Join(repoRoot, "terraform", "tests", "config_env.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	web := m.Resource("google_cloud_run_v2_service", "web")
-	if web == nil {
-		t.Fatal("terraform declares no google_cloud_run_v2_service.web")
+	var f configenv.File
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatalf("config_env.json: %v", err)
 	}
-	names, err := m.EnvNames(web)
-	if err != nil {
-		t.Fatal(err)
+	if len(f.Web.Read) == 0 {
+		t.Fatal("config_env.json lists no variable of the web container")
 	}
 	env := map[string]string{}
-	for _, n := range names {
+	for _, n := range f.Web.Read {
 		if v, ok := webNumbers[n]; ok {
 			env[n] = v
 		} else {
@@ -114,7 +115,7 @@ func TestWebConfigFromTerraformEnvironment(t *testing.T) {
 
 	// Every variable Terraform sets is one the script needs or reads.
 	for name := range env {
-		if _, ok := webNumbers[name]; ok {
+		if _, ok := webNumbers[name]; ok || name == "CHORUS_STORAGE_ORIGIN" {
 			continue // optional, has a default
 		}
 		t.Run("without "+name, func(t *testing.T) {
@@ -164,6 +165,7 @@ func TestWebConfigRejectsBadValues(t *testing.T) {
 func TestWebSecurityHeadersFromTerraformEnvironment(t *testing.T) {
 	env := webEnv(t)
 	env["CHORUS_STATUS_URL"] = "https://status-abc-uc.a.run.app/"
+	env["CHORUS_STORAGE_ORIGIN"] = "https://storage.googleapis.com"
 	dir := t.TempDir()
 	cmd := exec.CommandContext(t.Context(), "sh", filepath.Join(repoRoot, "web", "deploy", "40-chorus-config.sh"))
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "CHORUS_WEB_ROOT=" + dir, "CHORUS_NGINX_HEADERS=" + filepath.Join(dir, "h", "headers.conf")}
@@ -185,7 +187,7 @@ func TestWebSecurityHeadersFromTerraformEnvironment(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"default-src 'self'", "script-src 'self'", "object-src 'none'", "frame-ancestors 'none'",
-		"connect-src 'self' https://status-abc-uc.a.run.app https://us-central1-p.cloudfunctions.net https://storage.googleapis.com;",
+		"connect-src 'self' https://status-abc-uc.a.run.app https://storage.googleapis.com https://us-central1-p.cloudfunctions.net;",
 		"media-src 'self' blob: https://storage.googleapis.com;"} {
 		if !strings.Contains(csp, want) {
 			t.Errorf("CSP %q lacks %q", csp, want)

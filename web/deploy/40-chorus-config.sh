@@ -69,8 +69,12 @@ rate=$(number CHORUS_RATE_PER_MINUTE 60 0 1000000)
 burst=$(number CHORUS_RATE_BURST 20 1 1000000)
 deadline=$(number CHORUS_JOB_DEADLINE_SECONDS 180 5 86400)
 wait=$(number CHORUS_STATUS_WAIT_SECONDS 20 0 20)
-CHORUS_STORAGE_ORIGIN=${CHORUS_STORAGE_ORIGIN:-https://storage.googleapis.com}
-storage=$(url CHORUS_STORAGE_ORIGIN)
+# optional_url NAME DEFAULT is url for a variable that has a default.
+optional_url() {
+  eval "$1=\${$1:-$2}"
+  url "$1"
+}
+storage=$(optional_url CHORUS_STORAGE_ORIGIN https://storage.googleapis.com)
 storage=$(origin "$storage")
 
 profiles=$(url CHORUS_PROFILES_URL)
@@ -78,10 +82,10 @@ synthesize=$(url CHORUS_SYNTHESIZE_URL)
 batch=$(url CHORUS_BATCH_URL)
 status=$(url CHORUS_STATUS_URL)
 
-# The API's origins, each once, for connect-src.
-apis=$(for u in "$profiles" "$synthesize" "$batch" "$status"; do origin "$u"; echo; done | sort -u | tr '\n' ' ')
+# The API's origins and the storage host, each once, for connect-src.
+reach=$(for u in "$profiles" "$synthesize" "$batch" "$status" "$storage"; do origin "$u"; echo; done | sort -u | tr '\n' ' ')
 csp="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; font-src 'self'"
-csp="$csp; connect-src 'self' ${apis}$storage; media-src 'self' blob: $storage"
+csp="$csp; connect-src 'self' ${reach% }; media-src 'self' blob: $storage"
 csp="$csp; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 perms="camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), hid=(), midi=(), display-capture=(), accelerometer=(), gyroscope=(), magnetometer=(), browsing-topics=()"
 
