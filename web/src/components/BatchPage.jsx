@@ -205,6 +205,7 @@ export function BatchPage({ memberId: initialMemberId }) {
   const [phase, setPhase] = useState('edit');
   const [rejected, setRejected] = useState([]);
   const [notice, setNotice] = useState('');
+  const [stalled, setStalled] = useState(false);
   const [, tick] = useState(0);
   const abortRef = useRef(null);
   const textRef = useRef(null);
@@ -259,23 +260,49 @@ export function BatchPage({ memberId: initialMemberId }) {
       }
       setRows(current);
     };
-    await client.pollBatch(batchId, { signal: ac.signal, onUpdate: merge });
+    // The deployment's deadline bounds a wait without progress: while
+    // clips keep finishing the page keeps waiting; when none has for that
+    // long it says so, keeps the batch, and offers to check again.
+    const finished = () => current.filter((r) => isTerminal(r.status)).length;
+    for (;;) {
+      const before = finished();
+      try {
+        await client.pollBatch(batchId, { signal: ac.signal, onUpdate: merge, deadlineMs: config.jobDeadlineSeconds * 1000 });
+        break;
+      } catch (err) {
+        if (err?.code !== 'job_timeout' || finished() === before) throw err;
+      }
+    }
     setDraft({ batchId: '', sent: [] });
     setPhase('done');
   }
 
-  // A batch on its way when the page was left or reloaded: show it again.
-  useEffect(() => {
+  // A batch given up on (or one that stalled) is checked on again.
+  function resume() {
     if (!draft.batchId || !Array.isArray(draft.sent) || draft.sent.length === 0) return;
+    abortRef.current?.abort();
     const ac = new AbortController();
     abortRef.current = ac;
+    setError({ field: '', message: '' });
+    setStalled(false);
     setPhase('running');
-    follow(draft.batchId, draft.sent, null, ac).catch((err) => {
-      if (ac.signal.aborted) return;
-      setPhase('edit');
-      setDraft({ batchId: '', sent: [] });
-      setError({ field: 'form', message: friendlyMessage(err) });
-    });
+    follow(draft.batchId, draft.sent, null, ac).catch((err) => failed(err, ac));
+  }
+
+  function failed(err, ac) {
+    if (ac.signal.aborted) return;
+    setPhase('edit');
+    if (err?.code === 'job_timeout') {
+      setStalled(true); // the batch stays in the draft: "Check again" resumes it
+      return;
+    }
+    setDraft({ batchId: '', sent: [] });
+    setError({ field: 'form', message: friendlyMessage(err) });
+  }
+
+  // A batch on its way when the page was left or reloaded: show it again.
+  useEffect(() => {
+    resume();
     // Only on arrival.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
@@ -333,6 +360,10 @@ export function BatchPage({ memberId: initialMemberId }) {
       await follow(res.batch_id, sent, member, ac);
     } catch (err) {
       if (ac.signal.aborted) return;
+      if (err?.code === 'job_timeout') {
+        failed(err, ac);
+        return;
+      }
       setPhase('edit');
       setDraft({ batchId: '', sent: [] });
       if (err instanceof ApiError && err.code === 'rate_limited') ledger.refused(items.length, err.retryAfter);
@@ -448,6 +479,12 @@ export function BatchPage({ memberId: initialMemberId }) {
           <p role="status" aria-live="polite" className="batch-summary">
             {done} of {rows.length} done{done === rows.length ? ' 🎉' : '…'}
           </p>
+          {stalled ? (
+            <div className="notice notice-warn" role="alert" data-testid="batch-stalled">
+              <p>{`No clip of this batch has finished in over ${formatWait(config.jobDeadlineSeconds)}: Chorus may be very busy or short of voices right now. The clips that finish are kept in Recent.`}</p>
+              <button type="button" className="btn btn-secondary" onClick={resume}>Check again</button>
+            </div>
+          ) : null}
           <progress max={rows.length} value={done} aria-label="Clips done" />
           <ol className="batch-list">
             {rows.map((r, i) => (

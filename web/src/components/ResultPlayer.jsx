@@ -34,7 +34,7 @@ function download(blob, name) {
  * identical request is answered from the cache at once), then saved.
  */
 function OtherFormats({ entry }) {
-  const { client } = useChorus();
+  const { client, config, ledger } = useChorus();
   const [busy, setBusy] = useState('');
   const [error, setError] = useState('');
   const acRef = useRef(null);
@@ -50,7 +50,8 @@ function OtherFormats({ entry }) {
     try {
       const queued = await client.synthesize({ memberId: entry.memberId, text: entry.text, speed: entry.speed, format: format.id,
         requestId: newRequestId() }, { signal: ac.signal });
-      const job = await client.pollJob(queued.job_id, { signal: ac.signal });
+      ledger.spend(1);
+      const job = await client.pollJob(queued.job_id, { signal: ac.signal, waitSeconds: config.statusWaitSeconds, deadlineMs: config.jobDeadlineSeconds * 1000 });
       if (job.status !== 'succeeded' || !job.audio_url) {
         throw new ApiError({ code: job.error?.code || 'job_failed', message: job.error?.message || '' });
       }
@@ -66,7 +67,7 @@ function OtherFormats({ entry }) {
         window.open(job.audio_url, '_blank', 'noopener'); // unreadable here (no CORS): let the browser fetch it
       }
     } catch (err) {
-      if (!ac.signal.aborted) setError(friendlyMessage(err));
+      if (!ac.signal.aborted) setError(friendlyMessage(err, { deadlineSeconds: config.jobDeadlineSeconds, blame: err?.code === 'rate_limited' ? ledger.blame() : null }));
     } finally {
       if (!ac.signal.aborted) setBusy('');
     }

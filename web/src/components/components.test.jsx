@@ -800,6 +800,30 @@ describe('batch', () => {
     expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(0);
   });
 
+  it('says when a batch stops making progress for the deployment\'s deadline, and can check again', async () => {
+    let clock = Date.parse('2026-12-07T10:00:00Z');
+    let finish = false;
+    const api = fakeApi({ steps: 1e9 });
+    const fetchImpl = async (u, init) => {
+      const url = new URL(u);
+      if (finish && url.pathname === '/api/status') for (const j of api.jobs.values()) j.polls = 1e9 + 1;
+      return api.fetch(u, init);
+    };
+    const client = createClient({ ...CONFIG, jobDeadlineSeconds: 60 }, { fetchImpl, sleepImpl: async (ms) => { clock += ms; }, now: () => clock });
+    render(<ChorusProvider client={client} now={() => clock}><BatchPage memberId="joon" /></ChorusProvider>);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'one\ntwo' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips' }));
+    const stalled = await screen.findByTestId('batch-stalled');
+    expect(stalled.textContent).toMatch(/No clip of this batch has finished in over 1 minute: Chorus may be very busy/);
+    expect(clock - Date.parse('2026-12-07T10:00:00Z')).toBe(60_000);
+    finish = true;
+    fireEvent.click(within(stalled).getByRole('button', { name: 'Check again' }));
+    await screen.findByText(/2 of 2 done/);
+    expect(screen.queryByTestId('batch-stalled')).toBeNull();
+    expect(api.calls.filter((c) => c.path === '/api/batch')).toHaveLength(1);
+  });
+
   it('shows a batch on its way again after a reload, and finishes it', async () => {
     const api = fakeApi({ steps: 3 });
     const gate = gatedSleep();
