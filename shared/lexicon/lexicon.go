@@ -18,6 +18,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/chorus-voice/chorus/shared/textnorm"
 )
 
@@ -93,7 +95,8 @@ func (l Lexicon) Check() error {
 		if err := CheckEntry(w, l[w]); err != nil {
 			return err
 		}
-		k := fold(w)
+		k, _ := Canonical(w, "")
+		k = fold(k)
 		if other, ok := seen[k]; ok {
 			return fmt.Errorf("%w: %q and %q differ only in case", ErrEntry, other, w)
 		}
@@ -105,12 +108,16 @@ func (l Lexicon) Check() error {
 // Canonical is how an entry is stored: the word trimmed, the phonemes'
 // words separated by single spaces.
 func Canonical(word, phonemes string) (string, string) {
-	return strings.TrimSpace(word), strings.Join(strings.Fields(phonemes), " ")
+	return norm.NFC.String(strings.TrimSpace(word)), strings.Join(strings.Fields(phonemes), " ")
 }
 
 // SameWord reports whether two words are one entry (they differ only in
 // case).
-func SameWord(a, b string) bool { return fold(strings.TrimSpace(a)) == fold(strings.TrimSpace(b)) }
+func SameWord(a, b string) bool {
+	a, _ = Canonical(a, "")
+	b, _ = Canonical(b, "")
+	return fold(a) == fold(b)
+}
 
 // fold lower-cases rune by rune, so that a word keeps its length in runes
 // (strings.ToLower may not: "İ" becomes two runes).

@@ -253,3 +253,16 @@ func collapse(m Mapped) Mapped {
 	}
 	return b.mapped()
 }
+
+// Replaced is text s written in place of the original span src: all of it
+// maps to src (phonemes a lexicon entry gives for a word, for example).
+func Replaced(s string, src Span) Mapped {
+	m := Mapped{text: s, src: make([]Span, len(s))}
+	for i := range m.src {
+		m.src[i] = src
+	}
+	if s == "" && src.Len() > 0 {
+		m.dropped = []Span{src}
+	}
+	return m
+}
