@@ -39,12 +39,33 @@ func FuzzKeyIsEngineInput(f *testing.F) {
 			ua, ub := utterance.Prepare(a, lang, lex), utterance.Prepare(b, lang, lex)
 			check(t, a, lang, ua, word == "")
 			check(t, b, lang, ub, word == "")
-			same := slices.Equal(spoken(ua), spoken(ub))
+			same := slices.Equal(shown(ua), shown(ub))
 			if (ua.Key() == ub.Key()) != same {
 				t.Fatalf("%s: keys equal %v, engine input equal %v:\n %q\n %q", lang, ua.Key() == ub.Key(), same, spoken(ua), spoken(ub))
 			}
 		}
 	})
+}
+
+// shown is spoken with each caption as a WebVTT player shows it, written
+// independently of the package: the lines of the cue, each with its runs
+// of white space as one, blank lines dropped.
+func shown(u utterance.Utterance) []string {
+	out := spoken(u)
+	for i, s := range out {
+		c, ok := strings.CutPrefix(s, "S:")
+		if !ok {
+			continue
+		}
+		var lines []string
+		for _, l := range strings.Split(strings.ReplaceAll(strings.ReplaceAll(c, "\r\n", "\n"), "\r", "\n"), "\n") {
+			if l = strings.Join(strings.Fields(l), " "); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		out[i] = "S:" + strings.Join(lines, "\n")
+	}
+	return out
 }
 
 func check(t *testing.T, text, lang string, u utterance.Utterance, noLexicon bool) {

@@ -164,8 +164,9 @@ func (u Utterance) Captions() []string {
 	return out
 }
 
-// Key names what the engine is given: each sentence as written (its cue)
-// and each part's text and kind, in order, and nothing else. Equal keys
+// Key names what the engine is given: each sentence as written (its cue,
+// as a caption displays it: WebVTT shows runs of spaces as one and drops
+// blank lines) and each part's text and kind, in order, and nothing else. Equal keys
 // mean equal engine input and the other way round (FuzzKeyIsEngineInput):
 // "Thanks. & you too!" and "Thanks. and you too!" differ (one part is
 // "and" written by the normaliser from "&", the captions differ), while
@@ -178,7 +179,7 @@ func (u Utterance) Captions() []string {
 func (u Utterance) Key() string {
 	h := sha256.New()
 	for _, s := range u.Sentences {
-		field(h, 'S', s.Text)
+		field(h, 'S', displayed(s.Text))
 		for _, p := range s.Parts {
 			kind := byte('T')
 			if p.Phonemes {
@@ -188,6 +189,19 @@ func (u Utterance) Key() string {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// displayed is a caption's text as a player shows it: each line's runs of
+// white space as one space, lines trimmed, blank lines gone.
+func displayed(text string) string {
+	lines := strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' })
+	out := lines[:0]
+	for _, l := range lines {
+		if l = strings.Join(strings.Fields(l), " "); l != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // field writes one tagged, length-prefixed field, so that no two different
