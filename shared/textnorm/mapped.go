@@ -145,7 +145,11 @@ func (b *builder) copy(m Mapped, from, to int) {
 func (b *builder) write(s string, m Mapped, from, to int) {
 	src := m.Source(from, to)
 	if s == "" {
-		if from < to {
+		switch n := len(b.dropped); {
+		case from >= to:
+		case n > 0 && b.dropped[n-1].End == src.Start:
+			b.dropped[n-1].End = src.End // "💜💜💜" is one span
+		default:
 			b.dropped = append(b.dropped, src)
 		}
 		return
