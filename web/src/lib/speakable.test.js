@@ -1,12 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import cases from '../../../shared/textnorm/testdata/speakable.json';
 import { cleanText, langOf, speakable } from './speakable.js';
 
 // The one table of cases, read by the Go test of the rule too
 // (shared/textnorm TestSpeakableIn).
-const cases = JSON.parse(
-  readFileSync(new URL('../../../shared/textnorm/testdata/speakable.json', import.meta.url), 'utf8'),
-);
 
 describe('speakable', () => {
   it('reads the shared table', () => {
