@@ -49,6 +49,8 @@ var koreanRules = []rule{
 	{"%", regexp.MustCompile(`(\d)\s?%`), func(m []string) string { return m[1] + " 퍼센트" }},
 	{"°℃", regexp.MustCompile(`(\d)\s?(?:°C|℃|°)`), func(m []string) string { return m[1] + " 도" }},
 	{"&", regexp.MustCompile(`\s*&\s*`), func([]string) string { return " 앤드 " }},
+	// A range between two numbers: "40–60" is 사십에서 육십.
+	{"–—~", regexp.MustCompile(`(\d)\s?[–—~]\s?(\d)`), func(m []string) string { return m[1] + "에서 " + m[2] }},
 }
 
 func minusKo(m string) string {

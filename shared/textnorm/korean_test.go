@@ -105,6 +105,7 @@ func TestKoreanReadings(t *testing.T) {
 		{"rank", "1위", "일 위"},
 		{"percent", "50%", "오십 퍼센트"},
 		{"degrees", "20°C", "이십 도"},
+		{"a range", "40–60°C", "사십에서 육십 도"},
 		{"below zero", "-5도", "마이너스 오 도"},
 		{"a number on its own", "3", "삼"},
 		{"zero", "0", "영"},
