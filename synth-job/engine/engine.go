@@ -275,7 +275,7 @@ func (e *Engine) cpuOffloadIDs() int {
 // cudaProviderOptions are the CUDA execution provider's settings:
 //   - cuDNN convolution algorithm search HEURISTIC: the default exhaustive
 //     search re-runs for every new input shape, and every sentence length
-//     is a new shape (EXHAUSTIVE measured 4.5× slower);
+//     is a new shape (EXHAUSTIVE measured slower on the bench voice);
 //   - the arena grows by what is asked (kSameAsRequested), not by powers of
 //     two, and never past gpu_mem_limit: a run that does not fit fails
 //     with an out-of-memory error that the engine splits and retries.
