@@ -202,7 +202,7 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 		}
 		j := job.New(m.ID, m.VoiceID, m.SpeakerID, it.Text, it.speed(), now)
 		j.RequestID, j.BatchID, j.CallbackURL, j.Format = it.RequestID, batchID, it.CallbackURL, it.format()
-		if err := s.answerFromCache(ctx, j, m, v, now); err != nil {
+		if err := s.answerFromCache(ctx, j, m, v, it.cacheAllowed(), now); err != nil {
 			return nil, err
 		}
 		jobs[i] = j
@@ -297,10 +297,11 @@ func checkSpeakable(text string, v *store.Voice) *apierr.Error {
 // answerFromCache names the result the job's audio will be (its cache
 // key) and, when an earlier job produced it and its audio still lives,
 // turns the job into a succeeded one that shares that audio: no message,
-// no inference. The cache is off for members who opted out and for voices
-// without a checksum.
-func (s *Server) answerFromCache(ctx context.Context, j *job.Job, m *store.Member, v *store.Voice, now time.Time) error {
-	if m.CacheDisabled || v == nil || v.Checksum == "" {
+// no inference. The cache is off for requests that opted out ("cache":
+// false: neither answered from it nor recorded in it), for members who
+// opted out, and for voices without a checksum.
+func (s *Server) answerFromCache(ctx context.Context, j *job.Job, m *store.Member, v *store.Voice, allowed bool, now time.Time) error {
+	if !allowed || m.CacheDisabled || v == nil || v.Checksum == "" {
 		return nil
 	}
 	j.CacheKey = job.ResultKey(v.Checksum, j.SpeakerID, textnorm.Normalize(j.Text, v.Language), j.Speed, j.AudioFormat(), m.LexiconRevision())
@@ -335,7 +336,9 @@ func itemField(field string, i int, name string) string {
 	return field + "[" + strconv.Itoa(i) + "]." + name
 }
 
-// JobStatus is a job as the status endpoint shows it.
+// JobStatus is a job as the status endpoint shows it. It never names the
+// job's batch: a job id is the capability to read that job and nothing
+// else, and a batch is read with its own id (which its creator got).
 type JobStatus struct {
 	JobID           string     `json:"job_id"`
 	Status          job.Status `json:"status"`
@@ -343,7 +346,6 @@ type JobStatus struct {
 	Text            string     `json:"text"`
 	Speed           float64    `json:"speed"`
 	Format          string     `json:"format"`
-	BatchID         string     `json:"batch_id,omitempty"`
 	Attempts        int        `json:"attempts"`
 	CreatedAt       time.Time  `json:"created_at"`
 	StartedAt       *time.Time `json:"started_at,omitempty"`
@@ -373,7 +375,7 @@ func optTime(t time.Time) *time.Time {
 
 func (s *Server) jobStatus(j *job.Job) (JobStatus, error) {
 	st := JobStatus{JobID: j.ID, Status: j.Status, MemberID: j.MemberID, Text: j.Text, Speed: j.Speed, Format: j.AudioFormat(),
-		BatchID: j.BatchID, Attempts: j.Attempts, CreatedAt: j.CreatedAt, Cached: j.Cached,
+		Attempts: j.Attempts, CreatedAt: j.CreatedAt, Cached: j.Cached,
 		StartedAt: optTime(j.StartedAt), FinishedAt: optTime(j.FinishedAt)}
 	switch j.Status {
 	case job.Succeeded:

@@ -30,6 +30,10 @@ type SynthesisItem struct {
 	// CallbackURL is told when the job finished (synthesize only; a batch
 	// has one for all its items).
 	CallbackURL string `json:"callback_url,omitempty"`
+	// Cache false keeps the request out of the result cache both ways: it
+	// is not answered from an earlier identical request, and its audio
+	// answers no later one (nobody learns that it was asked).
+	Cache *bool `json:"cache,omitempty"`
 }
 
 // BatchRequest is the body of POST /api/batch.
@@ -119,6 +123,10 @@ func (it *SynthesisItem) format() string {
 	}
 	return it.Format
 }
+
+// cacheAllowed reports whether the item may use the result cache (it did
+// not say "cache": false).
+func (it *SynthesisItem) cacheAllowed() bool { return it.Cache == nil || *it.Cache }
 
 func (it *SynthesisItem) speed() float64 {
 	if it.Speed == nil {
