@@ -889,3 +889,75 @@ func TestIdenticalRequestIsAnsweredFromCache(t *testing.T) {
 		t.Errorf("result in another bucket: %d %s, want a queued job (a miss)", r.status, r.raw)
 	}
 }
+
+// Issue 15, item 8: a batch retried with the same request ids (an exact
+// replay, e.g. after a lost answer) answers the first batch's id and jobs
+// and queues nothing more, items without a request id included; a request
+// id reused by any other request is still a conflict.
+func TestBatchReplayIsIdempotent(t *testing.T) {
+	e := newEnv(t, nil)
+	suffix := job.NewID()
+	items := []map[string]any{
+		{"member_id": "aria", "text": "First line.", "request_id": "b1-" + suffix},
+		{"member_id": "juno", "text": "Second line.", "request_id": "b2-" + suffix, "format": "opus"},
+		{"member_id": "aria", "text": "A line without a key."},
+	}
+	body := map[string]any{"items": items}
+	first := e.postJSON("/api/batch", body)
+	if first.status != http.StatusAccepted {
+		t.Fatalf("first batch: %d %s", first.status, first.raw)
+	}
+	for i := range 3 {
+		again := e.postJSON("/api/batch", body)
+		if again.status != http.StatusAccepted || again.body["batch_id"] != first.body["batch_id"] ||
+			fmt.Sprint(again.body["jobs"]) != fmt.Sprint(first.body["jobs"]) {
+			t.Fatalf("replay %d: %d %s, want the first batch %s", i, again.status, again.raw, first.raw)
+		}
+	}
+	if n := e.jobCount(); n != 3 {
+		t.Fatalf("%d jobs after replays, want 3", n)
+	}
+	if msgs := e.pull(3 * time.Second); len(msgs) != 3 {
+		t.Fatalf("%d messages for a batch of 3 sent 4 times, want 3", len(msgs))
+	}
+	for name, tc := range map[string]struct {
+		path  string
+		body  any
+		field string
+	}{
+		"a batch sharing one item":  {"/api/batch", map[string]any{"items": items[:2]}, "items[0].request_id"},
+		"another order":             {"/api/batch", map[string]any{"items": []map[string]any{items[1], items[0], items[2]}}, "items[0].request_id"},
+		"another callback":          {"/api/batch", map[string]any{"items": items, "callback_url": "https://hooks.example.com/x"}, "items[0].request_id"},
+		"a single synthesis of one": {"/api/synthesize", items[0], "request_id"},
+	} {
+		r := e.postJSON(tc.path, tc.body)
+		if code, field := r.errCode(); r.status != http.StatusConflict || code != "request_id_conflict" || field != tc.field {
+			t.Errorf("%s: %d %s, want 409 request_id_conflict on %s", name, r.status, r.raw, tc.field)
+		}
+	}
+	if n := e.jobCount(); n != 3 {
+		t.Fatalf("%d jobs after conflicts, want 3", n)
+	}
+}
+
+// A batch that could not be queued is forgotten whole: its retry makes a
+// new batch, not an answer with the dead one.
+func TestBatchReplayAfterPublishFailureMakesANewBatch(t *testing.T) {
+	e := newEnv(t, nil)
+	up := e.server
+	e.server = api.NewServer(api.Deps{Config: e.cfg, Store: e.st, Publisher: downPublisher{}, Signer: e.signer})
+	e.srv.Config.Handler = e.server.Mux()
+	body := map[string]any{"items": []map[string]any{{"member_id": "aria", "text": "Lost?", "request_id": "lost-" + job.NewID()}}}
+	if r := e.postJSON("/api/batch", body); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("batch while Pub/Sub is down: %d %s", r.status, r.raw)
+	}
+	e.srv.Config.Handler = up.Mux()
+	r := e.postJSON("/api/batch", body)
+	jobs, _ := r.body["jobs"].([]any)
+	if r.status != http.StatusAccepted || len(jobs) != 1 || jobs[0].(map[string]any)["status"] != "queued" {
+		t.Fatalf("retry: %d %s, want a new queued batch", r.status, r.raw)
+	}
+	if msgs := e.pullN(1, 10*time.Second); len(msgs) != 1 || msgs[0].BatchID != r.body["batch_id"] {
+		t.Fatalf("messages %v, want the new batch's job", msgs)
+	}
+}

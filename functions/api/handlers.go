@@ -116,7 +116,7 @@ func (s *Server) synthesize(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkCallback(it.CallbackURL, "callback_url"); err != nil {
 		return err
 	}
-	jobs, err := s.enqueue(r, []SynthesisItem{it}, "", "")
+	_, jobs, err := s.enqueue(r, []SynthesisItem{it}, "", "")
 	if err != nil {
 		return err
 	}
@@ -157,8 +157,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) error {
 	if err := s.limit(r, len(br.Items)); err != nil {
 		return err
 	}
-	batchID := job.NewID()
-	jobs, err := s.enqueue(r, br.Items, batchID, "items")
+	batchID, jobs, err := s.enqueue(r, br.Items, job.NewID(), "items")
 	if err != nil {
 		return err
 	}
@@ -166,11 +165,13 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// enqueue resolves members, writes the jobs (idempotently on request_id),
-// then publishes them. When publishing fails the new jobs are marked
-// failed and their idempotency keys forgotten, so nothing is orphaned and
-// the client can simply retry.
-func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field string) ([]Enqueued, error) {
+// enqueue resolves members, writes the jobs (idempotently on request_id:
+// a batch as a whole, see store.CreateBatch), then publishes them. It
+// returns the batch's id (a replayed batch's is the first submission's).
+// When publishing fails the new jobs are marked failed and their
+// idempotency keys forgotten, so nothing is orphaned and the client can
+// simply retry.
+func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field string) (string, []Enqueued, error) {
 	ctx := r.Context()
 	members := map[string]*store.Member{}
 	voices := map[string]*store.Voice{}
@@ -182,39 +183,50 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 			var err error
 			m, err = s.store.GetMember(ctx, it.MemberID)
 			if errors.Is(err, store.ErrNotFound) {
-				return nil, &apierr.Error{Status: http.StatusNotFound, Code: "member_not_found", Message: "That member does not exist.", Field: itemField(field, i, "member_id")}
+				return "", nil, &apierr.Error{Status: http.StatusNotFound, Code: "member_not_found", Message: "That member does not exist.", Field: itemField(field, i, "member_id")}
 			}
 			if err != nil {
-				return nil, err
+				return "", nil, err
 			}
 			members[it.MemberID] = m
 		}
 		if !m.Active {
-			return nil, &apierr.Error{Status: http.StatusNotFound, Code: "member_inactive", Message: m.Name + " is not taking requests right now.", Field: itemField(field, i, "member_id")}
+			return "", nil, &apierr.Error{Status: http.StatusNotFound, Code: "member_inactive", Message: m.Name + " is not taking requests right now.", Field: itemField(field, i, "member_id")}
 		}
 		v, err := s.voiceOf(ctx, m.VoiceID, voices)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		if err := checkSpeakable(it.Text, v); err != nil {
 			err.Field = itemField(field, i, "text")
-			return nil, err
+			return "", nil, err
 		}
 		j := job.New(m.ID, m.VoiceID, m.SpeakerID, it.Text, it.speed(), now)
 		j.RequestID, j.BatchID, j.CallbackURL, j.Format = it.RequestID, batchID, it.CallbackURL, it.format()
 		if err := s.answerFromCache(ctx, j, m, v, it.cacheAllowed(), now); err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		jobs[i] = j
 	}
-	created, err := s.store.CreateJobs(ctx, jobs)
+	var (
+		created []store.Created
+		batch   *store.Batch
+		err     error
+	)
+	if batchID != "" {
+		if batch, err = s.store.CreateBatch(ctx, batchID, jobs); err == nil {
+			created, batchID = batch.Jobs, batch.ID
+		}
+	} else {
+		created, err = s.store.CreateJobs(ctx, jobs)
+	}
 	var ce *store.ConflictError
 	if errors.As(err, &ce) {
-		return nil, &apierr.Error{Status: http.StatusConflict, Code: "request_id_conflict",
+		return "", nil, &apierr.Error{Status: http.StatusConflict, Code: "request_id_conflict",
 			Message: "This request_id was already used for a different request.", Field: itemField(field, ce.Index, "request_id")}
 	}
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	// Publish new jobs only. A replayed request answers with its job and
 	// publishes nothing: its first message is on its way, and if that
@@ -236,13 +248,20 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 			// on a fresh one, or the jobs would stay queued with no message.
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 			defer cancel()
-			if aerr := s.store.AbandonJobs(actx, fresh, job.Error{Code: "enqueue_failed", Message: "The request could not be queued."}); aerr != nil {
+			jobErr := job.Error{Code: "enqueue_failed", Message: "The request could not be queued."}
+			var aerr error
+			if batch != nil {
+				aerr = s.store.AbandonBatch(actx, batch, fresh, jobErr)
+			} else {
+				aerr = s.store.AbandonJobs(actx, fresh, jobErr)
+			}
+			if aerr != nil {
 				slog.ErrorContext(ctx, "abandon jobs failed", "error", aerr)
 			}
 			e := *apierr.ErrUnavailable
 			e.Message = "Your request could not be queued. Please try again."
 			e.RetryAfter = 2 * time.Second
-			return nil, &e
+			return "", nil, &e
 		}
 		if s.starter != nil {
 			s.starter.Ensure(ctx)
@@ -259,7 +278,7 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 	for i, c := range created {
 		out[i] = Enqueued{JobID: c.Job.ID, Status: c.Job.Status, StatusURL: s.statusURL(c.Job.ID), Cached: c.Job.Cached}
 	}
-	return out, nil
+	return batchID, out, nil
 }
 
 // voiceOf reads a member's voice once per call; nil when it does not
