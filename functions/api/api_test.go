@@ -55,6 +55,44 @@ type env struct {
 	cfg    *config.Functions
 	server *api.Server
 	signer *blob.Signer
+	clock  *testClock
+}
+
+// testClock is the server's clock in these tests: real time until a test
+// freezes it, moved only by the test after that.
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+	frozen *time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.frozen != nil {
+		return *c.frozen
+	}
+	return time.Now().Add(c.offset)
+}
+
+// Freeze stops the clock where it is.
+func (c *testClock) Freeze() {
+	now := c.Now()
+	c.mu.Lock()
+	c.frozen = &now
+	c.mu.Unlock()
+}
+
+// Advance moves the clock forward by d.
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.frozen != nil {
+		t := c.frozen.Add(d)
+		c.frozen = &t
+		return
+	}
+	c.offset += d
 }
 
 var topicSeq struct {
@@ -107,7 +145,8 @@ func newEnv(t *testing.T, tweak func(*config.Functions)) *env {
 	}
 	st := store.New(fs, cfg.AudioRetention)
 	pub := queue.NewPublisher(ps, topic, cfg.MaxTextChars)
-	server := api.NewServer(api.Deps{Config: cfg, Store: st, Publisher: pub, Signer: signer})
+	clock := &testClock{}
+	server := api.NewServer(api.Deps{Config: cfg, Store: st, Publisher: pub, Signer: signer, Now: clock.Now})
 	srv := httptest.NewServer(server.Mux())
 	t.Cleanup(func() {
 		srv.Close()
@@ -116,7 +155,7 @@ func newEnv(t *testing.T, tweak func(*config.Functions)) *env {
 		fs.Close()
 		gcs.Close()
 	})
-	e := &env{t: t, srv: srv, fs: fs, st: st, ps: ps, sub: sub, cfg: cfg, server: server, signer: signer}
+	e := &env{t: t, srv: srv, fs: fs, st: st, ps: ps, sub: sub, cfg: cfg, server: server, signer: signer, clock: clock}
 	e.seed()
 	return e
 }
@@ -436,12 +475,13 @@ func TestBatchCreatesOneJobPerItem(t *testing.T) {
 	}
 }
 
-// With a retention of seconds: while the audio lives, status signs a URL
-// that expires with it at the latest; once the retention has passed, the
-// job answers 410 audio_expired (in a batch: an error entry) and nothing
-// is signed. The job record and its idempotency key expire with it.
+// With a retention shorter than the URL TTL: while the audio lives, status
+// signs a URL that expires with it at the latest; once the retention has
+// passed (on the server's clock, which the test moves), the job answers
+// 410 audio_expired (in a batch: an error entry) and nothing is signed. The
+// job record and its idempotency key expire with it.
 func TestAudioPastRetentionIsGone(t *testing.T) {
-	const retention = 3 * time.Second
+	const retention = 10 * time.Minute // the URL TTL is 15 min
 	e := newEnv(t, func(c *config.Functions) { c.AudioRetention = retention })
 	ctx := context.Background()
 	created, err := e.st.CreateJobs(ctx, []*job.Job{func() *job.Job {
@@ -475,7 +515,8 @@ func TestAudioPastRetentionIsGone(t *testing.T) {
 	if err != nil || exp.After(finished.Add(retention+time.Second)) {
 		t.Fatalf("URL expires %v, after the audio is deleted (%v)", exp, finished.Add(retention))
 	}
-	time.Sleep(time.Until(stored.FinishedAt.Add(retention)))
+	// The retention passes on the server's clock.
+	e.clock.Advance(stored.FinishedAt.Add(retention).Sub(e.clock.Now()))
 	g := e.do(http.MethodGet, "/api/status?id="+j.ID, "", nil)
 	if code, _ := g.errCode(); g.status != http.StatusGone || code != "audio_expired" || strings.Contains(string(g.raw), "X-Goog-Signature") {
 		t.Fatalf("past retention: %d %s, want 410 audio_expired and no URL", g.status, g.raw)
@@ -610,6 +651,7 @@ func TestPublishFailureLeavesNoOrphan(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	e := newEnv(t, func(c *config.Functions) { c.RatePerMinute, c.RateBurst = 1, 2 })
+	e.clock.Freeze()
 	body := map[string]any{"member_id": "aria", "text": "hi"}
 	for i := 0; i < 2; i++ {
 		if r := e.postJSON("/api/synthesize", body); r.status != 202 {
@@ -705,6 +747,7 @@ func TestProfilesAndCORS(t *testing.T) {
 // forged header, are limited like 30 without (burst 20: 20 accepted).
 func TestForgedForwardedForIsIgnoredWithoutProxies(t *testing.T) {
 	e := newEnv(t, func(c *config.Functions) { c.RatePerMinute, c.RateBurst, c.TrustedProxyHops = 60, 20, 0 })
+	e.clock.Freeze() // no token comes back while the 30 requests run
 	accepted, limited := 0, 0
 	for i := range 30 {
 		r := e.do(http.MethodPost, "/api/synthesize", "application/json",
@@ -728,6 +771,7 @@ func TestForgedForwardedForIsIgnoredWithoutProxies(t *testing.T) {
 // allowance.
 func TestForwardedForBehindOneProxy(t *testing.T) {
 	e := newEnv(t, func(c *config.Functions) { c.RatePerMinute, c.RateBurst, c.TrustedProxyHops = 60, 3, 1 })
+	e.clock.Freeze()
 	post := func(xff string) int {
 		return e.do(http.MethodPost, "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"hi"}`),
 			"X-Forwarded-For", xff).status
@@ -749,6 +793,7 @@ func TestForwardedForBehindOneProxy(t *testing.T) {
 // come back with some jitter.
 func TestBatchCostsOneTokenPerItem(t *testing.T) {
 	e := newEnv(t, func(c *config.Functions) { c.RatePerMinute, c.RateBurst = 6, 10 })
+	e.clock.Freeze()
 	batch := func(n int) resp {
 		items := make([]map[string]any, n)
 		for i := range items {
@@ -959,5 +1004,85 @@ func TestBatchReplayAfterPublishFailureMakesANewBatch(t *testing.T) {
 	}
 	if msgs := e.pullN(1, 10*time.Second); len(msgs) != 1 || msgs[0].BatchID != r.body["batch_id"] {
 		t.Fatalf("messages %v, want the new batch's job", msgs)
+	}
+}
+
+// Issue 15, item 3: every address of one IPv6 /64 is one client (a host
+// or a subscriber line is given a whole /64), so 1,000 addresses of one
+// /64 are limited like one; another /64 has its own allowance, and an
+// IPv4-mapped address is its IPv4 address.
+func TestIPv6ClientsAreLimitedByTheirSlash64(t *testing.T) {
+	e := newEnv(t, func(c *config.Functions) { c.RatePerMinute, c.RateBurst, c.TrustedProxyHops = 60, 3, 1 })
+	e.clock.Freeze()
+	post := func(xff string) resp {
+		return e.do(http.MethodPost, "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"hi"}`),
+			"X-Forwarded-For", xff)
+	}
+	accepted := 0
+	for i := range 1000 {
+		switch r := post(fmt.Sprintf("2001:db8:1:2:%x:%x::1", i/256, i%256)); r.status {
+		case http.StatusAccepted:
+			accepted++
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("request %d: %d %s", i, r.status, r.raw)
+		}
+	}
+	if accepted != 3 {
+		t.Fatalf("1,000 addresses of one /64: %d accepted, want the burst of 3", accepted)
+	}
+	if r := post("2001:db8:1:3::1"); r.status != http.StatusAccepted {
+		t.Fatalf("another /64: %d %s, want its own allowance", r.status, r.raw)
+	}
+	for i, xff := range []string{"203.0.113.7", "::ffff:203.0.113.7", "203.0.113.7", "::ffff:203.0.113.7"} {
+		if r := post(xff); (i < 3) != (r.status == http.StatusAccepted) {
+			t.Fatalf("request %d of one IPv4 client written two ways (%s): %d", i, xff, r.status)
+		}
+	}
+	if n := e.jobCount(); n != 3+1+3 {
+		t.Fatalf("%d jobs, want 7", n)
+	}
+}
+
+// Issue 15, item 4: status is limited per client too (each poll may sign
+// URLs through IAM signBlob, which has a quota): past the burst a client
+// gets 429 with Retry-After, its enqueue allowance is its own, and a token
+// comes back at the rate.
+func TestStatusIsRateLimitedPerClient(t *testing.T) {
+	e := newEnv(t, func(c *config.Functions) {
+		c.StatusRatePerMinute, c.StatusRateBurst = 60, 5
+		c.RatePerMinute, c.RateBurst = 60, 5
+	})
+	e.clock.Freeze()
+	ctx := context.Background()
+	created, err := e.st.CreateJobs(ctx, []*job.Job{job.New("aria", "demo-en", 0, "polled", 1, e.clock.Now())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := created[0].Job.ID
+	if _, o, err := e.st.Claim(ctx, id, "w1", time.Minute); err != nil || o != store.Claimed {
+		t.Fatal(o, err)
+	}
+	j := created[0].Job
+	if err := e.st.Succeed(ctx, id, "w1", job.Output{Bucket: "audio", Object: j.ObjectName(), Bytes: 44, DurationSeconds: 1, SampleRate: 22050}, "cpu"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if r := e.do(http.MethodGet, "/api/status?id="+id, "", nil); r.status != http.StatusOK {
+			t.Fatalf("poll %d: %d %s", i, r.status, r.raw)
+		}
+	}
+	for _, q := range []string{"?id=" + id, "?batch=" + job.NewID(), "?id=" + job.NewID()} {
+		r := e.do(http.MethodGet, "/api/status"+q, "", nil)
+		if code, _ := r.errCode(); r.status != http.StatusTooManyRequests || code != "rate_limited" || r.header.Get("Retry-After") == "" {
+			t.Fatalf("status%s past the burst: %d %s (Retry-After %q), want 429", q, r.status, r.raw, r.header.Get("Retry-After"))
+		}
+	}
+	if r := e.postJSON("/api/synthesize", map[string]any{"member_id": "aria", "text": "still mine"}); r.status != http.StatusAccepted {
+		t.Fatalf("enqueue after the status burst: %d %s, want its own allowance", r.status, r.raw)
+	}
+	e.clock.Advance(time.Second)
+	if r := e.do(http.MethodGet, "/api/status?id="+id, "", nil); r.status != http.StatusOK {
+		t.Fatalf("a second later: %d %s, want one token back", r.status, r.raw)
 	}
 }

@@ -432,6 +432,11 @@ func (s *Server) jobStatus(j *job.Job) (JobStatus, error) {
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
+	// Every poll costs one token, whatever it asks (a job, a batch, a
+	// long poll): each may sign URLs, and signatures are not free.
+	if err := s.take(s.polls, r, 1); err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	ctx := r.Context()
 	notFound := apierr.New(http.StatusNotFound, "job_not_found", "No such job.")
@@ -484,7 +489,12 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 // limit takes n jobs' worth of the client's allowance (n 0: only checks
 // that some is left).
 func (s *Server) limit(r *http.Request, n int) error {
-	if ok, wait := s.limiter.Take(clientKey(r, s.cfg.TrustedProxyHops), n); !ok {
+	return s.take(s.limiter, r, n)
+}
+
+// take takes n tokens of l for the client of r.
+func (s *Server) take(l *Limiter, r *http.Request, n int) error {
+	if ok, wait := l.Take(clientKey(r, s.cfg.TrustedProxyHops), n); !ok {
 		return &apierr.Error{Status: http.StatusTooManyRequests, Code: "rate_limited",
 			Message: "Too many requests. Please wait a moment and try again.", RetryAfter: retryAfter(wait)}
 	}

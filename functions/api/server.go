@@ -40,7 +40,8 @@ type Server struct {
 	store    *store.Store
 	pub      Publisher
 	signer   *blob.Signer
-	limiter  *Limiter
+	limiter  *Limiter // enqueue requests, in jobs
+	polls    *Limiter // status requests
 	starter  Starter
 	announce *notice.Announcer
 	timeout  time.Duration
@@ -62,6 +63,9 @@ type Deps struct {
 	// (DefaultTimeout when zero), so that a hung dependency is answered
 	// with 503 instead of a request that never ends.
 	Timeout time.Duration
+	// Now is the server's clock: job times, the retention, the rate
+	// limits and signatures read it (time.Now when nil). Tests move it.
+	Now func() time.Time
 }
 
 // DefaultTimeout is the request deadline when Deps.Timeout is zero. It is
@@ -71,18 +75,29 @@ const DefaultTimeout = 10 * time.Second
 
 // NewServer wires the handlers.
 func NewServer(d Deps) *Server {
-	return &Server{
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	s := &Server{
 		cfg:      d.Config,
 		store:    d.Store,
 		pub:      d.Publisher,
 		signer:   d.Signer,
-		limiter:  NewLimiter(d.Config.RatePerMinute, d.Config.RateBurst, 10000),
+		limiter:  NewLimiter(d.Config.RatePerMinute, d.Config.RateBurst, maxLimiterClients),
+		polls:    NewLimiter(d.Config.StatusRatePerMinute, d.Config.StatusRateBurst, maxLimiterClients),
 		starter:  d.Starter,
 		announce: d.Announcer,
 		timeout:  cmp.Or(d.Timeout, DefaultTimeout),
-		now:      time.Now,
+		now:      now,
 	}
+	s.limiter.now, s.polls.now = now, now
+	return s
 }
+
+// maxLimiterClients is how many clients each limiter of an instance
+// remembers (about 100 bytes each).
+const maxLimiterClients = 10000
 
 // Mux mounts every function under /api/ for local use. Patterns name
 // paths only: each handler checks its methods itself, so that a wrong one

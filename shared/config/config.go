@@ -71,6 +71,12 @@ type Functions struct {
 	// RatePerMinute and RateBurst limit enqueue requests per client.
 	RatePerMinute int `env:"CHORUS_RATE_PER_MINUTE, default=60"`
 	RateBurst     int `env:"CHORUS_RATE_BURST, default=20"`
+	// StatusRatePerMinute and StatusRateBurst limit status requests per
+	// client (a long poll, ?wait=, is one request). Polls are cheap, but a
+	// signature is not, and an address may stand for many fans (a carrier's
+	// NAT): the defaults leave a web app room for dozens of clips a minute.
+	StatusRatePerMinute int `env:"CHORUS_STATUS_RATE_PER_MINUTE, default=240"`
+	StatusRateBurst     int `env:"CHORUS_STATUS_RATE_BURST, default=60"`
 
 	// WorkerJob is the full name of the Cloud Run job that consumes the
 	// queue (projects/P/locations/L/jobs/J). When set, the enqueue
@@ -112,6 +118,9 @@ func (c *Functions) Validate() error {
 	}
 	if c.RatePerMinute < 0 || c.RateBurst < 0 {
 		errs = append(errs, errors.New("CHORUS_RATE_PER_MINUTE and CHORUS_RATE_BURST must not be negative"))
+	}
+	if c.StatusRatePerMinute < 0 || c.StatusRateBurst < 0 {
+		errs = append(errs, errors.New("CHORUS_STATUS_RATE_PER_MINUTE and CHORUS_STATUS_RATE_BURST must not be negative"))
 	}
 	for _, o := range c.AllowedOrigins {
 		if o == "*" {
