@@ -251,6 +251,28 @@ variable "rate_burst" {
   default     = 20
 }
 
+variable "status_rate_per_minute" {
+  description = "Status requests each client (an IPv4 address or an IPv6 /64) may make per minute, per status instance (0 disables the limit); a long poll (?wait=) is one request. Each poll of a finished job may sign URLs through IAM signBlob."
+  type        = number
+  default     = 240
+
+  validation {
+    condition     = var.status_rate_per_minute >= 0 && floor(var.status_rate_per_minute) == var.status_rate_per_minute
+    error_message = "status_rate_per_minute must be a whole number, 0 or more."
+  }
+}
+
+variable "status_rate_burst" {
+  description = "Burst of status requests each client may make above the per-minute rate."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.status_rate_burst >= 0 && floor(var.status_rate_burst) == var.status_rate_burst
+    error_message = "status_rate_burst must be a whole number, 0 or more."
+  }
+}
+
 # --- Worker job ----------------------------------------------------------------
 
 variable "worker_cpu" {

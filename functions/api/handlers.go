@@ -89,8 +89,31 @@ func (s *Server) profiles(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, profile(m, byID[m.VoiceID]))
 	}
 	w.Header().Set("Cache-Control", "public, max-age=30")
-	apierr.WriteJSON(w, http.StatusOK, map[string]any{"members": out})
+	apierr.WriteJSON(w, http.StatusOK, ProfileList{Members: out, Limits: s.limits()})
 	return nil
+}
+
+// ProfileList is the answer of GET profiles: the members, and what this
+// deployment accepts, so that clients learn the limits from the one place
+// that sets them (shared/config, from Terraform) instead of copying them.
+type ProfileList struct {
+	Members []Profile `json:"members"`
+	Limits  Limits    `json:"limits"`
+}
+
+// Limits are the request limits of this deployment.
+type Limits struct {
+	// MaxTextChars bounds the text of one item, in characters (code points).
+	MaxTextChars int `json:"max_text_chars"`
+	// MaxBatchItems bounds the items of one batch.
+	MaxBatchItems int `json:"max_batch_items"`
+	// MaxBodyBytes bounds the body of one batch request (MaxBodyBytes).
+	MaxBodyBytes int64 `json:"max_body_bytes"`
+}
+
+func (s *Server) limits() Limits {
+	return Limits{MaxTextChars: s.cfg.MaxTextChars, MaxBatchItems: s.cfg.MaxBatchItems,
+		MaxBodyBytes: MaxBodyBytes(s.cfg.MaxBatchItems, s.cfg.MaxTextChars)}
 }
 
 // Enqueued is one accepted job in a 202 answer. A job answered from the
@@ -107,7 +130,7 @@ func (s *Server) synthesize(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var it SynthesisItem
-	if err := decodeJSON(w, r, &it); err != nil {
+	if err := decodeJSON(w, r, MaxBodyBytes(1, s.cfg.MaxTextChars), &it); err != nil {
 		return err
 	}
 	if err := validateItem(&it, s.cfg.MaxTextChars, ""); err != nil {
@@ -132,7 +155,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var br BatchRequest
-	if err := decodeJSON(w, r, &br); err != nil {
+	if err := decodeJSON(w, r, MaxBodyBytes(s.cfg.MaxBatchItems, s.cfg.MaxTextChars), &br); err != nil {
 		return err
 	}
 	switch {

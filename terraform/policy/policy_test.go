@@ -62,6 +62,13 @@ var facts = []Fact{
 		Env: "CHORUS_MAX_TEXT_CHARS", Variable: "max_text_chars",
 		SetBy: []string{"google_cloudfunctions2_function", "google_cloud_run_v2_job", "google_cloud_run_v2_service"},
 	},
+	{
+		// Every function reads it: the enqueue functions enforce it (and
+		// derive the body limit from it), profiles tells the web app,
+		// status lists a batch up to it.
+		Env: "CHORUS_MAX_BATCH_ITEMS", Variable: "max_batch_items",
+		SetBy: []string{"google_cloudfunctions2_function"},
+	},
 }
 
 // TestFactsAreReadByTheCode keeps the facts honest: each environment
@@ -325,9 +332,15 @@ func TestPolicyCatchesBrokenConfiguration(t *testing.T) {
 			wantRule: RuleOneSource, wantText: "google_cloud_run_v2_job.worker does not set CHORUS_AUDIO_RETENTION",
 		},
 		{
+			name: "a function without the batch limit", file: "functions.tf",
+			old:      "    CHORUS_MAX_BATCH_ITEMS = tostring(var.max_batch_items)\n",
+			new:      "",
+			wantRule: RuleOneSource, wantText: "does not set CHORUS_MAX_BATCH_ITEMS",
+		},
+		{
 			name: "a function's own retention", file: "functions.tf",
-			old:      "CHORUS_SIGNED_URL_TTL = \"${var.signed_url_ttl_seconds}s\"",
-			new:      "CHORUS_SIGNED_URL_TTL = \"${var.signed_url_ttl_seconds}s\"\n    CHORUS_AUDIO_RETENTION = \"24h\"",
+			old:      "CHORUS_SIGNED_URL_TTL         = \"${var.signed_url_ttl_seconds}s\"",
+			new:      "CHORUS_SIGNED_URL_TTL         = \"${var.signed_url_ttl_seconds}s\"\n    CHORUS_AUDIO_RETENTION = \"24h\"",
 			wantRule: RuleOneSource, wantText: "CHORUS_AUDIO_RETENTION comes from constants",
 		},
 		{
