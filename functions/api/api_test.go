@@ -26,6 +26,7 @@ import (
 	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/storage"
+	"github.com/sethvargo/go-envconfig"
 
 	"github.com/chorus-voice/chorus/functions/api"
 	"github.com/chorus-voice/chorus/scripts/emulators"
@@ -1084,5 +1085,119 @@ func TestStatusIsRateLimitedPerClient(t *testing.T) {
 	e.clock.Advance(time.Second)
 	if r := e.do(http.MethodGet, "/api/status?id="+id, "", nil); r.status != http.StatusOK {
 		t.Fatalf("a second later: %d %s, want one token back", r.status, r.raw)
+	}
+}
+
+// Issue 15, item 10: the body limit follows the item and text limits, so
+// the largest request the limits allow is accepted, even Korean text (three
+// bytes a character) from a client that escapes every character
+// (\uXXXX, six bytes); a body larger than any request within the limits
+// is 413 and changes nothing.
+func TestBatchAtTheLimitsIsAccepted(t *testing.T) {
+	e := newEnv(t, nil)
+	items, chars := e.cfg.MaxBatchItems, e.cfg.MaxTextChars
+	korean := strings.Repeat("가", chars)
+	escaped := strings.Repeat(`\uac00`, chars)
+	batch := func(text string, pad int) []byte {
+		var b strings.Builder
+		b.WriteString(`{"items":[`)
+		for i := range items {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"member_id":"aria","text":"%s","request_id":"r-%d-%s"}`, text, i, strings.Repeat("x", 100))
+		}
+		b.WriteString("]" + strings.Repeat(" ", pad) + "}")
+		return []byte(b.String())
+	}
+	for name, body := range map[string][]byte{"UTF-8": batch(korean, 0), "escaped": batch(escaped, 0)} {
+		r := e.do(http.MethodPost, "/api/batch", "application/json", body)
+		if jobs, _ := r.body["jobs"].([]any); r.status != http.StatusAccepted || len(jobs) != items {
+			t.Fatalf("%s: %d items of %d characters (%d bytes): %d %.300s", name, items, chars, len(body), r.status, r.raw)
+		}
+	}
+	before := e.jobCount()
+	limit := api.MaxBodyBytes(items, chars)
+	over := batch(escaped, 0)
+	over = batch(escaped, int(limit)-len(over)+1)
+	if int64(len(over)) != limit+1 {
+		t.Fatalf("test body is %d bytes, want %d", len(over), limit+1)
+	}
+	r := e.do(http.MethodPost, "/api/batch", "application/json", over)
+	if code, _ := r.errCode(); r.status != http.StatusRequestEntityTooLarge || code != "body_too_large" {
+		t.Fatalf("a body one byte over %d: %d %s", limit, r.status, r.raw)
+	}
+	if n := e.jobCount(); n != before {
+		t.Fatalf("the refused body made %d jobs", n-before)
+	}
+	// A single synthesis has the limit of one item.
+	one := []byte(fmt.Sprintf(`{"member_id":"aria","text":"%s"}`, escaped))
+	if r := e.do(http.MethodPost, "/api/synthesize", "application/json", one); r.status != http.StatusAccepted {
+		t.Fatalf("one item of %d escaped characters: %d %s", chars, r.status, r.raw)
+	}
+}
+
+// Clients learn the limits from GET profiles, which tells the deployment's.
+func TestProfilesTellTheLimits(t *testing.T) {
+	e := newEnv(t, func(c *config.Functions) { c.MaxTextChars, c.MaxBatchItems = 750, 250 })
+	r := e.do(http.MethodGet, "/api/profiles", "", nil)
+	lim, _ := r.body["limits"].(map[string]any)
+	if r.status != 200 || lim["max_text_chars"] != 750.0 || lim["max_batch_items"] != 250.0 ||
+		lim["max_body_bytes"] != float64(api.MaxBodyBytes(250, 750)) {
+		t.Fatalf("profiles: %d %s, want limits 750 characters, 250 items", r.status, r.raw)
+	}
+}
+
+// Hardening: field names match exactly (encoding/json alone matches them
+// in any case) and no object names a field twice (encoding/json alone keeps
+// the last): both are 400 and change nothing, in a batch's items too.
+func TestJSONFieldNamesMatchExactly(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct {
+		name, path, body, code, field string
+	}{
+		{"another case", "/api/synthesize", `{"member_id":"aria","Text":"hi"}`, "unknown_field", "Text"},
+		{"upper case", "/api/synthesize", `{"MEMBER_ID":"aria","text":"hi"}`, "unknown_field", "MEMBER_ID"},
+		{"twice", "/api/synthesize", `{"member_id":"aria","text":"hi","text":"something else"}`, "duplicate_field", "text"},
+		{"in an item, another case", "/api/batch", `{"items":[{"member_id":"aria","text":"a"},{"member_id":"aria","Text":"b"}]}`, "unknown_field", "items[1].Text"},
+		{"in an item, twice", "/api/batch", `{"items":[{"member_id":"aria","member_id":"juno","text":"a"}]}`, "duplicate_field", "items[0].member_id"},
+		{"items twice", "/api/batch", `{"items":[{"member_id":"aria","text":"a"}],"items":[]}`, "duplicate_field", "items"},
+		{"callback in another case", "/api/batch", `{"items":[{"member_id":"aria","text":"a"}],"Callback_URL":"https://x.example"}`, "unknown_field", "Callback_URL"},
+	} {
+		r := e.do(http.MethodPost, tc.path, "application/json", []byte(tc.body))
+		if code, field := r.errCode(); r.status != http.StatusBadRequest || code != tc.code || field != tc.field {
+			t.Errorf("%s: %d %s, want 400 %s on %s", tc.name, r.status, r.raw, tc.code, tc.field)
+		}
+	}
+	if n := e.jobCount(); n != 0 {
+		t.Fatalf("%d jobs made by refused bodies", n)
+	}
+}
+
+// The contract's numbers are shared/config's defaults: one source.
+func TestContractLimitsAreTheConfigDefaults(t *testing.T) {
+	c, err := loadContract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadFrom[config.Functions](context.Background(), envconfig.MapLookuper(map[string]string{
+		"GOOGLE_CLOUD_PROJECT": "p", "CHORUS_TOPIC": "t", "CHORUS_AUDIO_BUCKET": "b"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	props := c.doc.Components.Schemas["Limits"].Value.Properties
+	for name, want := range map[string]float64{
+		"max_text_chars":  float64(cfg.MaxTextChars),
+		"max_batch_items": float64(cfg.MaxBatchItems),
+		"max_body_bytes":  float64(api.MaxBodyBytes(cfg.MaxBatchItems, cfg.MaxTextChars)),
+	} {
+		p := props[name]
+		if p == nil {
+			t.Errorf("docs/openapi.yaml Limits has no %s", name)
+			continue
+		}
+		if p.Value.Default != want {
+			t.Errorf("docs/openapi.yaml Limits.%s: default %v, want shared/config's %v", name, p.Value.Default, want)
+		}
 	}
 }
