@@ -2,6 +2,7 @@
 // recent results kept in the browser.
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
+import { parseLimits } from './lib/api.js';
 import { preferredFormat } from './lib/formats.js';
 import { addRecent, loadRecent, removeRecent, saveRecent, updateRecent } from './lib/recent.js';
 
@@ -20,8 +21,8 @@ export function ChorusProvider({ client, storage = globalThis.localStorage, form
   useEffect(() => {
     const ac = new AbortController();
     setMembers((m) => ({ ...m, phase: 'loading', error: null }));
-    client.listMembers({ signal: ac.signal }).then(
-      (list) => setMembers({ phase: 'ready', list, error: null }),
+    client.profiles({ signal: ac.signal }).then(
+      ({ members: list, limits }) => setMembers({ phase: 'ready', list, limits, error: null }),
       (error) => {
         if (!ac.signal.aborted) setMembers({ phase: 'error', list: [], error });
       },
@@ -49,6 +50,8 @@ export function ChorusProvider({ client, storage = globalThis.localStorage, form
   const value = useMemo(() => ({
     client,
     config: client.config,
+    // The API's limits once the members loaded (parseLimits), else the config's.
+    limits: members.limits ?? parseLimits(null, client.config),
     format,
     members,
     reloadMembers: () => setAttempt((a) => a + 1),

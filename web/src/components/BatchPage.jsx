@@ -13,8 +13,6 @@ import { PageTitle } from './pages.jsx';
 import { Waveform } from './Waveform.jsx';
 import { useClip } from './useClip.js';
 
-export const MAX_ITEMS = 100;
-
 /** splitLines keeps the non-blank lines, trimmed. */
 export function splitLines(text) {
   return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
@@ -35,10 +33,14 @@ export function unspeakableMessage(nums, memberName = '') {
   return `${lineNumbers(nums)} ${nums.length > 1 ? 'have' : 'has'} nothing ${memberName || 'the member'} can say: add some words or numbers. Emoji, punctuation and invisible characters alone can't be spoken.`;
 }
 
-/** checkBatch returns a friendly error for the lines, or ''. lang is the voice's language. */
-export function checkBatch(lines, maxTextChars, { lang = '', memberName = '' } = {}) {
+/**
+ * checkBatch returns a friendly error for the lines, or ''. lang is the
+ * voice's language; maxItems the API's batch limit (null: unknown, the API
+ * decides).
+ */
+export function checkBatch(lines, maxTextChars, { lang = '', memberName = '', maxItems = null } = {}) {
   if (lines.length === 0) return friendlyMessage({ code: 'no_items' });
-  if (lines.length > MAX_ITEMS) return friendlyMessage({ code: 'too_many_items' });
+  if (maxItems !== null && lines.length > maxItems) return friendlyMessage({ code: 'too_many_items' }, { maxItems });
   const long = lines.map((l, i) => (countChars(l) > maxTextChars ? i + 1 : 0)).filter(Boolean);
   if (long.length > 0) {
     return `${lineNumbers(long)} ${long.length > 1 ? 'are' : 'is'} too long. Keep each line to ${maxTextChars.toLocaleString('en')} characters or fewer.`;
@@ -170,7 +172,7 @@ function BatchClip({ entry, line, client, onRefreshed }) {
 
 /** BatchPage: paste several lines, one job per line, watch them complete. */
 export function BatchPage({ memberId: initialMemberId }) {
-  const { client, config, format, members, memberById, addResult, updateResult } = useChorus();
+  const { client, limits, format, members, memberById, addResult, updateResult } = useChorus();
   const clipClient = useMemo(() => audioClient(client), [client]);
   const ids = useId();
   const [memberId, setMemberId] = useState(initialMemberId || '');
@@ -197,7 +199,7 @@ export function BatchPage({ memberId: initialMemberId }) {
     e.preventDefault();
     if (phase === 'running') return;
     const local = !member ? friendlyMessage({ code: 'member_not_found' })
-      : checkBatch(lines, config.maxTextChars, { lang: member.voice?.language, memberName: member.name });
+      : checkBatch(lines, limits.maxTextChars, { lang: member.voice?.language, memberName: member.name, maxItems: limits.maxBatchItems });
     if (local) {
       setError({ field: member ? 'text' : 'member_id', message: local });
       textRef.current?.focus();
@@ -234,7 +236,7 @@ export function BatchPage({ memberId: initialMemberId }) {
       if (ac.signal.aborted) return;
       setPhase('edit');
       const { field, line } = fieldOf(err);
-      const msg = friendlyMessage(err, { maxTextChars: config.maxTextChars, memberName: member?.name });
+      const msg = friendlyMessage(err, { maxTextChars: limits.maxTextChars, maxItems: limits.maxBatchItems, memberName: member?.name });
       setError({ field, message: line >= 0 ? `Line ${line + 1}: ${msg}` : msg });
     }
   }
@@ -269,8 +271,8 @@ export function BatchPage({ memberId: initialMemberId }) {
             aria-invalid={error.field === 'text' || mute.length > 0 ? 'true' : undefined}
             aria-describedby={`${ids}-count${error.field === 'text' ? ` ${errId}` : mute.length > 0 ? ` ${ids}-mute` : ''}`} />
           <div className="field-foot">
-            <span id={`${ids}-count`} className={`count${lines.length > MAX_ITEMS ? ' count-over' : ''}`}>
-              {lines.length} line{lines.length === 1 ? '' : 's'} · up to {MAX_ITEMS}, {config.maxTextChars.toLocaleString('en')} characters each
+            <span id={`${ids}-count`} className={`count${limits.maxBatchItems !== null && lines.length > limits.maxBatchItems ? ' count-over' : ''}`}>
+              {lines.length} line{lines.length === 1 ? '' : 's'} · {limits.maxBatchItems !== null ? `up to ${limits.maxBatchItems}, ` : ''}{limits.maxTextChars.toLocaleString('en')} characters each
             </span>
           </div>
           {error.field === 'text' ? <p className="field-error" id={errId} role="alert">{error.message}</p> : null}

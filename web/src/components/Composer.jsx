@@ -27,7 +27,7 @@ export function checkLocally({ memberId, text, speed, maxTextChars, lang = '' })
  * prefill ({text}) replaces the text whenever a new object is passed.
  */
 export function Composer({ member: fixedMember = null, initialMemberId = '', prefill = null }) {
-  const { client, config, format, members, memberById, addResult } = useChorus();
+  const { client, limits, format, members, memberById, addResult } = useChorus();
   const ids = useId();
   const [memberId, setMemberId] = useState(fixedMember?.id || initialMemberId);
   const [text, setText] = useState('');
@@ -58,7 +58,7 @@ export function Composer({ member: fixedMember = null, initialMemberId = '', pre
   }, [prefill]);
 
   const member = fixedMember || memberById(memberId) || null;
-  const max = config.maxTextChars;
+  const max = limits.maxTextChars;
   const chars = countChars(text);
   const over = chars > max;
   // Text the voice cannot say is refused as it is typed: send stays off.

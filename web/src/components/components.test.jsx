@@ -4,7 +4,7 @@ import { App } from '../App.jsx';
 import { ChorusProvider } from '../context.jsx';
 import { createClient } from '../lib/api.js';
 import { STORAGE_KEY } from '../lib/recent.js';
-import { CONFIG, fakeApi, json, noSleep } from '../test/fakeApi.js';
+import { CONFIG, MEMBERS, fakeApi, json, noSleep } from '../test/fakeApi.js';
 import { BatchPage, audioClient } from './BatchPage.jsx';
 import { Composer } from './Composer.jsx';
 import { MemberPage, MembersPage, RecentPage } from './pages.jsx';
@@ -541,6 +541,23 @@ describe('batch', () => {
     fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: Array.from({ length: 101 }, (_, i) => `l${i}`).join('\n') } });
     fireEvent.click(screen.getByRole('button', { name: 'Make 101 clips' }));
     expect(screen.getByRole('alert').textContent).toMatch(/more than 100 lines/);
+    expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(0);
+  });
+
+  it("takes the limits from the API's profiles answer, not from numbers of its own", async () => {
+    const limits = { max_text_chars: 8, max_batch_items: 3, max_body_bytes: 8192 + 3 * (2048 + 48) };
+    const { api } = setup(<BatchPage memberId="joon" />, {
+      profiles: (url) => (url.pathname === '/api/profiles' && !url.searchParams.get('id') ? json(200, { members: MEMBERS, limits }) : null),
+    });
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    const lines = screen.getByLabelText(/Lines/);
+    fireEvent.change(lines, { target: { value: 'a\nb\nc\nd' } });
+    expect(screen.getByText(/up to 3, 8 characters each/)).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Make 4 clips' }));
+    expect(screen.getByRole('alert').textContent).toMatch(/more than 3 lines/);
+    fireEvent.change(lines, { target: { value: 'fine\nninechars' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips' }));
+    expect(screen.getByRole('alert').textContent).toMatch(/Line 2 is too long. Keep each line to 8 characters/);
     expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(0);
   });
 });
