@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/chorus-voice/chorus/functions/internal/apierr"
 	"github.com/chorus-voice/chorus/shared/callback"
 	"github.com/chorus-voice/chorus/shared/job"
@@ -415,7 +417,7 @@ func optTime(t time.Time) *time.Time {
 	return &t
 }
 
-func (s *Server) jobStatus(j *job.Job) (JobStatus, error) {
+func (s *Server) jobStatus(ctx context.Context, j *job.Job) (JobStatus, error) {
 	st := JobStatus{JobID: j.ID, Status: j.Status, MemberID: j.MemberID, Text: j.Text, Speed: j.Speed, Format: j.AudioFormat(),
 		Attempts: j.Attempts, CreatedAt: j.CreatedAt, Cached: j.Cached,
 		StartedAt: optTime(j.StartedAt), FinishedAt: optTime(j.FinishedAt)}
@@ -432,18 +434,11 @@ func (s *Server) jobStatus(j *job.Job) (JobStatus, error) {
 			st.Error = &job.Error{Code: codeAudioExpired, Message: audioExpiredMessage}
 			return st, nil
 		}
-		u, exp, err := s.signer.SignUntil(j.Output.Object, now, gone)
+		p, err := s.signedURLs(ctx, j, now, gone)
 		if err != nil {
 			return st, err
 		}
-		st.AudioURL, st.ExpiresAt = u, &exp
-		// The captions live and expire with the audio (a result from
-		// before captions has none).
-		if c := j.Output.CaptionsObject; c != "" {
-			if st.CaptionsURL, _, err = s.signer.SignUntil(c, now, gone); err != nil {
-				return st, err
-			}
-		}
+		st.AudioURL, st.CaptionsURL, st.ExpiresAt = p.audio, p.captions, &p.expires
 		st.DurationSeconds, st.SampleRate = j.Output.DurationSeconds, j.Output.SampleRate
 	case job.Failed:
 		st.Error = j.Error
@@ -462,6 +457,10 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	ctx := r.Context()
+	wait, err := waitParam(r)
+	if err != nil {
+		return err
+	}
 	notFound := apierr.New(http.StatusNotFound, "job_not_found", "No such job.")
 	if id := q.Get("id"); id != "" {
 		if !job.ValidGeneratedID(id) {
@@ -474,7 +473,12 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		st, err := s.jobStatus(j)
+		if wait > 0 && !j.Status.Terminal() {
+			if j, err = s.waitForEnd(ctx, j, wait); err != nil {
+				return err
+			}
+		}
+		st, err := s.jobStatus(ctx, j)
 		if err != nil {
 			return err
 		}
@@ -485,6 +489,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if b := q.Get("batch"); b != "" {
+		if wait > 0 {
+			return apierr.Field("invalid_wait", "wait", "wait applies to one job (?id=), not to a batch.")
+		}
 		if !job.ValidGeneratedID(b) {
 			return apierr.New(http.StatusNotFound, "batch_not_found", "No such batch.")
 		}
@@ -495,18 +502,65 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 		if len(jobs) == 0 {
 			return apierr.New(http.StatusNotFound, "batch_not_found", "No such batch.")
 		}
-		out := make([]JobStatus, 0, len(jobs))
-		for _, j := range jobs {
-			st, err := s.jobStatus(j)
-			if err != nil {
+		// Each succeeded job signs its pair (or finds it signed): a few
+		// at a time, so that a large batch is not one signature after
+		// another.
+		out := make([]JobStatus, len(jobs))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(8)
+		for i, j := range jobs {
+			g.Go(func() error {
+				st, err := s.jobStatus(gctx, j)
+				out[i] = st
 				return err
-			}
-			out = append(out, st)
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
 		}
 		apierr.WriteJSON(w, http.StatusOK, map[string]any{"batch_id": b, "jobs": out})
 		return nil
 	}
 	return apierr.Field("id_required", "id", "Give a job id (?id=) or a batch id (?batch=).")
+}
+
+// MaxStatusWait is the longest long poll: status?id=…&wait= takes whole
+// seconds from 0 (the default: answer at once) to this.
+const MaxStatusWait = 20 * time.Second
+
+// waitParam reads ?wait=, the seconds a status request may wait for its
+// job to end.
+func waitParam(r *http.Request) (time.Duration, error) {
+	raw, ok := r.URL.Query()["wait"]
+	if !ok {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(raw[0])
+	if len(raw) != 1 || err != nil || n < 0 || time.Duration(n)*time.Second > MaxStatusWait {
+		return 0, apierr.Field("invalid_wait", "wait", fmt.Sprintf("wait must be a whole number of seconds from 0 to %d.", int(MaxStatusWait/time.Second)))
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// waitForEnd watches j until it ends or wait passes, and returns the
+// latest state: the answer comes the moment the job ends.
+func (s *Server) waitForEnd(ctx context.Context, j *job.Job, wait time.Duration) (*job.Job, error) {
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	latest, err := s.store.WaitJob(wctx, j.ID, func(j *job.Job) bool { return j.Status.Terminal() })
+	switch {
+	case err == nil:
+		return latest, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err() // the request itself ended
+	case wctx.Err() != nil:
+		// The wait is over: the state as it is now.
+		if latest != nil {
+			return latest, nil
+		}
+		return j, nil
+	}
+	return nil, err
 }
 
 // limit takes n jobs' worth of the client's allowance (n 0: only checks

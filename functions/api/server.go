@@ -46,6 +46,10 @@ type Server struct {
 	announce *notice.Announcer
 	timeout  time.Duration
 	now      func() time.Time
+	// signed remembers each job's signed URLs for a while; signTimeout
+	// bounds one signing.
+	signed      *signCache
+	signTimeout time.Duration
 }
 
 // Deps are what a Server needs.
@@ -66,6 +70,9 @@ type Deps struct {
 	// Now is the server's clock: job times, the retention, the rate
 	// limits and signatures read it (time.Now when nil). Tests move it.
 	Now func() time.Time
+	// SignTimeout bounds the signing of one status answer's URLs
+	// (DefaultSignTimeout when zero): a signBlob that hangs is a 503.
+	SignTimeout time.Duration
 }
 
 // DefaultTimeout is the request deadline when Deps.Timeout is zero. It is
@@ -90,6 +97,9 @@ func NewServer(d Deps) *Server {
 		announce: d.Announcer,
 		timeout:  cmp.Or(d.Timeout, DefaultTimeout),
 		now:      now,
+
+		signed:      newSignCache(maxSignedPairs),
+		signTimeout: cmp.Or(d.SignTimeout, DefaultSignTimeout),
 	}
 	s.limiter.now, s.polls.now = now, now
 	return s
@@ -146,16 +156,27 @@ func (s *Server) BatchHandler() http.Handler {
 	return s.wrap([]string{http.MethodPost}, s.batch)
 }
 
-// StatusHandler serves GET status?id= and GET status?batch=.
+// StatusHandler serves GET status?id= (and &wait=) and GET status?batch=.
+// A long poll may take its wait on top of the request deadline.
 func (s *Server) StatusHandler() http.Handler {
-	return s.wrap([]string{http.MethodGet, http.MethodHead}, s.status)
+	return s.wrapLonger([]string{http.MethodGet, http.MethodHead}, s.status, func(r *http.Request) time.Duration {
+		d, _ := waitParam(r)
+		return d
+	})
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // wrap adds what every endpoint shares: CORS, method check, panic
-// recovery, the JSON error format and a structured access log.
+// recovery, the request deadline, the JSON error format and a structured
+// access log.
 func (s *Server) wrap(methods []string, h handlerFunc) http.Handler {
+	return s.wrapLonger(methods, h, nil)
+}
+
+// wrapLonger is wrap with a request deadline longer by extra(r) (nil:
+// none), for a request that waits on purpose.
+func (s *Server) wrapLonger(methods []string, h handlerFunc, extra func(*http.Request) time.Duration) http.Handler {
 	allow := strings.Join(append(append([]string{}, methods...), http.MethodOptions), ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -190,7 +211,11 @@ func (s *Server) wrap(methods []string, h handlerFunc) http.Handler {
 			apierr.Write(rec, r, apierr.New(http.StatusMethodNotAllowed, "method_not_allowed", "Use "+strings.Join(methods, " or ")+"."))
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		deadline := s.timeout
+		if extra != nil {
+			deadline += extra(r)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), deadline)
 		defer cancel()
 		r = r.WithContext(ctx)
 		if err := h(rec, r); err != nil {
