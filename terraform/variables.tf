@@ -159,7 +159,12 @@ variable "function_settings" {
     profiles   = { timeout_seconds = 10, max_instances = 10, concurrency = 80 }
     synthesize = { timeout_seconds = 30, max_instances = 20, concurrency = 40 }
     batch      = { memory = "512Mi", timeout_seconds = 60, max_instances = 5, concurrency = 10 }
-    status     = { timeout_seconds = 10, max_instances = 20, concurrency = 80 }
+    # status holds long polls (?wait= up to 20 s on top of the 10 s
+    # request deadline): its timeout covers both. Its waiting requests are
+    # idle goroutines with one Firestore listen stream each, so many share
+    # an instance; 80 keeps an instance's streams under the ~100 concurrent
+    # streams of its one gRPC connection to Firestore.
+    status = { timeout_seconds = 40, max_instances = 20, concurrency = 80 }
   }
 
   validation {
@@ -170,6 +175,12 @@ variable "function_settings" {
   validation {
     condition     = alltrue([for s in values(var.function_settings) : s.min_instances >= 0 && s.max_instances >= max(1, s.min_instances) && s.timeout_seconds >= 1 && s.timeout_seconds <= 3600 && s.concurrency >= 1])
     error_message = "Each function needs 0 <= min_instances <= max_instances, max_instances >= 1, timeout_seconds in 1..3600 and concurrency >= 1."
+  }
+
+  validation {
+    # functions/api: MaxStatusWait (20 s) + DefaultTimeout (10 s), and room to answer.
+    condition     = var.function_settings["status"].timeout_seconds >= 35
+    error_message = "function_settings.status.timeout_seconds must be at least 35: a long poll waits up to 20 s on top of the 10 s request deadline."
   }
 }
 

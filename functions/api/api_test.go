@@ -47,7 +47,7 @@ func TestMain(m *testing.M) {
 // env is one test's world: a wiped Firestore with seed members, a fresh
 // topic and subscription, and an API server over them.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	fs     *firestore.Client
 	st     *store.Store
@@ -101,7 +101,7 @@ var topicSeq struct {
 	n int
 }
 
-func newEnv(t *testing.T, tweak func(*config.Functions)) *env {
+func newEnv(t testing.TB, tweak func(*config.Functions)) *env {
 	t.Helper()
 	stack := emulators.Require(t)
 	ctx := context.Background()
@@ -161,7 +161,7 @@ func newEnv(t *testing.T, tweak func(*config.Functions)) *env {
 	return e
 }
 
-func writeKey(t *testing.T) string {
+func writeKey(t testing.TB) string {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)

@@ -241,6 +241,20 @@ run "status_can_sign_urls" {
     error_message = "status must run as the account that signs"
   }
   assert {
+    condition = (
+      module.status.function.service_config[0].timeout_seconds >= 35 &&
+      module.status.function.service_config[0].max_instance_request_concurrency == 80
+    )
+    error_message = "status holds long polls (20 s + the 10 s request deadline) and shares an instance among 80 waiting fans"
+  }
+  assert {
+    condition = (
+      module.status.function.service_config[0].environment_variables["CHORUS_STATUS_RATE_PER_MINUTE"] == "240" &&
+      module.status.function.service_config[0].environment_variables["CHORUS_STATUS_RATE_BURST"] == "60"
+    )
+    error_message = "status must be rate-limited per client (a poll may sign through IAM signBlob)"
+  }
+  assert {
     condition     = module.status.function.service_config[0].environment_variables["CHORUS_SIGNED_URL_TTL"] == "900s"
     error_message = "signed URLs must default to 15 minutes"
   }
