@@ -110,20 +110,17 @@ func newStack(t *testing.T, tweak func(*config.Functions)) *stack {
 	return &stack{env: e, completions: done}
 }
 
-// waitJob polls status until the job ended (the worker runs it).
+// waitJob long-polls status until the job ended (the worker runs it).
 func (s *stack) waitJob(id string) resp {
 	s.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := s.do(http.MethodGet, "/api/status?id="+id, "", nil)
+	for range 3 {
+		r := s.do(http.MethodGet, "/api/status?id="+id+"&wait=20", "", nil)
 		if st, _ := r.body["status"].(string); r.status != http.StatusOK || st == "succeeded" || st == "failed" {
 			return r
 		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("job %s not finished within 30 s: %s", id, r.raw)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	s.t.Fatalf("job %s not finished within a minute", id)
+	return resp{}
 }
 
 // completionOf waits for the completion message of job id and returns its
