@@ -113,7 +113,8 @@ func newStack(t *testing.T, tweak func(*config.Functions)) *stack {
 // waitJob long-polls status until the job ended (the worker runs it).
 func (s *stack) waitJob(id string) resp {
 	s.t.Helper()
-	for range 3 {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
 		r := s.do(http.MethodGet, "/api/status?id="+id+"&wait=20", "", nil)
 		if st, _ := r.body["status"].(string); r.status != http.StatusOK || st == "succeeded" || st == "failed" {
 			return r
