@@ -1,9 +1,8 @@
-package policy
+package configenv
 
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -23,7 +22,7 @@ func TestLimitDefaultsAreTheConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defaults := variableDefaults(t, filepath.Join(moduleDir, "variables.tf"))
+	defaults := variableDefaults(t, "../variables.tf")
 	for name, want := range map[string]int{
 		"max_text_chars":         cfg.MaxTextChars,
 		"max_batch_items":        cfg.MaxBatchItems,
