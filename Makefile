@@ -31,7 +31,7 @@ test: setup ## every check CI runs
 	@# that now, beside the Go tests (which spend much of their time waiting
 	@# on emulators); test-terraform waits for it on the cache's lock.
 	@mkdir -p build && (scripts/test-terraform.sh tools >build/terraform-tools.log 2>&1 &)
-	@$(MAKE) --no-print-directory test-go test-build test-terraform test-web test-e2e
+	@$(MAKE) --no-print-directory test-go test-fuzz test-build test-terraform test-web test-e2e
 	@echo "make test: all checks passed"
 
 .PHONY: test-go
@@ -41,6 +41,10 @@ test-go: ## gofmt, go vet and tests (unit + integration against the emulators; T
 	# Build the GCS fake once, not once per test package.
 	CHORUS_FAKE_GCS_SERVER=$$(go tool -n github.com/fsouza/fake-gcs-server) \
 	CHORUS_ORT_LIBRARY=$(ORT_LIB) go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /terraform/)
+
+.PHONY: test-fuzz
+test-fuzz: ## every Go fuzz target for FUZZTIME each (default 5s), beyond the seed corpora test-go runs
+	CHORUS_ORT_LIBRARY=$(ORT_LIB) scripts/test-fuzz.sh
 
 .PHONY: test-build
 test-build: ## the builds the deploys make: functions without cgo, the worker binary; cgo only where inference and encoding are

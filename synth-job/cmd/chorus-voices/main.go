@@ -4,6 +4,13 @@
 //	chorus-voices import   -id ID -model x.onnx [-config x.onnx.json] [-label "…"]
 //	chorus-voices seed     [-file scripts/seed/seed.json]
 //	chorus-voices lexicon  -member ID [-word W [-phonemes P | -delete]]
+//	chorus-voices phonemize (-member ID | -config x.onnx.json) -text "…"
+//
+// phonemize prints what a voice will say for a text, sentence by sentence:
+// the text as written, what the phonemiser is given (normalised, with
+// inline and lexicon phonemes), the lexicon entries that applied, and each
+// model sentence's phonemes and ids. With -config it needs nothing else
+// (no lexicon); with -member it reads the member's voice and lexicon.
 //
 // validate needs only CHORUS_ORT_LIBRARY. import and seed also read
 // GOOGLE_CLOUD_PROJECT and CHORUS_MODELS_BUCKET (and the emulator variables
@@ -25,6 +32,7 @@ import (
 
 	"github.com/chorus-voice/chorus/shared/logging"
 	"github.com/chorus-voice/chorus/shared/store"
+	"github.com/chorus-voice/chorus/synth-job/voice"
 	"github.com/chorus-voice/chorus/synth-job/voiceimport"
 )
 
@@ -34,7 +42,9 @@ const usage = `usage:
   chorus-voices seed     [-file scripts/seed/seed.json]
   chorus-voices lexicon  -member ID                          (list)
   chorus-voices lexicon  -member ID -word W -phonemes "…"    (set; checked against the voice)
-  chorus-voices lexicon  -member ID -word W -delete`
+  chorus-voices lexicon  -member ID -word W -delete
+  chorus-voices phonemize -member ID -text "…"               (what the member's voice will say)
+  chorus-voices phonemize -config x.onnx.json -text "…"      (a voice file, no lexicon)`
 
 func main() {
 	slog.SetDefault(logging.New(os.Stderr, slog.LevelWarn))
@@ -61,8 +71,12 @@ func run(ctx context.Context, cmd string, args []string) error {
 	word := fs.String("word", "", "lexicon: the word as written (a name, in any script)")
 	phonemes := fs.String("phonemes", "", "lexicon: its phonemes, in the voice's phoneme alphabet (espeak-ng IPA for Piper voices)")
 	del := fs.Bool("delete", false, "lexicon: remove the word")
+	text := fs.String("text", "", "phonemize: the text to preview")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if cmd == "phonemize" && *cfgPath != "" {
+		return phonemizeFile(*cfgPath, *text)
 	}
 	lib := os.Getenv("CHORUS_ORT_LIBRARY")
 	if lib == "" {
@@ -98,7 +112,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 		fmt.Printf("ok: %s, %d Hz, %d speaker(s), phonemes %s (%s), %d symbols\nbatching: %s\n",
 			*model, cfg.Audio.SampleRate, cfg.NumSpeakers, cfg.PhonemeType, cfg.Espeak.Voice, len(cfg.PhonemeIDMap), batching)
 		return nil
-	case "import", "seed", "lexicon":
+	case "import", "seed", "lexicon", "phonemize":
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
@@ -119,6 +133,16 @@ func run(ctx context.Context, cmd string, args []string) error {
 	im := &voiceimport.Importer{Store: st, Models: gcs.Bucket(bucket), ORTLibrary: lib}
 	if cmd == "lexicon" {
 		return lexicon(ctx, im, st, *member, *word, *phonemes, *del)
+	}
+	if cmd == "phonemize" {
+		if *member == "" || *text == "" {
+			return errors.New("phonemize needs -member (or -config) and -text")
+		}
+		p, err := im.Phonemize(ctx, *member, *text)
+		if err != nil {
+			return err
+		}
+		return p.Write(os.Stdout)
 	}
 	if cmd == "seed" {
 		f, err := voiceimport.ReadSeed(*file)
@@ -144,6 +168,27 @@ func run(ctx context.Context, cmd string, args []string) error {
 	}
 	fmt.Printf("imported voice %s (%s): gs://%s/%s, %d speaker(s)\n", rec.ID, rec.Label, bucket, rec.ModelObject, rec.NumSpeakers)
 	return nil
+}
+
+// phonemizeFile previews text for the voice of a config file, without a
+// lexicon and without the cloud.
+func phonemizeFile(path, text string) error {
+	if text == "" {
+		return errors.New("phonemize needs -text")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	cfg, err := voice.ParseConfig(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	p, err := voiceimport.PreviewText(cfg, nil, text)
+	if err != nil {
+		return err
+	}
+	return p.Write(os.Stdout)
 }
 
 // lexicon lists, sets or deletes a member's pronunciations.
