@@ -176,6 +176,39 @@ func (s *Store) GetMember(ctx context.Context, id string) (*Member, error) {
 	return get[Member](ctx, s, membersCollection, "member", id)
 }
 
+// DeleteMember removes a member (ErrNotFound when there is none). Jobs
+// already made for them are untouched.
+func (s *Store) DeleteMember(ctx context.Context, id string) error {
+	ref := s.fs.Collection(membersCollection).Doc(id)
+	if _, err := ref.Delete(ctx, firestore.Exists); err != nil {
+		if notFound(err) {
+			return fmt.Errorf("member %s: %w", id, ErrNotFound)
+		}
+		return fmt.Errorf("store: delete member %s: %w", id, err)
+	}
+	return nil
+}
+
+// AllMembers returns every member, active or not, in display order (for
+// operators; fans see ListMembers).
+func (s *Store) AllMembers(ctx context.Context) ([]*Member, error) {
+	all, err := list[Member](ctx, s, membersCollection, "member", maxMembers)
+	if err != nil {
+		return nil, err
+	}
+	sortMembers(all)
+	return all, nil
+}
+
+func sortMembers(ms []*Member) {
+	sort.SliceStable(ms, func(i, j int) bool {
+		if ms[i].Order != ms[j].Order {
+			return ms[i].Order < ms[j].Order
+		}
+		return ms[i].ID < ms[j].ID
+	})
+}
+
 // maxMembers bounds the member listing; a group roster is small.
 const maxMembers = 500
 
@@ -192,11 +225,6 @@ func (s *Store) ListMembers(ctx context.Context) ([]*Member, error) {
 			out = append(out, m)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Order != out[j].Order {
-			return out[i].Order < out[j].Order
-		}
-		return out[i].ID < out[j].ID
-	})
+	sortMembers(out)
 	return out, nil
 }
