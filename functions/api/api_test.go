@@ -1099,6 +1099,13 @@ func TestStatusIsRateLimitedPerClient(t *testing.T) {
 // is 413 and changes nothing.
 func TestBatchAtTheLimitsIsAccepted(t *testing.T) {
 	e := newEnv(t, nil)
+	// 100 jobs in one transaction and 100 messages each time: on a loaded
+	// 2-core machine under -race that can take longer than the default
+	// request deadline, which this test is not about.
+	pub := queue.NewPublisher(e.ps, e.cfg.Topic, e.cfg.MaxTextChars)
+	t.Cleanup(pub.Stop)
+	e.server = api.NewServer(api.Deps{Config: e.cfg, Store: e.st, Publisher: pub, Signer: e.signer, Now: e.clock.Now, Timeout: 2 * time.Minute})
+	e.srv.Config.Handler = e.server.Mux()
 	items, chars := e.cfg.MaxBatchItems, e.cfg.MaxTextChars
 	korean := strings.Repeat("가", chars)
 	escaped := strings.Repeat(`\uac00`, chars)
