@@ -72,7 +72,7 @@ resource "google_cloud_run_v2_job" "worker" {
             CHORUS_BATCH_WAIT       = "${var.worker_gpu.batch_wait_ms}ms"
             CHORUS_CPU_OFFLOAD_IDS  = tostring(var.worker_gpu.cpu_offload_ids)
             CHORUS_INTRA_OP_THREADS = tostring(var.worker_cpu)
-            # Completions, and clients' callbacks signed with the secret below.
+            # Completions, and clients' callbacks signed with the keys below.
             CHORUS_COMPLETION_TOPIC      = google_pubsub_topic.completed.name
             CHORUS_CALLBACK_SUBSCRIPTION = google_pubsub_subscription.callbacks.name
           }, var.worker_extra_env)
@@ -81,12 +81,14 @@ resource "google_cloud_run_v2_job" "worker" {
             value = env.value
           }
         }
+        # The version Terraform wrote, not "latest": Cloud Run checks the
+        # version when it creates the job, so the job waits for it.
         env {
-          name = "CHORUS_CALLBACK_SECRET"
+          name = "CHORUS_CALLBACK_SIGNING_KEYS"
           value_source {
             secret_key_ref {
               secret  = google_secret_manager_secret.callback.secret_id
-              version = "latest"
+              version = google_secret_manager_secret_version.callback.version
             }
           }
         }
