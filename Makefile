@@ -31,7 +31,7 @@ test: setup ## every check CI runs
 	@# that now, beside the Go tests (which spend much of their time waiting
 	@# on emulators); test-terraform waits for it on the cache's lock.
 	@mkdir -p build && (scripts/test-terraform.sh tools >build/terraform-tools.log 2>&1 &)
-	@$(MAKE) --no-print-directory test-go test-build test-terraform test-web test-e2e
+	@$(MAKE) --no-print-directory test-go test-fuzz test-build test-terraform test-web test-e2e
 	@echo "make test: all checks passed"
 
 .PHONY: test-go
@@ -41,6 +41,19 @@ test-go: ## gofmt, go vet and tests (unit + integration against the emulators; T
 	# Build the GCS fake once, not once per test package.
 	CHORUS_FAKE_GCS_SERVER=$$(go tool -n github.com/fsouza/fake-gcs-server) \
 	CHORUS_ORT_LIBRARY=$(ORT_LIB) go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /terraform/)
+
+# Go fuzz targets CI runs for FUZZ_TIME each, as PACKAGE:TARGET (their seed
+# corpora also run as plain tests in test-go).
+FUZZ_TARGETS := \
+	./shared/callback:FuzzCheckURL
+FUZZ_TIME ?= 5s
+
+.PHONY: test-fuzz
+test-fuzz: ## run each Go fuzz target in FUZZ_TARGETS for FUZZ_TIME
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $${t##*:} in $${t%%:*} for $(FUZZ_TIME)"; \
+	  go test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZ_TIME) "$${t%%:*}" || exit 1; \
+	done
 
 .PHONY: test-build
 test-build: ## the builds the deploys make: functions without cgo, the worker binary; cgo only where inference and encoding are

@@ -245,8 +245,16 @@ func provision(ctx context.Context, stack *emulators.Stack, o options, ortLib st
 		return err
 	}
 	defer ps.Close()
+	// Dead letters hold fans' text: kept no longer than the audio.
+	audioRetention := 168 * time.Hour // config's default
+	if v := os.Getenv("CHORUS_AUDIO_RETENTION"); v != "" {
+		if audioRetention, err = time.ParseDuration(v); err != nil {
+			return fmt.Errorf("CHORUS_AUDIO_RETENTION: %w", err)
+		}
+	}
 	if err := emulators.EnsureTopology(ctx, ps, emulators.Topology{ProjectID: project, Topic: topic, Subscription: subscription,
 		DeadLetterTopic: deadLetterTopic, DeadLetterSubscriptions: []string{deadLetterSweep, deadLetterKeep},
+		DeadLetterRetention: emulators.DeadLetterRetention(audioRetention),
 		MaxDeliveryAttempts: 5, AckDeadline: o.ackDeadline, MinBackoff: time.Second, MaxBackoff: 10 * time.Second,
 		CompletionTopic: completionTopic, CompletionSubscriptions: []string{callbackSub, completionKeep}}); err != nil {
 		return err
