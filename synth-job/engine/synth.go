@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chorus-voice/chorus/shared/textnorm"
 	"github.com/chorus-voice/chorus/synth-job/captions"
@@ -214,7 +215,8 @@ func (e *Engine) prepare(cfg *voice.Config, idx int, r Request) ([]*item, []stri
 
 	lang := cfg.TextLanguage()
 	if !textnorm.SpeakableIn(r.Text, lang) { // the API applies the same rule
-		return nil, nil, 0, fmt.Errorf("%w: %q has no letters or digits", ErrNoPhonemes, truncate(r.Text, 80))
+		// Errors carry lengths, never the fan's text: they reach logs.
+		return nil, nil, 0, fmt.Errorf("%w: a text of %d characters has no letters or digits", ErrNoPhonemes, utf8.RuneCountInString(r.Text))
 	}
 	var (
 		items   []*item
@@ -244,7 +246,7 @@ func (e *Engine) prepare(cfg *voice.Config, idx int, r Request) ([]*item, []stri
 		e.log.Warn("phonemes missing from the voice's map were skipped", "request", idx, "count", missing)
 	}
 	if len(items) == 0 {
-		return nil, nil, missing, fmt.Errorf("%w: %q", ErrNoPhonemes, truncate(r.Text, 80))
+		return nil, nil, missing, fmt.Errorf("%w: a text of %d characters gave no phonemes the voice has", ErrNoPhonemes, utf8.RuneCountInString(r.Text))
 	}
 	return items, sentences, missing, nil
 }
@@ -299,14 +301,6 @@ func splitSentence(s phonemize.Sentence, limit int) []phonemize.Sentence {
 		out = append(out, s)
 	}
 	return out
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }
 
 // trim applies the trimming rule of the package comment.
