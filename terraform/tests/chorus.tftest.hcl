@@ -364,6 +364,12 @@ run "one_audio_retention_everywhere" {
     condition     = toset([for f in google_firestore_field.ttl : f.field]) == toset(["expire_at"])
     error_message = "Firestore's TTL must follow the expire_at field the writers set from CHORUS_AUDIO_RETENTION"
   }
+  # Dead letters hold fans' text: kept no longer than the audio.
+  assert {
+    condition = alltrue([for s in concat(values(google_pubsub_subscription.dead_letter), [google_pubsub_subscription.callbacks_dead_letter]) :
+    s.message_retention_duration == "259200s"])
+    error_message = "dead-letter subscriptions must keep messages no longer than audio_retention_days"
+  }
 }
 
 run "rejects_a_second_worker_retention" {
@@ -513,6 +519,7 @@ run "callback_key_rotation_publishes_two_keys" {
 
   variables {
     callback_signing_keys = ["k1", "k2"]
+    audio_retention_days  = 30
   }
 
   assert {
@@ -522,6 +529,10 @@ run "callback_key_rotation_publishes_two_keys" {
   assert {
     condition     = nonsensitive(length(jsondecode(google_secret_manager_secret_version.callback.secret_data).keys)) == 2
     error_message = "during a rotation the worker must hold both keys"
+  }
+  assert {
+    condition     = google_pubsub_subscription.dead_letter["kept"].message_retention_duration == "604800s"
+    error_message = "Pub/Sub keeps a subscription's messages at most 7 days, however long the audio is kept"
   }
 }
 
@@ -534,32 +545,3 @@ run "rejects_three_callback_keys" {
 
   expect_failures = [var.callback_signing_keys]
 }
-
-# Dead letters hold fans' text: kept no longer than the audio.
-run "dead_letters_kept_no_longer_than_audio" {
-  command = apply
-
-  variables {
-    audio_retention_days = 3
-  }
-
-  assert {
-    condition = alltrue([for s in concat(values(google_pubsub_subscription.dead_letter), [google_pubsub_subscription.callbacks_dead_letter]) :
-    s.message_retention_duration == "259200s"])
-    error_message = "dead-letter subscriptions must keep messages no longer than audio_retention_days"
-  }
-}
-
-run "dead_letters_capped_at_pubsubs_week" {
-  command = apply
-
-  variables {
-    audio_retention_days = 30
-  }
-
-  assert {
-    condition     = google_pubsub_subscription.dead_letter["kept"].message_retention_duration == "604800s"
-    error_message = "Pub/Sub keeps a subscription's messages at most 7 days"
-  }
-}
-
