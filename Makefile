@@ -64,7 +64,7 @@ test-build: ## the builds the deploys make: functions without cgo, the worker bi
 	go build -o build/synth-job ./synth-job
 
 .PHONY: test-terraform
-test-terraform: ## fmt, init/validate with the real provider, tflint, terraform test, policy tests
+test-terraform: ## fmt, init/validate with the real provider, tflint, terraform test (mock provider), config env names, image checks
 	scripts/test-terraform.sh
 
 .PHONY: test-web

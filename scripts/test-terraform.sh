@@ -5,10 +5,13 @@
 #      and tflint from the Go module proxy (pinned versions, checked against sum.golang.org by the
 #      go command; a cold build takes ~3 min, cached runs nothing),
 #   2. terraform fmt -check, 3. init + validate against the real provider,
-#   4. tflint, 5. terraform test (mock provider), the same three for the
-#   bootstrap configuration (terraform/bootstrap), 6. go test ./terraform/...
-#      (policy rules, and each check shown failing on a broken copy; the
-#      latter is skipped when none of its inputs changed since it passed).
+#   4. tflint, 5. terraform test (mock provider: the facts of the
+#      configuration, terraform/tests), the same three for the bootstrap
+#      configuration (terraform/bootstrap), 6. go test ./terraform/...:
+#      configenv (tests/config_env.json, which terraform test reads, is
+#      current with shared/config) and checks (the Docker context, the web
+#      start script, the function archive; skipped when none of its inputs
+#      changed since it passed).
 # Steps 3-5 run on a scratch copy: the repository's terraform/ is never
 # initialised or changed.
 #
@@ -109,6 +112,10 @@ start=$SECONDS
 log "terraform fmt -check"
 terraform fmt -check -recursive -diff "$root/terraform"
 
+# Before terraform test reads it; Go's test cache skips it when nothing changed.
+log "go test ./terraform/configenv (tests/config_env.json is current)"
+(cd "$root" && go test ./terraform/configenv/)
+
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 # The module reads the topics' schemas in ../shared/message: keep the layout.
@@ -122,8 +129,11 @@ log "terraform init + validate (google $google_version from $mirror)"
 terraform init -backend=false -input=false -no-color >/dev/null
 terraform validate -no-color
 
-log "tflint"
+log "tflint (root and local modules: typed, documented variables and outputs among its rules)"
 "$tflint_bin" --no-color --format=compact
+for module in modules/*/; do
+  (cd "$module" && "$tflint_bin" --no-color --format=compact --config "$scratch/terraform/.tflint.hcl")
+done
 
 log "terraform test (mock provider)"
 terraform test -no-color
@@ -137,21 +147,18 @@ terraform validate -no-color
 terraform test -no-color
 
 cd "$root"
-log "go test ./terraform/policy (Go's test cache skips it when nothing changed)"
-go test ./terraform/policy/
-# terraform/checks runs the tools on scratch copies, which Go's test cache
-# cannot track; skip it when none of its inputs changed since it last passed.
+# terraform/checks builds in scratch copies, which Go's test cache cannot
+# track; skip it when none of its inputs changed since it last passed.
 inputs=$( (
-  find terraform web/deploy web/Dockerfile functions shared synth-job .dockerignore scripts/package-functions.sh scripts/test-terraform.sh \
-    -path '*/.terraform' -prune -o -type f -print
+  find terraform/checks terraform/tests/config_env.json web/deploy web/Dockerfile functions shared synth-job .dockerignore \
+    scripts/package-functions.sh scripts/setup-ort.sh scripts/test-terraform.sh -type f -print
   ls ./*.go go.mod go.sum
 ) | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-32)
-key=$(printf '%s\n' "$inputs" "$(cat "$cache"/stamps/*)" "$(terraform version -json 2>/dev/null | head -3)" "$(go version)" "CI=${CI:-}" |
-  sha256sum | cut -c1-32)
+key=$(printf '%s\n' "$inputs" "$(go version)" "CI=${CI:-}" | sha256sum | cut -c1-32)
 if [[ -f $cache/passed/checks-$key ]]; then
   log "go test ./terraform/checks: inputs unchanged since it last passed, skipped"
 else
-  log "go test ./terraform/checks (each check shown failing on a broken copy)"
+  log "go test ./terraform/checks (Docker context and images, web start script, function archive)"
   go test -count=1 ./terraform/checks/
   mkdir -p "$cache/passed"
   rm -f "$cache"/passed/checks-*

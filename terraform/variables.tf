@@ -11,9 +11,27 @@ variable "project_id" {
 }
 
 variable "region" {
-  description = "Region for every regional resource. It must offer Cloud Run GPUs (NVIDIA L4), e.g. us-central1, europe-west1, europe-west4, asia-southeast1."
+  description = "Region for every regional resource. With worker_accelerator = \"l4\" it must be one where Cloud Run jobs get an NVIDIA L4: us-central1, europe-west1, europe-west4, asia-southeast1 or asia-south1 (by invitation)."
   type        = string
   default     = "us-central1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    error_message = "region must be a Google Cloud region name such as us-central1."
+  }
+
+  # Where Cloud Run jobs offer the NVIDIA L4, from "Configure GPUs for
+  # Cloud Run jobs" (https://cloud.google.com/run/docs/configuring/jobs/gpu,
+  # "Supported regions"), read 2026-12-07: us-central1, asia-southeast1,
+  # europe-west1, europe-west4, and asia-south1 by invitation only. (The
+  # pages for GPU services and worker pools also list us-east4; the jobs
+  # page did not, so it is left out until it does.) A region on this list
+  # can still have no L4 quota: Cloud Build checks that before applying
+  # (scripts/quotacheck).
+  validation {
+    condition     = var.worker_accelerator != "l4" || contains(["us-central1", "europe-west1", "europe-west4", "asia-southeast1", "asia-south1"], var.region)
+    error_message = "Cloud Run jobs get an NVIDIA L4 only in us-central1, europe-west1, europe-west4, asia-southeast1 and asia-south1 (by invitation): pick one of those, or set worker_accelerator = \"none\" for a CPU-only worker."
+  }
 }
 
 variable "firestore_location" {
@@ -253,36 +271,51 @@ variable "rate_burst" {
 
 # --- Worker job ----------------------------------------------------------------
 
+variable "worker_accelerator" {
+  description = "What the worker job synthesises on: \"l4\" (one NVIDIA L4 per task, the CUDA image of synth-job/Dockerfile) or \"none\" (CPUs only: the image of synth-job/Dockerfile.cpu, no CUDA, one ONNX Runtime thread per run and one run per CPU). Cloud Build builds the matching image (_WORKER_ACCELERATOR). docs/deploy.md compares their cost."
+  type        = string
+  default     = "l4"
+
+  validation {
+    condition     = contains(["l4", "none"], var.worker_accelerator)
+    error_message = "worker_accelerator must be \"l4\" or \"none\"."
+  }
+}
+
 variable "worker_cpu" {
-  description = "CPU per worker task; a GPU task needs at least 4 (allowed: 4, 6, 8)."
+  description = "CPU per worker task: 4, 6 or 8 with an L4 (a GPU task needs at least 4); 1, 2, 4, 6 or 8 without. A CPU-only worker runs one model run per CPU."
   type        = string
   default     = "4"
 
   validation {
-    condition     = contains(["4", "6", "8"], var.worker_cpu)
-    error_message = "worker_cpu must be 4, 6 or 8 (Cloud Run GPU tasks need at least 4 CPU)."
+    condition     = contains(var.worker_accelerator == "l4" ? ["4", "6", "8"] : ["1", "2", "4", "6", "8"], var.worker_cpu)
+    error_message = "worker_cpu must be 4, 6 or 8 with an L4 (Cloud Run GPU tasks need at least 4 CPU), or 1, 2, 4, 6 or 8 without."
   }
 }
 
 variable "worker_memory" {
-  description = "Memory per worker task; a GPU task needs at least 16Gi."
+  description = "Memory per worker task, like 16Gi. Null: 16Gi with an L4 (the least a GPU task may have), 4Gi without. An L4 task needs 16Gi-32Gi, a CPU task 2Gi-32Gi."
   type        = string
-  default     = "16Gi"
+  default     = null
 
   validation {
-    condition     = can(regex("^[0-9]+Gi$", var.worker_memory)) && tonumber(trimsuffix(var.worker_memory, "Gi")) >= 16 && tonumber(trimsuffix(var.worker_memory, "Gi")) <= 32
-    error_message = "worker_memory must be between 16Gi and 32Gi, written like 16Gi."
+    condition = var.worker_memory == null || (
+      can(regex("^[0-9]+Gi$", var.worker_memory)) &&
+      tonumber(trimsuffix(coalesce(var.worker_memory, "0Gi"), "Gi")) >= (var.worker_accelerator == "l4" ? 16 : 2) &&
+      tonumber(trimsuffix(coalesce(var.worker_memory, "0Gi"), "Gi")) <= 32
+    )
+    error_message = "worker_memory must be written like 16Gi: 16Gi-32Gi with an L4, 2Gi-32Gi without."
   }
 }
 
 variable "worker_task_timeout_seconds" {
-  description = "Task timeout of the worker; Cloud Run caps GPU tasks at 1 hour. A drain ends long before when the queue goes idle."
+  description = "Task timeout of the worker; Cloud Run caps GPU tasks at 1 hour and CPU tasks at 168 hours. A drain ends long before when the queue goes idle."
   type        = number
   default     = 3600
 
   validation {
-    condition     = var.worker_task_timeout_seconds >= 60 && var.worker_task_timeout_seconds <= 3600
-    error_message = "worker_task_timeout_seconds must be between 60 and 3600 (GPU task limit)."
+    condition     = var.worker_task_timeout_seconds >= 60 && var.worker_task_timeout_seconds <= (var.worker_accelerator == "l4" ? 3600 : 604800)
+    error_message = "worker_task_timeout_seconds must be between 60 and 3600 with an L4 (GPU task limit), or up to 604800 without."
   }
 }
 
@@ -331,13 +364,13 @@ variable "worker_idle_timeout_seconds" {
 }
 
 variable "worker_ort_library" {
-  description = "Path of the ONNX Runtime GPU library inside the worker image (synth-job/Dockerfile installs it there)."
+  description = "Path of the ONNX Runtime library inside the worker image (synth-job/Dockerfile installs the GPU build there, synth-job/Dockerfile.cpu the CPU build)."
   type        = string
   default     = "/opt/onnxruntime/lib/libonnxruntime.so"
 }
 
 variable "worker_gpu" {
-  description = "How the worker sizes its work for the GPU (see docs/performance.md): voice sessions kept open, each one's CUDA arena limit, padded phoneme ids per model run, runs in flight, jobs per batch and how long a batch waits to fill, and the largest run sent to the CPU instead."
+  description = "How the worker sizes its work for the GPU (see docs/performance.md): voice sessions kept open, each one's CUDA arena limit, padded phoneme ids per model run, runs in flight, jobs per batch and how long a batch waits to fill, and the largest run sent to the CPU instead. With worker_accelerator = \"none\" only sessions applies (the voices kept open in memory)."
   type = object({
     sessions              = optional(number, 2)
     mem_limit_per_session = optional(string, "10GiB")
@@ -359,7 +392,7 @@ variable "worker_gpu" {
 }
 
 variable "worker_extra_env" {
-  description = "Extra worker settings (e.g. CHORUS_CONCURRENCY, CHORUS_LEASE). Variables Terraform already sets cannot be overridden here (the GPU sizing is var.worker_gpu)."
+  description = "Extra worker settings (e.g. CHORUS_LEASE, or CHORUS_CONCURRENCY, which a CPU-only worker otherwise sets to worker_cpu). Variables Terraform already sets cannot be overridden here (the GPU sizing is var.worker_gpu)."
   type        = map(string)
   default     = {}
 
@@ -384,6 +417,41 @@ variable "backstop_interval_minutes" {
   validation {
     condition     = var.backstop_interval_minutes >= 0 && var.backstop_interval_minutes <= 59 && floor(var.backstop_interval_minutes) == var.backstop_interval_minutes
     error_message = "backstop_interval_minutes must be a whole number between 0 and 59."
+  }
+}
+
+# --- Alerts --------------------------------------------------------------------
+
+variable "alert_notification_channels" {
+  description = "Cloud Monitoring notification channels the alert policies (alerts.tf) notify, as projects/PROJECT/notificationChannels/ID (create one with `gcloud beta monitoring channels create`). Empty: the policies still open incidents in the console but notify no one."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.alert_notification_channels : can(regex("^projects/[^/]+/notificationChannels/[0-9]+$", c))])
+    error_message = "Each notification channel must be a full name like projects/PROJECT/notificationChannels/1234567890."
+  }
+}
+
+variable "alert_request_age_seconds" {
+  description = "Alert when the oldest unacknowledged synthesis request is older than this (seconds, for 2 minutes). It must cover a worker cold start: about a minute on an L4."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.alert_request_age_seconds >= 60
+    error_message = "alert_request_age_seconds must be at least 60 (a worker start takes tens of seconds)."
+  }
+}
+
+variable "alert_status_5xx_ratio" {
+  description = "Alert when more than this share of the status function's answers are 5xx over 5 minutes (0-1)."
+  type        = number
+  default     = 0.05
+
+  validation {
+    condition     = var.alert_status_5xx_ratio > 0 && var.alert_status_5xx_ratio < 1
+    error_message = "alert_status_5xx_ratio must be between 0 and 1, exclusive."
   }
 }
 

@@ -1,10 +1,49 @@
-# The synthesis worker: a Cloud Run job on one NVIDIA L4 that drains the
-# subscription (`synth-job --drain`) and exits when the queue stays empty.
+# The synthesis worker: a Cloud Run job that drains the subscription
+# (`synth-job --drain`) and exits when the queue stays empty, on one NVIDIA
+# L4 (worker_accelerator = "l4") or on CPUs alone ("none": the image built
+# from synth-job/Dockerfile.cpu, no CUDA; docs/deploy.md compares the cost).
 #
 # Executions start when work arrives, not once per message: the enqueue
 # functions start one only when none is running (CHORUS_WORKER_JOB), and a
 # Cloud Scheduler backstop starts one every var.backstop_interval_minutes
 # so that redeliveries published after a drain ended are still picked up.
+
+locals {
+  worker_gpu = var.worker_accelerator == "l4"
+
+  # How the engine is sized for the hardware (docs/performance.md).
+  worker_engine_env = local.worker_gpu ? tomap({
+    # Fail instead of silently synthesising on CPU in the cloud.
+    CHORUS_EXECUTION_PROVIDER = "cuda"
+    # GPU sizing for one L4 (24 GB), measured in docs/performance.md:
+    # each open voice session has its own CUDA arena, bounded by the
+    # memory limit, and runs × budget keep each under it.
+    CHORUS_SESSION_CACHE    = tostring(var.worker_gpu.sessions)
+    CHORUS_GPU_MEM_LIMIT    = var.worker_gpu.mem_limit_per_session
+    CHORUS_RUN_MAX_IDS      = tostring(var.worker_gpu.run_max_ids)
+    CHORUS_CONCURRENT_RUNS  = tostring(var.worker_gpu.concurrent_runs)
+    CHORUS_BATCH_SIZE       = tostring(var.worker_gpu.batch_size)
+    CHORUS_BATCH_WAIT       = "${var.worker_gpu.batch_wait_ms}ms"
+    CHORUS_CPU_OFFLOAD_IDS  = tostring(var.worker_gpu.cpu_offload_ids)
+    CHORUS_INTRA_OP_THREADS = var.worker_cpu
+    }) : tomap({
+    CHORUS_EXECUTION_PROVIDER = "cpu"
+    # Throughput on a CPU host: one ONNX Runtime thread per model run and
+    # one run (and one worker batch) in hand per core gave more audio per
+    # second than all cores on one run, and one-thread sessions run the
+    # decoder lifted to 2-D convolutions (figures: docs/performance.md).
+    # Run sizes are the engine's CPU defaults: padding only costs there.
+    CHORUS_INTRA_OP_THREADS = "1"
+    CHORUS_CONCURRENT_RUNS  = var.worker_cpu
+    CHORUS_CONCURRENCY      = var.worker_cpu
+    CHORUS_SESSION_CACHE    = tostring(var.worker_gpu.sessions)
+  })
+
+  # Memory per task: an L4 task needs at least 16 GiB; a CPU task holds
+  # the open voice sessions and the runs in flight (their sizes:
+  # docs/performance.md).
+  worker_memory = coalesce(var.worker_memory, local.worker_gpu ? "16Gi" : "4Gi")
+}
 
 resource "google_cloud_run_v2_job" "worker" {
   name                = "${local.prefix}-synth-job"
@@ -20,12 +59,16 @@ resource "google_cloud_run_v2_job" "worker" {
       timeout         = "${var.worker_task_timeout_seconds}s"
       max_retries     = var.worker_max_retries
 
-      # L4 is the only GPU Cloud Run offers; without zonal redundancy the
-      # GPU quota needed is lower and the task starts where capacity is.
-      node_selector {
-        accelerator = "nvidia-l4"
+      # Without zonal redundancy the GPU quota needed is lower and the
+      # task starts where capacity is (the quota Cloud Build checks:
+      # scripts/quotacheck). A CPU-only job has neither setting.
+      dynamic "node_selector" {
+        for_each = local.worker_gpu ? ["nvidia-l4"] : []
+        content {
+          accelerator = node_selector.value
+        }
       }
-      gpu_zonal_redundancy_disabled = true
+      gpu_zonal_redundancy_disabled = local.worker_gpu ? true : null
 
       containers {
         image = var.worker_image
@@ -33,11 +76,10 @@ resource "google_cloud_run_v2_job" "worker" {
 
         resources {
           # A GPU task needs at least 4 CPU and 16 GiB.
-          limits = {
-            cpu              = var.worker_cpu
-            memory           = var.worker_memory
-            "nvidia.com/gpu" = "1"
-          }
+          limits = merge({
+            cpu    = var.worker_cpu
+            memory = local.worker_memory
+          }, local.worker_gpu ? { "nvidia.com/gpu" = "1" } : {})
         }
 
         dynamic "env" {
@@ -50,8 +92,6 @@ resource "google_cloud_run_v2_job" "worker" {
             CHORUS_AUDIO_BUCKET             = google_storage_bucket.audio.name
             CHORUS_MODELS_BUCKET            = google_storage_bucket.models.name
             CHORUS_ORT_LIBRARY              = var.worker_ort_library
-            # Fail instead of silently synthesising on CPU in the cloud.
-            CHORUS_EXECUTION_PROVIDER = "cuda"
             # Must equal the subscription's max_delivery_attempts.
             CHORUS_MAX_ATTEMPTS   = tostring(var.max_delivery_attempts)
             CHORUS_MAX_TEXT_CHARS = tostring(var.max_text_chars)
@@ -61,21 +101,10 @@ resource "google_cloud_run_v2_job" "worker" {
             # Stop pulling well inside the task timeout; the backstop or the
             # next enqueue starts a fresh execution for what is left.
             CHORUS_MAX_RUN = "${max(60, var.worker_task_timeout_seconds - 600)}s"
-            # GPU sizing for one L4 (24 GB), measured in docs/performance.md:
-            # each open voice session has its own CUDA arena, bounded by
-            # the memory limit, and runs × budget keep each under it.
-            CHORUS_SESSION_CACHE    = tostring(var.worker_gpu.sessions)
-            CHORUS_GPU_MEM_LIMIT    = var.worker_gpu.mem_limit_per_session
-            CHORUS_RUN_MAX_IDS      = tostring(var.worker_gpu.run_max_ids)
-            CHORUS_CONCURRENT_RUNS  = tostring(var.worker_gpu.concurrent_runs)
-            CHORUS_BATCH_SIZE       = tostring(var.worker_gpu.batch_size)
-            CHORUS_BATCH_WAIT       = "${var.worker_gpu.batch_wait_ms}ms"
-            CHORUS_CPU_OFFLOAD_IDS  = tostring(var.worker_gpu.cpu_offload_ids)
-            CHORUS_INTRA_OP_THREADS = tostring(var.worker_cpu)
             # Completions, and clients' callbacks signed with the keys below.
             CHORUS_COMPLETION_TOPIC      = google_pubsub_topic.completed.name
             CHORUS_CALLBACK_SUBSCRIPTION = google_pubsub_subscription.callbacks.name
-          }, var.worker_extra_env)
+          }, local.worker_engine_env, var.worker_extra_env)
           content {
             name  = env.key
             value = env.value

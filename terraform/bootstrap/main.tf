@@ -21,17 +21,27 @@ locals {
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    # Cloud Build reads the L4 quota through it before applying
+    # (scripts/quotacheck).
+    "cloudquotas.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
     # Status signs V4 URLs through signBlob: without this API signing fails with 403.
     "iamcredentials.googleapis.com",
+    # The alert policies (../alerts.tf).
+    "monitoring.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",
     "storage.googleapis.com",
   ])
+
+  # APIs added after deployments made before this configuration existed:
+  # such a deployment's main configuration never enabled them, so there is
+  # nothing to adopt (import) for them; they are simply enabled.
+  apis_new_since_adoption = toset(["cloudquotas.googleapis.com", "monitoring.googleapis.com"])
 
   # What the deployer applies the main configuration with: it creates
   # service accounts and grants them roles, so it needs admin roles, but no
@@ -40,15 +50,25 @@ locals {
     "roles/artifactregistry.admin",
     "roles/cloudbuild.builds.editor",
     "roles/cloudfunctions.admin",
+    # Read the L4 quota before applying (scripts/quotacheck).
+    "roles/cloudquotas.viewer",
     "roles/cloudscheduler.admin",
     "roles/datastore.owner",
     "roles/iam.serviceAccountAdmin",
     "roles/iam.serviceAccountUser",
     "roles/logging.logWriter",
+    # The alert policies, and reading the notification channels they name.
+    "roles/monitoring.alertPolicyEditor",
+    "roles/monitoring.notificationChannelViewer",
     "roles/pubsub.admin",
     "roles/resourcemanager.projectIamAdmin",
     "roles/run.admin",
     "roles/secretmanager.admin",
+    # Also all that `gcloud beta services identity create` needs, run by
+    # Cloud Build so the Pub/Sub service agent exists before applying:
+    # generateServiceIdentity checks no project permission (answered in
+    # firebase/firebase-tools#11005, 2026-09), and gcloud bills the call to
+    # the project, which takes serviceusage.services.use.
     "roles/serviceusage.serviceUsageConsumer",
     "roles/storage.admin",
   ])
@@ -143,7 +163,7 @@ resource "google_project_iam_member" "deployer" {
 # (removed blocks in ../moved.tf), and the deployer was made by hand with
 # gcloud; -var adopt_existing=true takes them over here, once.
 import {
-  for_each = var.adopt_existing ? setsubtract(local.apis, ["cloudresourcemanager.googleapis.com"]) : toset([])
+  for_each = var.adopt_existing ? setsubtract(local.apis, setunion(["cloudresourcemanager.googleapis.com"], local.apis_new_since_adoption)) : toset([])
   to       = google_project_service.apis[each.value]
   id       = "${var.project_id}/${each.value}"
 }

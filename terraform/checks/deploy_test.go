@@ -10,27 +10,28 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chorus-voice/chorus/terraform/policy"
+	"github.com/chorus-voice/chorus/terraform/configenv"
 )
 
 // webEnv returns the environment Terraform gives the web container, with a
-// plausible value for each variable it sets.
+// plausible value for each variable it sets: the names come from
+// terraform/tests/config_env.json, whose web section terraform test
+// checks against the service's env blocks (config_env.tftest.hcl).
 func webEnv(t *testing.T) map[string]string {
 	t.Helper()
-	m, err := policy.Load(filepath.Join(repoRoot, "terraform"))
+	b, err := os.ReadFile(filepath.Join(repoRoot, "terraform", "tests", "config_env.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	web := m.Resource("google_cloud_run_v2_service", "web")
-	if web == nil {
-		t.Fatal("terraform declares no google_cloud_run_v2_service.web")
+	var f configenv.File
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatalf("config_env.json: %v", err)
 	}
-	names, err := m.EnvNames(web)
-	if err != nil {
-		t.Fatal(err)
+	if len(f.Web.Read) == 0 {
+		t.Fatal("config_env.json lists no variable of the web container")
 	}
 	env := map[string]string{}
-	for _, n := range names {
+	for _, n := range f.Web.Read {
 		if strings.HasSuffix(n, "_CHARS") {
 			env[n] = "750"
 		} else {

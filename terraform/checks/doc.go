@@ -1,10 +1,7 @@
-// Package checks holds the tests that prove each offline Terraform check
-// (terraform fmt, init + validate against the real google provider, tflint,
-// terraform test with a mock provider) passes on the repository's
-// configuration and fails on a copy broken on purpose. A check that cannot
-// fail proves nothing; these tests keep every one of them honest.
-//
-// The tools come from scripts/test-terraform.sh, which builds and caches
-// them; run it once (or `scripts/test-terraform.sh tools`) before
-// `go test ./terraform/checks/`.
+// Package checks holds the tests of what Cloud Build ships besides the
+// Terraform configuration itself: the Docker build context and what the
+// images copy (the CUDA and the CPU worker images build the same binary),
+// the web container's start script against the environment Terraform gives
+// it, and the function source archive. The configuration's own facts are
+// proven by `terraform test` (terraform/tests), not here.
 package checks

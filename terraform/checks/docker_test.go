@@ -12,9 +12,12 @@ import (
 	"github.com/moby/patternmatcher/ignorefile"
 )
 
+// repoRoot is the repository root, relative to this package.
+const repoRoot = "../.."
+
 // dockerfiles are the images Cloud Build makes, each built with the
 // repository root as its context (cloudbuild.yaml).
-var dockerfiles = []string{"synth-job/Dockerfile", "web/Dockerfile"}
+var dockerfiles = []string{"synth-job/Dockerfile", "synth-job/Dockerfile.cpu", "web/Dockerfile"}
 
 // contextFiles returns the tracked files that docker build sends from the
 // repository root under .dockerignore (Docker's own matcher), and the
@@ -149,6 +152,109 @@ func TestDockerContextHoldsWhatTheImagesCopy(t *testing.T) {
 	build.Dir = ctx
 	build.Env = append(os.Environ(), "CGO_ENABLED=1", "GOFLAGS=-mod=readonly", "GOWORK=off")
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("the worker does not build from the Docker context (go build ./synth-job, as synth-job/Dockerfile): %v\n%s", err, out)
+		t.Fatalf("the worker does not build from the Docker context (go build ./synth-job, as synth-job/Dockerfile and Dockerfile.cpu): %v\n%s", err, out)
+	}
+}
+
+// stage returns the lines of the named build stage (FROM ... AS name up to
+// the next FROM), with line continuations joined.
+func stage(t *testing.T, dockerfile, name string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, dockerfile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(b), "\\\n", " ")
+	var lines []string
+	in := false
+	for _, line := range strings.Split(text, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) > 0 && strings.EqualFold(fields[0], "FROM") {
+			in = len(fields) == 4 && strings.EqualFold(fields[2], "AS") && fields[3] == name
+			if in {
+				lines = append(lines, strings.Join(fields, " "))
+			}
+			continue
+		}
+		if in && len(fields) > 0 && !strings.HasPrefix(fields[0], "#") {
+			lines = append(lines, strings.Join(fields, " "))
+		}
+	}
+	if len(lines) == 0 {
+		t.Fatalf("%s has no stage %q", dockerfile, name)
+	}
+	return lines
+}
+
+// argDefault returns the default of ARG name in a Dockerfile.
+func argDefault(t *testing.T, dockerfile, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, dockerfile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "ARG "+name+"="); ok {
+			return v
+		}
+	}
+	t.Fatalf("%s declares no ARG %s with a default", dockerfile, name)
+	return ""
+}
+
+// shellAssign returns the value of NAME=value in a shell script.
+func shellAssign(t *testing.T, script, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+"="); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("%s assigns no %s", script, name)
+	return ""
+}
+
+// The CPU image (worker_accelerator = "none") is the GPU image's worker
+// without CUDA: the same build stage, so the same binary; the ONNX Runtime
+// CPU library that development and CI test with, under the same pin; and
+// no CUDA base image anywhere.
+func TestCPUImageIsTheSameWorkerWithoutCUDA(t *testing.T) {
+	gpu, cpu := "synth-job/Dockerfile", "synth-job/Dockerfile.cpu"
+	if g, c := stage(t, gpu, "build"), stage(t, cpu, "build"); strings.Join(g, "\n") != strings.Join(c, "\n") {
+		t.Errorf("the build stages differ, so the images would not run the same binary:\n%s:\n%s\n%s:\n%s",
+			gpu, strings.Join(g, "\n"), cpu, strings.Join(c, "\n"))
+	}
+	for _, arg := range []string{"GO_IMAGE", "BUILD_IMAGE", "ESPEAK_NG_VERSION"} {
+		if g, c := argDefault(t, gpu, arg), argDefault(t, cpu, arg); g != c {
+			t.Errorf("ARG %s: %s has %s, %s has %s", arg, gpu, g, cpu, c)
+		}
+	}
+	if got, want := argDefault(t, cpu, "ORT_VERSION"), shellAssign(t, "scripts/setup-ort.sh", "version"); got != want {
+		t.Errorf("%s installs ONNX Runtime %s, scripts/setup-ort.sh (what the tests run) %s", cpu, got, want)
+	}
+	if got, want := argDefault(t, cpu, "ORT_SHA256"), shellAssign(t, "scripts/setup-ort.sh", "want_sha256"); got != want {
+		t.Errorf("%s pins sha256 %s, scripts/setup-ort.sh %s", cpu, got, want)
+	}
+	b, err := os.ReadFile(filepath.Join(repoRoot, cpu))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		l := strings.ToLower(line)
+		if strings.HasPrefix(strings.TrimSpace(l), "#") {
+			continue
+		}
+		for _, gpuOnly := range []string{"nvidia", "cuda", "-gpu"} {
+			if strings.Contains(l, gpuOnly) {
+				t.Errorf("%s mentions %q outside a comment: %s", cpu, gpuOnly, strings.TrimSpace(line))
+			}
+		}
+	}
+	if !strings.Contains(string(b), "CHORUS_EXECUTION_PROVIDER=cpu") {
+		t.Errorf("%s does not default the worker to the CPU provider", cpu)
 	}
 }

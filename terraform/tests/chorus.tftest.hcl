@@ -479,6 +479,66 @@ run "rejects_a_gpu_task_longer_than_an_hour" {
   expect_failures = [var.worker_task_timeout_seconds]
 }
 
+# Every workload runs as a service account of its own, which no other
+# workload uses, and no two accounts share an id (a shared or default
+# identity would hold the union of everyone's roles).
+run "every_workload_has_its_own_account" {
+  command = apply
+
+  assert {
+    condition     = google_cloud_run_v2_job.worker.template[0].template[0].service_account == google_service_account.worker.email
+    error_message = "the worker job must run as the worker account"
+  }
+  assert {
+    condition     = google_cloud_run_v2_service.web.template[0].service_account == google_service_account.web.email
+    error_message = "the web service must run as the web account"
+  }
+  assert {
+    condition = length(distinct(concat(
+      [for f in values(local.functions) : f.function.service_config[0].service_account_email],
+      [google_cloud_run_v2_job.worker.template[0].template[0].service_account, google_cloud_run_v2_service.web.template[0].service_account]
+    ))) == length(local.functions) + 2
+    error_message = "every function, the worker and the web app must run as accounts no other workload uses"
+  }
+  assert {
+    condition = length(distinct(concat(
+      [for f in values(local.functions) : f.service_account.account_id],
+      [for a in [google_service_account.worker, google_service_account.scheduler, google_service_account.web, google_service_account.function_build] : a.account_id]
+    ))) == length(local.functions) + 4
+    error_message = "no two service accounts may share an account id"
+  }
+}
+
+# No grant anywhere is a basic role (owner, editor, viewer): each is a
+# predefined role on the narrowest resource.
+run "no_basic_roles" {
+  command = apply
+
+  assert {
+    condition = length(setintersection(toset(concat(
+      [for g in concat(values(google_project_iam_member.firestore_reader), values(google_project_iam_member.firestore_writer), values(google_project_iam_member.function_build)) : g.role],
+      [for g in concat(values(google_pubsub_topic_iam_member.enqueue_publisher), values(google_pubsub_topic_iam_member.completion_publisher), [google_pubsub_topic_iam_member.worker_dead_letter_publisher, google_pubsub_topic_iam_member.dead_letter_agent_publisher, google_pubsub_topic_iam_member.callbacks_dead_letter_agent]) : g.role],
+      [for g in concat(values(google_pubsub_subscription_iam_member.worker_subscriber), [google_pubsub_subscription_iam_member.dead_letter_agent_subscriber, google_pubsub_subscription_iam_member.callbacks_agent_subscriber, google_pubsub_subscription_iam_member.worker_callbacks]) : g.role],
+      [for g in concat(values(google_storage_bucket_iam_member.worker_audio), [google_storage_bucket_iam_member.worker_models, google_storage_bucket_iam_member.status_audio, google_storage_bucket_iam_member.function_build]) : g.role],
+      [for g in concat(values(google_cloud_run_v2_job_iam_member.job_runner), values(google_cloud_run_v2_job_iam_member.job_watcher)) : g.role],
+      [google_artifact_registry_repository_iam_member.function_build.role, google_cloud_run_v2_service_iam_member.web_public.role, module.status.token_creator_grant.role],
+      [for f in values(local.functions) : f.public_invoker.role],
+    )), ["roles/owner", "roles/editor", "roles/viewer"])) == 0
+    error_message = "no grant may be a basic role (roles/owner, roles/editor, roles/viewer)"
+  }
+}
+
+# A signed URL is the only way to the audio: no bucket grant to everyone.
+run "no_bucket_is_granted_to_everyone" {
+  command = apply
+
+  assert {
+    condition = alltrue([for g in concat(values(google_storage_bucket_iam_member.worker_audio), [google_storage_bucket_iam_member.worker_models, google_storage_bucket_iam_member.status_audio, google_storage_bucket_iam_member.function_build]) :
+    !contains(["allUsers", "allAuthenticatedUsers"], g.member)])
+    error_message = "no bucket role may go to allUsers or allAuthenticatedUsers"
+  }
+}
+
 # Issue 14 item 6 / issue 15 item 2: the worker job reads the signing keys
 # at the version Terraform wrote (so a first apply creates the version
 # before the job), and the profiles function and the outputs publish the

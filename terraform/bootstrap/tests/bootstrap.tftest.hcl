@@ -70,7 +70,7 @@ run "adopts_what_an_older_main_configuration_made" {
   }
 
   assert {
-    condition     = length(google_project_service.apis) == 11 && google_storage_bucket.sources.name == "chorus-test-1-chorus-sources"
+    condition     = length(google_project_service.apis) == 13 && google_storage_bucket.sources.name == "chorus-test-1-chorus-sources"
     error_message = "adopting must plan the same APIs and bucket"
   }
 }
