@@ -42,18 +42,9 @@ test-go: ## gofmt, go vet and tests (unit + integration against the emulators; T
 	CHORUS_FAKE_GCS_SERVER=$$(go tool -n github.com/fsouza/fake-gcs-server) \
 	CHORUS_ORT_LIBRARY=$(ORT_LIB) go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /terraform/)
 
-# Go fuzz targets CI runs for FUZZ_TIME each, as PACKAGE:TARGET (their seed
-# corpora also run as plain tests in test-go).
-FUZZ_TARGETS := \
-	./shared/callback:FuzzCheckURL
-FUZZ_TIME ?= 5s
-
 .PHONY: test-fuzz
-test-fuzz: ## run each Go fuzz target in FUZZ_TARGETS for FUZZ_TIME
-	@for t in $(FUZZ_TARGETS); do \
-	  echo "fuzz $${t##*:} in $${t%%:*} for $(FUZZ_TIME)"; \
-	  go test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZ_TIME) "$${t%%:*}" || exit 1; \
-	done
+test-fuzz: ## every Go fuzz target for FUZZTIME each (default 5s), beyond the seed corpora test-go runs
+	CHORUS_ORT_LIBRARY=$(ORT_LIB) scripts/test-fuzz.sh
 
 .PHONY: test-build
 test-build: ## the builds the deploys make: functions without cgo, the worker binary; cgo only where inference and encoding are

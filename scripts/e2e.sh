@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser end-to-end test against the real local stack: starts the stack
-# (emulators, functions, worker, web app) on a free port, runs the
-# Chromium test (scripts/e2e-web.sh), and stops everything.
+# (emulators, functions, worker, web app) on a free port, runs the README's
+# operator walkthrough on it (scripts/operator-walkthrough.sh), the smoke
+# test and the Chromium test (scripts/e2e-web.sh), and stops everything.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -26,7 +27,15 @@ for _ in $(seq 1 180); do
 done
 [ -s "$state/ready" ] || { echo "e2e: the stack did not come up in 90 s" >&2; tail -50 "$state/stack.log" >&2; exit 1; }
 echo "e2e: stack up at $(cat "$state/ready")"
-if ! CHORUS_URL="http://127.0.0.1:$port" scripts/smoke.sh || ! CHORUS_URL="http://127.0.0.1:$port" scripts/e2e-web.sh; then
+# The README's operator walkthrough on this fresh stack; the browser test
+# then plays a clip of the member it added (CHORUS_E2E_MEMBER).
+if ! CHORUS_STACK_ENV="$state/stack.env" scripts/operator-walkthrough.sh | tee "$state/walkthrough.log"; then
+  echo "e2e: the README's operator walkthrough failed; last stack log lines:" >&2
+  tail -40 "$state/stack.log" >&2
+  exit 1
+fi
+member=$(sed -n 's/^walkthrough: member //p' "$state/walkthrough.log")
+if ! CHORUS_URL="http://127.0.0.1:$port" scripts/smoke.sh || ! CHORUS_E2E_MEMBER="$member" CHORUS_URL="http://127.0.0.1:$port" scripts/e2e-web.sh; then
   echo "e2e: failed; last stack log lines:" >&2
   tail -40 "$state/stack.log" >&2
   exit 1

@@ -269,6 +269,28 @@ variable "rate_burst" {
   default     = 20
 }
 
+variable "web_job_deadline_seconds" {
+  description = "How long the web app waits for one clip before it tells the fan it is taking too long (the clip stays in Recent, where the fan can check again)."
+  type        = number
+  default     = 180
+
+  validation {
+    condition     = var.web_job_deadline_seconds >= 5 && var.web_job_deadline_seconds <= 86400 && floor(var.web_job_deadline_seconds) == var.web_job_deadline_seconds
+    error_message = "web_job_deadline_seconds must be a whole number of seconds between 5 and 86400."
+  }
+}
+
+variable "web_status_wait_seconds" {
+  description = "The status long-poll the web app asks for (GET status?id=…&wait=S, answered when the job ends); 0 makes it poll. A status function that ignores wait is polled on the app's backoff."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.web_status_wait_seconds >= 0 && var.web_status_wait_seconds <= 20 && floor(var.web_status_wait_seconds) == var.web_status_wait_seconds
+    error_message = "web_status_wait_seconds must be a whole number of seconds between 0 and 20."
+  }
+}
+
 # --- Worker job ----------------------------------------------------------------
 
 variable "worker_accelerator" {

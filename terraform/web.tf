@@ -52,6 +52,32 @@ resource "google_cloud_run_v2_service" "web" {
         name  = "CHORUS_MAX_TEXT_CHARS"
         value = tostring(var.max_text_chars)
       }
+      # The limits the app explains to fans are the functions' own.
+      env {
+        name  = "CHORUS_AUDIO_RETENTION_SECONDS"
+        value = tostring(var.audio_retention_days * 86400)
+      }
+      env {
+        name  = "CHORUS_RATE_PER_MINUTE"
+        value = tostring(var.rate_per_minute)
+      }
+      env {
+        name  = "CHORUS_RATE_BURST"
+        value = tostring(var.rate_burst)
+      }
+      env {
+        name  = "CHORUS_JOB_DEADLINE_SECONDS"
+        value = tostring(var.web_job_deadline_seconds)
+      }
+      env {
+        name  = "CHORUS_STATUS_WAIT_SECONDS"
+        value = tostring(var.web_status_wait_seconds)
+      }
+      # Where signed audio URLs point: the CSP lets the app fetch and play from it.
+      env {
+        name  = "CHORUS_STORAGE_ORIGIN"
+        value = "https://storage.googleapis.com"
+      }
     }
   }
 }

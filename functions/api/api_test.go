@@ -292,6 +292,10 @@ func TestLimitsRejectAndChangeNothing(t *testing.T) {
 		{"zero-width text", "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"\u200b\u200b"}`), 400, "text_unspeakable", "text"},
 		{"punctuation only", "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"?!… —"}`), 400, "text_unspeakable", "text"},
 		{"emoji only", "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"🎤🎶✨"}`), 400, "text_unspeakable", "text"},
+		{"control character between sentences", "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"Good morning!\u0001Have a nice day."}`), 400, "invalid_control_character", "text"},
+		{"escape character", "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"hi \u001b[31m"}`), 400, "invalid_control_character", "text"},
+		{"NUL at the end", "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"hi\u0000"}`), 400, "invalid_control_character", "text"},
+		{"batch with a control character", "/api/batch", "application/json", []byte(`{"items":[{"member_id":"aria","text":"ok\tfine\r\n"},{"member_id":"aria","text":"a\u000bb"}]}`), 400, "invalid_control_character", "items[1].text"},
 		{"batch with an unspeakable item", "/api/batch", "application/json", []byte(`{"items":[{"member_id":"aria","text":"ok"},{"member_id":"aria","text":"\ufeff..."}]}`), 400, "text_unspeakable", "items[1].text"},
 	}
 	for _, tc := range cases {
@@ -887,5 +891,54 @@ func TestIdenticalRequestIsAnsweredFromCache(t *testing.T) {
 	}
 	if r := e.postJSON("/api/synthesize", moved); r.status != http.StatusAccepted || r.body["status"] != "queued" || r.body["cached"] != nil {
 		t.Errorf("result in another bucket: %d %s, want a queued job (a miss)", r.status, r.raw)
+	}
+}
+
+// Issue 15 item 9: the cache key is what the engine speaks. Each pair
+// below shared a key although the engine spoke them differently (the key
+// normalised the whole text; the engine splits sentences first and keeps
+// inline phonemes as written): the second text was answered with the
+// first one's audio. Now it is a miss, or refused (a control character);
+// and texts the engine speaks the same still share their result.
+func TestCacheKeyIsWhatTheEngineSpeaks(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	synthesised := func(text string) {
+		t.Helper()
+		r := e.postJSON("/api/synthesize", map[string]any{"member_id": "aria", "text": text})
+		id, _ := r.body["job_id"].(string)
+		if r.status != http.StatusAccepted || r.body["status"] != "queued" {
+			t.Fatalf("%q: %d %s, want a queued job", text, r.status, r.raw)
+		}
+		j, err := e.st.GetJob(ctx, id)
+		if err != nil || j.CacheKey == "" {
+			t.Fatalf("job %+v (%v): want a cache key", j, err)
+		}
+		if _, o, err := e.st.Claim(ctx, id, "w1", time.Minute); err != nil || o != store.Claimed {
+			t.Fatal(o, err)
+		}
+		out := job.Output{Bucket: e.cfg.AudioBucket, Object: j.ObjectName(), Bytes: 44, DurationSeconds: 1.5, SampleRate: 22050,
+			CaptionsObject: j.CaptionsObjectName(), WrittenAt: time.Now().UTC()}
+		if err := e.st.Succeed(ctx, id, "w1", out, "cpu"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.st.RecordResult(ctx, j.CacheKey, id, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, pair := range []struct{ first, then string }{
+		{"Good morning! Have a nice day.", "Good morning!\u0001Have a nice day."},
+		{"Thanks. and you too!", "Thanks. & you too!"},
+		{"[[ a and b ]]", "[[ a&b ]]"},
+	} {
+		synthesised(pair.first)
+		r := e.postJSON("/api/synthesize", map[string]any{"member_id": "aria", "text": pair.then})
+		if r.body["cached"] == true {
+			t.Errorf("%q after %q: answered from the cache (%s), but the engine speaks them differently", pair.then, pair.first, r.raw)
+		}
+	}
+	synthesised("See you soon.\nTake care!")
+	if r := e.postJSON("/api/synthesize", map[string]any{"member_id": "aria", "text": " See you soon.  Take care! "}); r.body["cached"] != true {
+		t.Errorf("the same sentences spaced differently: %d %s, want the cached result", r.status, r.raw)
 	}
 }

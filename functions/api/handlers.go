@@ -15,7 +15,7 @@ import (
 	"github.com/chorus-voice/chorus/shared/job"
 	"github.com/chorus-voice/chorus/shared/message"
 	"github.com/chorus-voice/chorus/shared/store"
-	"github.com/chorus-voice/chorus/shared/textnorm"
+	"github.com/chorus-voice/chorus/shared/utterance"
 )
 
 // VoiceSummary is what fans see of a member's voice.
@@ -196,13 +196,16 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 		if err != nil {
 			return nil, err
 		}
-		if err := checkSpeakable(it.Text, v); err != nil {
+		// What the engine will speak: the speakable rule and the cache key
+		// are both read from it.
+		u := utterance.Prepare(it.Text, voiceLanguage(v), m.Lexicon)
+		if err := checkSpeakable(u); err != nil {
 			err.Field = itemField(field, i, "text")
 			return nil, err
 		}
 		j := job.New(m.ID, m.VoiceID, m.SpeakerID, it.Text, it.speed(), now)
 		j.RequestID, j.BatchID, j.CallbackURL, j.Format = it.RequestID, batchID, it.CallbackURL, it.format()
-		if err := s.answerFromCache(ctx, j, m, v, now); err != nil {
+		if err := s.answerFromCache(ctx, j, m, v, u, now); err != nil {
 			return nil, err
 		}
 		jobs[i] = j
@@ -279,15 +282,21 @@ func (s *Server) voiceOf(ctx context.Context, id string, seen map[string]*store.
 	return v, nil
 }
 
-// checkSpeakable applies the engine's rule for what can be spoken
-// (textnorm.SpeakableIn, in the voice's language) so that text with
-// nothing to say is a 400, not a job that can only fail.
-func checkSpeakable(text string, v *store.Voice) *apierr.Error {
-	lang := ""
-	if v != nil {
-		lang = v.Language
+// voiceLanguage is the language the voice's text is normalised for (""
+// when the voice is unknown: the job then fails at the worker).
+func voiceLanguage(v *store.Voice) string {
+	if v == nil {
+		return ""
 	}
-	if textnorm.SpeakableIn(text, lang) {
+	return v.Language
+}
+
+// checkSpeakable applies the engine's rule for what can be spoken
+// (utterance.Speakable, in the voice's language, with the member's
+// lexicon) so that text with nothing to say is a 400, not a job that can
+// only fail.
+func checkSpeakable(u utterance.Utterance) *apierr.Error {
+	if u.Speakable() {
 		return nil
 	}
 	return &apierr.Error{Status: http.StatusBadRequest, Code: "text_unspeakable",
@@ -295,15 +304,15 @@ func checkSpeakable(text string, v *store.Voice) *apierr.Error {
 }
 
 // answerFromCache names the result the job's audio will be (its cache
-// key) and, when an earlier job produced it and its audio still lives,
+// key: what the engine will speak, u) and, when an earlier job produced it and its audio still lives,
 // turns the job into a succeeded one that shares that audio: no message,
 // no inference. The cache is off for members who opted out and for voices
 // without a checksum.
-func (s *Server) answerFromCache(ctx context.Context, j *job.Job, m *store.Member, v *store.Voice, now time.Time) error {
+func (s *Server) answerFromCache(ctx context.Context, j *job.Job, m *store.Member, v *store.Voice, u utterance.Utterance, now time.Time) error {
 	if m.CacheDisabled || v == nil || v.Checksum == "" {
 		return nil
 	}
-	j.CacheKey = job.ResultKey(v.Checksum, j.SpeakerID, textnorm.Normalize(j.Text, v.Language), j.Speed, j.AudioFormat(), m.LexiconRevision())
+	j.CacheKey = job.ResultKey(v.Checksum, j.SpeakerID, u.Key(), j.Speed, j.AudioFormat())
 	out, ok, err := s.store.LookupResult(ctx, j.CacheKey)
 	if err != nil || !ok {
 		return err

@@ -90,6 +90,10 @@ func validateItem(it *SynthesisItem, maxText int, prefix string) error {
 	case !message.ValidRecordID(it.MemberID):
 		return &apierr.Error{Status: http.StatusNotFound, Code: "member_not_found", Message: "That member does not exist.", Field: prefix + "member_id"}
 	}
+	if at, r, ok := controlCharacter(it.Text); ok {
+		return apierr.Field("invalid_control_character", prefix+"text",
+			fmt.Sprintf("The text contains the control character U+%04X at character %d; only tabs and line breaks are allowed.", r, at+1))
+	}
 	text := strings.TrimSpace(it.Text)
 	switch n := utf8.RuneCountInString(text); {
 	case n == 0:
@@ -110,6 +114,21 @@ func validateItem(it *SynthesisItem, maxText int, prefix string) error {
 		return apierr.Field("invalid_format", prefix+"format", "format must be one of "+strings.Join(job.Formats, ", ")+".")
 	}
 	return nil
+}
+
+// controlCharacter finds the first C0 control character other than tab,
+// line feed and carriage return: at is its index in characters. Such
+// characters are invisible, and some change what the engine speaks (a
+// sentence does not end at "!\u0001"), so they are refused, not cleaned.
+func controlCharacter(text string) (at int, r rune, ok bool) {
+	i := 0
+	for _, c := range text {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			return i, c, true
+		}
+		i++
+	}
+	return 0, 0, false
 }
 
 // format is the item's audio format (WAV when it names none).

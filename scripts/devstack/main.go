@@ -27,6 +27,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -40,6 +42,7 @@ import (
 	"github.com/chorus-voice/chorus/scripts/emulators"
 	"github.com/chorus-voice/chorus/shared/callback"
 	"github.com/chorus-voice/chorus/shared/config"
+	"github.com/chorus-voice/chorus/shared/localstack"
 	"github.com/chorus-voice/chorus/shared/logging"
 	"github.com/chorus-voice/chorus/shared/store"
 	"github.com/chorus-voice/chorus/synth-job/voiceimport"
@@ -199,7 +202,15 @@ func run(ctx context.Context, o options, log *slog.Logger) (err error) {
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/", a.Server.Mux())
-	mux.Handle("/", webHandler(o.web))
+	wcfg, err := newWebConfig(cfg, os.Getenv)
+	if err != nil {
+		return err
+	}
+	web, err := webHandler(o.web, wcfg, cfg.PublicStorageURL)
+	if err != nil {
+		return err
+	}
+	mux.Handle("/", web)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	serveErr := make(chan error, 1)
@@ -213,8 +224,24 @@ func run(ctx context.Context, o options, log *slog.Logger) (err error) {
 			return err
 		}
 	}
-	fmt.Fprintf(os.Stderr, "\n  Chorus is up in %.1fs: %s\n  API: %s/api/profiles · logs: %s · Ctrl-C stops everything\n\n",
+	env, envFile := stackEnv(o.dir, stack, ortLib, base)
+	if err := localstack.Write(envFile, env); err != nil {
+		log.Warn("operator commands will not find this stack by themselves; set the variables below in their environment", "error", err.Error())
+	} else {
+		defer os.Remove(envFile)
+	}
+	fmt.Fprintf(os.Stderr, "\n  Chorus is up in %.1fs: %s\n  API: %s/api/profiles · logs: %s · Ctrl-C stops everything\n",
 		time.Since(began).Seconds(), base+"/", base, filepath.Join(o.dir, "logs"))
+	fmt.Fprintf(os.Stderr, "  Operator commands (go run ./synth-job/cmd/chorus-voices …) find this stack through %s:\n", envFile)
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(os.Stderr, "    %s=%s\n", k, env[k])
+	}
+	fmt.Fprintln(os.Stderr)
 
 	select {
 	case <-ctx.Done():
@@ -299,6 +326,22 @@ func callbackKeys(path string) (string, error) {
 		return "", err
 	}
 	return string(b), os.WriteFile(path, b, 0o600)
+}
+
+// stackEnv is everything an operator command needs to reach this stack,
+// and the file that holds it while the stack runs (shared/localstack).
+func stackEnv(dir string, stack *emulators.Stack, ortLib, base string) (localstack.Env, string) {
+	env := localstack.Env{
+		"CHORUS_MODELS_BUCKET": modelsBucket,
+		"CHORUS_AUDIO_BUCKET":  audioBucket,
+		"CHORUS_ORT_LIBRARY":   ortLib,
+		"CHORUS_URL":           base,
+		localstack.PIDKey:      strconv.Itoa(os.Getpid()),
+	}
+	for k, v := range stack.Env() {
+		env[k] = v
+	}
+	return env, filepath.Join(dir, "stack.env")
 }
 
 // signingKey makes (once) the RSA key that signs local audio URLs.
@@ -408,23 +451,4 @@ func waitHTTP(ctx context.Context, url string) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-// webHandler serves the built app; unknown paths get index.html so that
-// client-side routes survive a reload.
-func webHandler(dir string) http.Handler {
-	files := http.FileServer(http.Dir(dir))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		index := filepath.Join(dir, "index.html")
-		if _, err := os.Stat(index); err != nil {
-			http.Error(w, "The web app is not built: run `cd web && npm run build` (make dev does).", http.StatusServiceUnavailable)
-			return
-		}
-		p := filepath.Join(dir, filepath.Clean("/"+r.URL.Path))
-		if st, err := os.Stat(p); err != nil || st.IsDir() && r.URL.Path != "/" {
-			http.ServeFile(w, r, index)
-			return
-		}
-		files.ServeHTTP(w, r)
-	})
 }

@@ -51,23 +51,18 @@ func RunTests(m *testing.M, o Options) int {
 		fmt.Fprintf(os.Stderr, "emulators: %v\n", err)
 		return 1
 	}
+	if os.Getenv("CHORUS_FUZZ_ONLY") != "" {
+		// scripts/test-fuzz.sh runs fuzz targets only (-run '^$'), which use
+		// no emulators; every fuzz worker runs TestMain again, and three
+		// emulator stacks per package would cost more than the fuzzing.
+		return runWithout(m, o, "CHORUS_FUZZ_ONLY is set: fuzz targets only, no emulators")
+	}
 	if err := Available(ctx, o); err != nil {
 		if os.Getenv("CI") != "" {
 			fmt.Fprintf(os.Stderr, "emulators: required in CI (CI is set) but unavailable: %v\n", err)
 			return 1
 		}
-		reason := fmt.Sprintf("emulators unavailable (CI unset, so skipping): %v", err)
-		fmt.Fprintln(os.Stderr, reason)
-		for _, k := range []string{"FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST"} {
-			os.Setenv(k, deadHost)
-		}
-		os.Setenv("STORAGE_EMULATOR_HOST", "http://"+deadHost)
-		os.Setenv("GOOGLE_CLOUD_PROJECT", o.ProjectID)
-		os.Setenv("CLOUDSDK_CORE_PROJECT", o.ProjectID)
-		shared.Lock()
-		shared.skipReason = reason
-		shared.Unlock()
-		return m.Run()
+		return runWithout(m, o, fmt.Sprintf("emulators unavailable (CI unset, so skipping): %v", err))
 	}
 
 	began := time.Now()
@@ -117,4 +112,20 @@ func Require(tb testing.TB) *Stack {
 		tb.Fatal("emulators.Require: TestMain must call emulators.RunTests")
 	}
 	return shared.stack
+}
+
+// runWithout runs the tests with the emulators' variables pointing at a
+// dead host; tests that need them skip with reason.
+func runWithout(m *testing.M, o Options, reason string) int {
+	fmt.Fprintln(os.Stderr, reason)
+	for _, k := range []string{"FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST"} {
+		os.Setenv(k, deadHost)
+	}
+	os.Setenv("STORAGE_EMULATOR_HOST", "http://"+deadHost)
+	os.Setenv("GOOGLE_CLOUD_PROJECT", o.ProjectID)
+	os.Setenv("CLOUDSDK_CORE_PROJECT", o.ProjectID)
+	shared.Lock()
+	shared.skipReason = reason
+	shared.Unlock()
+	return m.Run()
 }

@@ -293,16 +293,19 @@ func Extension(f string) string {
 // change makes the same request sound different, and earlier results stop
 // answering. 2026-11-30.2: one level per job (−16 LUFS, −1.5 dBTP) instead
 // of per-sentence peaks, sentences spoken as written, captions, formats.
-const PipelineVersion = "2026-11-30.2"
+// 2026-12-07.1: emoji dropped, Korean numbers read by their counters,
+// ranges, an ellipsis inside a sentence, the key of what the engine speaks.
+const PipelineVersion = "2026-12-07.1"
 
 // ResultKey identifies what a request will sound like: the voice file (by
-// the checksum recorded at import), the speaker, the normalised text, the
-// speed, the output format, the member's lexicon revision and the pipeline
-// version. Identical keys give identical audio.
-func ResultKey(voiceChecksum string, speaker int, normalizedText string, speed float64, format, lexiconRevision string) string {
+// the checksum recorded at import), the speaker, what the engine speaks
+// (shared/utterance Key: the sentences as written, the normalised text,
+// the inline and lexicon phonemes), the speed, the output format and the
+// pipeline version. Identical keys give identical audio and captions.
+func ResultKey(voiceChecksum string, speaker int, utteranceKey string, speed float64, format string) string {
 	h := sha256.New()
-	for _, s := range []string{PipelineVersion, voiceChecksum, strconv.Itoa(speaker), normalizedText,
-		strconv.FormatFloat(speed, 'g', -1, 64), format, lexiconRevision} {
+	for _, s := range []string{PipelineVersion, voiceChecksum, strconv.Itoa(speaker), utteranceKey,
+		strconv.FormatFloat(speed, 'g', -1, 64), format} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}

@@ -10,6 +10,8 @@ import (
 	"sort"
 
 	"cloud.google.com/go/firestore"
+
+	"github.com/chorus-voice/chorus/shared/lexicon"
 )
 
 // record is a document type whose id lives outside its fields.
@@ -123,9 +125,17 @@ func (s *Store) PutMember(ctx context.Context, m *Member) error {
 }
 
 // SetLexiconEntry sets (phonemes non-empty) or removes (empty) one word of
-// a member's lexicon. Callers check the entry against the voice first
-// (synth-job/phonemize.CheckEntry).
+// a member's lexicon. The entry's shape and the lexicon's size are checked
+// here (lexicon.CheckEntry, lexicon.MaxEntries), whoever saves it; its
+// phonemes against the voice by the caller (synth-job/phonemize.CheckEntry).
+// The word replaces any entry that differs from it only in case.
 func (s *Store) SetLexiconEntry(ctx context.Context, memberID, word, phonemes string) error {
+	word, phonemes = lexicon.Canonical(word, phonemes)
+	if phonemes != "" {
+		if err := lexicon.CheckEntry(word, phonemes); err != nil {
+			return fmt.Errorf("store: lexicon of %s: %w", memberID, err)
+		}
+	}
 	ref := s.fs.Collection(membersCollection).Doc(memberID)
 	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		snap, err := tx.Get(ref)
@@ -139,9 +149,15 @@ func (s *Store) SetLexiconEntry(ctx context.Context, memberID, word, phonemes st
 		if err := snap.DataTo(&m); err != nil {
 			return err
 		}
-		if phonemes == "" {
-			delete(m.Lexicon, word)
-		} else {
+		for w := range m.Lexicon {
+			if lexicon.SameWord(w, word) {
+				delete(m.Lexicon, w)
+			}
+		}
+		if phonemes != "" {
+			if len(m.Lexicon) >= lexicon.MaxEntries {
+				return fmt.Errorf("%w: member %s has %d entries, the most a lexicon holds", lexicon.ErrEntry, memberID, len(m.Lexicon))
+			}
 			if m.Lexicon == nil {
 				m.Lexicon = map[string]string{}
 			}
@@ -160,6 +176,39 @@ func (s *Store) GetMember(ctx context.Context, id string) (*Member, error) {
 	return get[Member](ctx, s, membersCollection, "member", id)
 }
 
+// DeleteMember removes a member (ErrNotFound when there is none). Jobs
+// already made for them are untouched.
+func (s *Store) DeleteMember(ctx context.Context, id string) error {
+	ref := s.fs.Collection(membersCollection).Doc(id)
+	if _, err := ref.Delete(ctx, firestore.Exists); err != nil {
+		if notFound(err) {
+			return fmt.Errorf("member %s: %w", id, ErrNotFound)
+		}
+		return fmt.Errorf("store: delete member %s: %w", id, err)
+	}
+	return nil
+}
+
+// AllMembers returns every member, active or not, in display order (for
+// operators; fans see ListMembers).
+func (s *Store) AllMembers(ctx context.Context) ([]*Member, error) {
+	all, err := list[Member](ctx, s, membersCollection, "member", maxMembers)
+	if err != nil {
+		return nil, err
+	}
+	sortMembers(all)
+	return all, nil
+}
+
+func sortMembers(ms []*Member) {
+	sort.SliceStable(ms, func(i, j int) bool {
+		if ms[i].Order != ms[j].Order {
+			return ms[i].Order < ms[j].Order
+		}
+		return ms[i].ID < ms[j].ID
+	})
+}
+
 // maxMembers bounds the member listing; a group roster is small.
 const maxMembers = 500
 
@@ -176,11 +225,6 @@ func (s *Store) ListMembers(ctx context.Context) ([]*Member, error) {
 			out = append(out, m)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Order != out[j].Order {
-			return out[i].Order < out[j].Order
-		}
-		return out[i].ID < out[j].ID
-	})
+	sortMembers(out)
 	return out, nil
 }

@@ -1,14 +1,12 @@
 package store
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/url"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/chorus-voice/chorus/shared/lexicon"
 	"github.com/chorus-voice/chorus/shared/message"
 )
 
@@ -77,27 +75,6 @@ type Member struct {
 	Lexicon map[string]string `firestore:"lexicon,omitempty" json:"-"`
 }
 
-// LexiconRevision names the lexicon's content ("" when empty): a result
-// cached under one revision is not an answer after an edit.
-func (m *Member) LexiconRevision() string {
-	if len(m.Lexicon) == 0 {
-		return ""
-	}
-	words := make([]string, 0, len(m.Lexicon))
-	for w := range m.Lexicon {
-		words = append(words, w)
-	}
-	sort.Strings(words)
-	h := sha256.New()
-	for _, w := range words {
-		h.Write([]byte(w))
-		h.Write([]byte{0})
-		h.Write([]byte(m.Lexicon[w]))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
 // Validate checks a member record before it is written.
 func (m *Member) Validate() error {
 	switch {
@@ -113,6 +90,9 @@ func (m *Member) Validate() error {
 		return fmt.Errorf("member %s: speaker_id must not be negative", m.ID)
 	case m.ImageURL != "" && !validImageURL(m.ImageURL):
 		return fmt.Errorf("member %s: image_url %q must be an https URL or a path", m.ID, m.ImageURL)
+	}
+	if err := lexicon.Lexicon(m.Lexicon).Check(); err != nil {
+		return fmt.Errorf("member %s: %w", m.ID, err)
 	}
 	return nil
 }

@@ -39,3 +39,28 @@ func ExampleSpeakableIn() {
 	// false ...
 	// true 안녕하세요
 }
+
+// NormalizeMapped keeps, for every word it writes, the span of the
+// original text it was read from: word timings point at what the fan
+// typed through it.
+func ExampleNormalizeMapped() {
+	text := "오후 3시에 BTS 💜 40–60°C"
+	m := textnorm.NormalizeMapped(textnorm.NewMapped(text, 0), "ko")
+	fmt.Println(m)
+	for _, w := range m.Words() {
+		fmt.Printf("%s ← %q\n", w.Text, text[w.Source.Start:w.Source.End])
+	}
+	for _, d := range m.Dropped() {
+		fmt.Printf("dropped %q\n", text[d.Start:d.End])
+	}
+	// Output:
+	// 오후 세 시에 비티에스 사십에서 육십 도
+	// 오후 ← "오후"
+	// 세 ← "3"
+	// 시에 ← "시에"
+	// 비티에스 ← "BTS"
+	// 사십에서 ← "40–"
+	// 육십 ← "60"
+	// 도 ← "°C"
+	// dropped "💜"
+}

@@ -23,6 +23,20 @@ import (
 // A piece with nothing to say (emoji, lone punctuation: see SpeakableIn)
 // joins the sentence before it, or the one after it at the start.
 func Sentences(text, lang string) []string {
+	spans := SentenceSpans(text, lang)
+	if spans == nil {
+		return nil
+	}
+	out := make([]string, len(spans))
+	for i, s := range spans {
+		out[i] = text[s.Start:s.End]
+	}
+	return out
+}
+
+// SentenceSpans is Sentences as byte offsets into text: text[s.Start:s.End]
+// is each sentence.
+func SentenceSpans(text, lang string) []Span {
 	english := langOf(lang) == "en"
 	var cuts []int // byte offsets where a sentence ends
 	for i := 0; i < len(text); {
@@ -82,16 +96,24 @@ func Sentences(text, lang string) []string {
 		merged = append(merged, s)
 	}
 	if len(merged) == 0 {
-		if t := strings.TrimSpace(text); t != "" {
-			return []string{t}
+		if strings.TrimSpace(text) != "" {
+			return []Span{trimmed(text, 0, len(text))}
 		}
 		return nil
 	}
-	out := make([]string, len(merged))
+	out := make([]Span, len(merged))
 	for i, s := range merged {
-		out[i] = strings.TrimSpace(text[s.from:s.to])
+		out[i] = trimmed(text, s.from, s.to)
 	}
 	return out
+}
+
+// trimmed is text[from:to] without the white space at its ends.
+func trimmed(text string, from, to int) Span {
+	s := text[from:to]
+	lead := len(s) - len(strings.TrimLeftFunc(s, unicode.IsSpace))
+	trail := len(s) - len(strings.TrimRightFunc(s, unicode.IsSpace))
+	return Span{from + lead, max(to-trail, from+lead)}
 }
 
 // endsHere reports whether the punctuation text[at:end] (followed by white

@@ -65,6 +65,6 @@ func bestCut(window []rune) int {
 	return limit
 }
 
-func isSentenceEnd(r rune) bool { return strings.ContainsRune(".!?。！？…", r) }
+func isSentenceEnd(r rune) bool { return strings.ContainsRune(".!?。！？…‼⁉", r) }
 func isClauseEnd(r rune) bool   { return strings.ContainsRune(",;:，；：、—", r) }
 func isCJKStop(r rune) bool     { return strings.ContainsRune("。！？，；：、", r) }

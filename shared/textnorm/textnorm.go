@@ -20,41 +20,70 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// Normalize cleans text and expands symbols and abbreviations for the
-// language of an espeak-ng voice or language code ("en-us", "en_US", "ko").
-// Languages without rules only get the whitespace and Unicode clean-up.
+// Normalize cleans text, drops pictographs (DropPictographs) and expands
+// symbols and abbreviations for the language of an espeak-ng voice or
+// language code ("en-us", "en_US", "ko"). Languages without rules only get
+// the clean-up. NormalizeMapped does the same and keeps the offset map.
 func Normalize(text, lang string) string {
-	text = Clean(text)
+	return NormalizeMapped(NewMapped(text, 0), lang).String()
+}
+
+// NormalizeMapped is Normalize on derived text, keeping its map back to the
+// original: each expansion maps to the span it was read from.
+func NormalizeMapped(m Mapped, lang string) Mapped {
+	m = DropPictographs(CleanMapped(m))
 	switch langOf(lang) {
 	case "en":
-		text = english(text)
+		m = apply(m, englishRules)
 	case "ko":
-		text = korean(text)
+		m = korean(m)
 	}
-	return collapseSpaces(text)
+	return collapse(m)
 }
 
 // Clean makes text valid NFC UTF-8, turns control characters and every kind
 // of whitespace into single spaces, and trims the ends.
-func Clean(text string) string {
-	if !utf8.ValidString(text) {
-		text = strings.ToValidUTF8(text, " ")
+func Clean(text string) string { return CleanMapped(NewMapped(text, 0)).String() }
+
+// CleanMapped is Clean on derived text, keeping its map.
+func CleanMapped(m Mapped) Mapped {
+	if !utf8.ValidString(m.text) {
+		m = mapRunes(m, func(r rune) (string, bool) { return " ", r == utf8.RuneError })
 	}
-	text = norm.NFC.String(text)
-	text = strings.Map(func(r rune) rune {
+	m = nfc(m)
+	m = mapRunes(m, func(r rune) (string, bool) {
 		switch {
+		case r == ' ':
+			return "", false
 		case unicode.IsSpace(r), unicode.IsControl(r):
-			return ' '
+			return " ", true
 		case r == '\u200b', r == '\ufeff', r == '\u00ad': // zero-width space, BOM, soft hyphen
-			return -1
+			return "", true
+		case r == '‼':
+			return "!!", true
+		case r == '⁉':
+			return "!?", true
 		}
-		return r
-	}, text)
-	return collapseSpaces(text)
+		return "", false
+	})
+	return collapse(m)
 }
 
-func collapseSpaces(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+// nfc composes m to Unicode NFC, mapping each composed segment to the
+// bytes it came from.
+func nfc(m Mapped) Mapped {
+	if norm.NFC.IsNormalString(m.text) {
+		return m
+	}
+	b := newBuilder(m)
+	var it norm.Iter
+	it.InitString(norm.NFC, m.text)
+	for !it.Done() {
+		from := it.Pos()
+		seg := string(it.Next())
+		b.rewrite(seg, m, from, it.Pos())
+	}
+	return b.mapped()
 }
 
 func langOf(lang string) string {
@@ -74,16 +103,38 @@ type rule struct {
 	repl    func(m []string) string
 }
 
-func apply(text string, rules []rule) string {
+func apply(m Mapped, rules []rule) Mapped {
 	for _, r := range rules {
-		if !strings.ContainsAny(text, r.trigger) {
+		if !strings.ContainsAny(m.text, r.trigger) {
 			continue
 		}
-		text = r.re.ReplaceAllStringFunc(text, func(s string) string {
-			return r.repl(r.re.FindStringSubmatch(s))
-		})
+		m = replaceAll(m, r.re, r.repl)
 	}
-	return text
+	return m
+}
+
+// replaceAll rewrites every match of re in m with repl of its submatches,
+// keeping the map (see builder.rewrite).
+func replaceAll(m Mapped, re *regexp.Regexp, repl func(sub []string) string) Mapped {
+	locs := re.FindAllStringSubmatchIndex(m.text, -1)
+	if locs == nil {
+		return m
+	}
+	b := newBuilder(m)
+	at := 0
+	for _, loc := range locs {
+		sub := make([]string, len(loc)/2)
+		for k := range sub {
+			if loc[2*k] >= 0 {
+				sub[k] = m.text[loc[2*k]:loc[2*k+1]]
+			}
+		}
+		b.copy(m, at, loc[0])
+		b.rewrite(repl(sub), m, loc[0], loc[1])
+		at = loc[1]
+	}
+	b.copy(m, at, len(m.text))
+	return b.mapped()
 }
 
 // currency describes how one currency symbol is read in English.
@@ -181,6 +232,8 @@ var englishRules = func() []rule {
 		{"°℃", regexp.MustCompile(`(\d)\s?(°C|℃)`), func(m []string) string { return m[1] + " degrees Celsius" }},
 		{"°℉", regexp.MustCompile(`(\d)\s?(°F|℉)`), func(m []string) string { return m[1] + " degrees Fahrenheit" }},
 		{"°", regexp.MustCompile(`(\d)\s?°`), func(m []string) string { return m[1] + " degrees" }},
+		// A range between two numbers: "40–60" is "40 to 60".
+		{"–—", regexp.MustCompile(`(\d)\s?[–—]\s?(\d)`), func(m []string) string { return m[1] + " to " + m[2] }},
 	}
 	// One pass for all abbreviations: an alternation of the abbreviations,
 	// then a map lookup.
@@ -197,31 +250,6 @@ var englishRules = func() []rule {
 	return rules
 }()
 
-func english(text string) string { return apply(text, englishRules) }
-
-var koreanRules = []rule{
-	{"$", regexp.MustCompile(`(-)?\$\s?(\d[\d,]*(?:\.\d+)?)`), func(m []string) string {
-		return minusKo(m[1]) + strings.ReplaceAll(m[2], ",", "") + " 달러"
-	}},
-	{"€", regexp.MustCompile(`(-)?€\s?(\d[\d,]*(?:\.\d+)?)`), func(m []string) string {
-		return minusKo(m[1]) + strings.ReplaceAll(m[2], ",", "") + " 유로"
-	}},
-	{"₩", regexp.MustCompile(`(-)?₩\s?(\d[\d,]*)`), func(m []string) string {
-		return minusKo(m[1]) + strings.ReplaceAll(m[2], ",", "") + "원"
-	}},
-	{"%", regexp.MustCompile(`(\d)\s?%`), func(m []string) string { return m[1] + " 퍼센트" }},
-	{"&", regexp.MustCompile(`\s*&\s*`), func([]string) string { return " 앤드 " }},
-}
-
-func minusKo(m string) string {
-	if m != "" {
-		return "마이너스 "
-	}
-	return ""
-}
-
-func korean(text string) string { return apply(text, koreanRules) }
-
 // Speakable reports whether normalised text has a letter or a digit. Text
 // without any is punctuation or symbols only, which espeak-ng would read
 // out by name ("!?" → "exclamation"): callers treat it as nothing to speak.
@@ -230,13 +258,11 @@ func Speakable(text string) bool {
 }
 
 // SpeakableIn is the one rule for what can be spoken, shared by the API
-// (which refuses the rest with 400 text_unspeakable) and the engine: text
+// (which refuses the rest with 400 text_unspeakable), the engine and the
+// web app (testdata/speakable.json holds the cases all of them pass): text
 // that still has a letter or a digit after Normalize for the voice's
-// language. Zero-width characters, punctuation and emoji alone have none;
-// "&" has some in English ("and"). Since Normalize only ever adds
-// words, text with a letter or digit after Clean is speakable in every
-// language, and only the rest needs the language.
+// language. Zero-width characters, punctuation and emoji alone (keycaps
+// included: "1️⃣" is an emoji) have none; "&" has some in English ("and").
 func SpeakableIn(text, lang string) bool {
-	clean := Clean(text)
-	return Speakable(clean) || Speakable(Normalize(clean, lang))
+	return Speakable(Normalize(text, lang))
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/chorus-voice/chorus/shared/textnorm"
+	"github.com/chorus-voice/chorus/shared/utterance"
 	"github.com/chorus-voice/chorus/synth-job/captions"
 	"github.com/chorus-voice/chorus/synth-job/loudness"
 	"github.com/chorus-voice/chorus/synth-job/phonemize"
@@ -197,8 +197,8 @@ func (e *Engine) Synthesize(ctx context.Context, v *voice.Voice, reqs []Request)
 }
 
 // prepare validates one request and turns its text into items. The text
-// is split into the sentences the user wrote first (textnorm.Sentences),
-// and each is spoken on its own, so that every item knows the sentence it
+// is split into the sentences the user wrote first (shared/utterance, with
+// the normalisation and the lexicon), and each is spoken on its own, so that every item knows the sentence it
 // speaks: the captions' cue texts are those sentences, untouched.
 func (e *Engine) prepare(cfg *voice.Config, idx int, r Request) ([]*item, []string, int, error) {
 	if !cfg.HasSpeaker(r.SpeakerID) {
@@ -213,20 +213,23 @@ func (e *Engine) prepare(cfg *voice.Config, idx int, r Request) ([]*item, []stri
 	}
 	ls := float32(cfg.Inference.LengthScale / speed)
 
-	lang := cfg.TextLanguage()
-	if !textnorm.SpeakableIn(r.Text, lang) { // the API applies the same rule
+	// What is spoken is shared/utterance's to decide, as the result
+	// cache's key is (the API applies the same speakable rule).
+	u := utterance.Prepare(r.Text, cfg.TextLanguage(), r.Lexicon)
+	if !u.Speakable() {
 		// Errors carry lengths, never the fan's text: they reach logs.
 		return nil, nil, 0, fmt.Errorf("%w: a text of %d characters has no letters or digits", ErrNoPhonemes, utf8.RuneCountInString(r.Text))
 	}
+	pv := phonemize.Voice{Espeak: cfg.Espeak.Voice, Text: cfg.PhonemeType == voice.PhonemeText, MaxTextRunes: e.opts.MaxTextRunes}
 	var (
 		items   []*item
 		missing int
 	)
-	sentences := textnorm.Sentences(r.Text, lang)
-	for si, text := range sentences {
-		sents, err := e.phonemes(cfg, lang, r.Lexicon.Apply(text))
+	for si, s := range u.Sentences {
+		sents, err := pv.Speak(s.Parts)
 		if err != nil {
-			return nil, nil, 0, err
+			// espeak-ng rejecting the voice name is a broken voice.
+			return nil, nil, 0, fmt.Errorf("%w: espeak-ng %s: %v", ErrInvalidVoice, cfg.Espeak.Voice, err)
 		}
 		for _, sent := range sents {
 			sent = phonemize.MapPhonemes(sent, cfg.PhonemeMap)
@@ -248,35 +251,7 @@ func (e *Engine) prepare(cfg *voice.Config, idx int, r Request) ([]*item, []stri
 	if len(items) == 0 {
 		return nil, nil, missing, fmt.Errorf("%w: a text of %d characters gave no phonemes the voice has", ErrNoPhonemes, utf8.RuneCountInString(r.Text))
 	}
-	return items, sentences, missing, nil
-}
-
-// phonemes turns one sentence (the member's lexicon already applied as
-// inline phonemes) into phonemised sentences: plain text is normalised for
-// the language and phonemised, inline phonemes are left as written.
-func (e *Engine) phonemes(cfg *voice.Config, lang, text string) ([]phonemize.Sentence, error) {
-	segs := phonemize.Segments(text)
-	for i := range segs {
-		if !segs[i].Inline {
-			segs[i].Text = textnorm.Normalize(segs[i].Text, lang)
-		}
-	}
-	return phonemize.Join(segs, func(text string) ([]phonemize.Sentence, error) {
-		var out []phonemize.Sentence
-		for _, piece := range textnorm.Split(text, e.opts.MaxTextRunes) {
-			if cfg.PhonemeType == voice.PhonemeText {
-				out = append(out, phonemize.Text(piece)...)
-				continue
-			}
-			s, err := phonemize.Espeak(cfg.Espeak.Voice, piece)
-			if err != nil {
-				// espeak-ng rejecting the voice name is a broken voice.
-				return nil, fmt.Errorf("%w: %v", ErrInvalidVoice, err)
-			}
-			out = append(out, s...)
-		}
-		return out, nil
-	})
+	return items, u.Captions(), missing, nil
 }
 
 // splitSentence cuts a sentence longer than limit phonemes at word spaces

@@ -6,9 +6,13 @@
 //   - espeak-ng voices: each clause is phonemised by espeak-ng as IPA;
 //     language-switch markers such as "(en)" are removed; the clause's
 //     punctuation is appended (followed by a space for "," ":" ";"), and a
-//     clause ending in "." "?" "!" ends the sentence. espeak-ng 1.51 does not
-//     report the terminator, so it is recovered from the text the clause
-//     consumed (see terminator).
+//     clause ending in "." "?" "!" ends the sentence. An ellipsis ("..." or
+//     "…") ends neither: Piper's espeak-ng reports it as a clause without
+//     punctuation and glues the next clause on ("Wait... what?" is
+//     wˈeɪtwˌʌt?); Chorus keeps the clauses in one sentence too, with a
+//     space between the words. espeak-ng 1.51 does not report the
+//     terminator, so it is recovered from the text the clause consumed
+//     (see terminator).
 //   - text voices: the phonemes are the code points of the NFD-normalised text.
 //   - ids: the phonemes of one sentence are NFD-normalised code points, each
 //     mapped through the voice's phoneme_id_map, laid out as
@@ -17,10 +21,12 @@
 package phonemize
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -76,6 +82,10 @@ func Espeak(voice, text string) ([]Sentence, error) {
 			if ipa != "" {
 				cur = append(cur, term, ' ')
 			}
+		case ellipsis:
+			if ipa != "" {
+				cur = append(cur, ' ')
+			}
 		default:
 			// A clause espeak-ng split without punctuation (a very long
 			// clause): keep the words apart.
@@ -89,8 +99,15 @@ func Espeak(voice, text string) ([]Sentence, error) {
 }
 
 // Text phonemises a voice with phoneme_type "text": its phonemes are the code
-// points of the NFD-normalised text, as one sentence.
+// points of the NFD-normalised text, as one sentence, less Piper's start,
+// end and pad symbols (text may not insert them).
 func Text(text string) []Sentence {
+	text = strings.Map(func(r rune) rune {
+		if r == BOS || r == EOS || r == Pad {
+			return -1
+		}
+		return r
+	}, text)
 	s := Sentence([]rune(norm.NFD.String(strings.TrimSpace(text))))
 	if !hasPhoneme(s) {
 		return nil
@@ -113,12 +130,18 @@ var fullwidth = map[rune]rune{
 	'。': '.', '．': '.', '？': '?', '！': '!', '，': ',', '、': ',', '：': ':', '；': ';', '…': '.',
 }
 
+// ellipsis is what terminator returns for a clause that ended in "..." or
+// "…": no punctuation, no sentence end.
+const ellipsis = '…'
+
 // terminator recovers the punctuation that ended a clause from the text the
 // clause consumed. espeak-ng 1.51 advances its pointer one character past
 // the clause (it reads ahead), so when more text follows (lookahead) the last
 // character belongs to the next clause and is ignored. Trailing spaces and
-// closing quotes or brackets are skipped; of a run like "?!" or "..." the first
-// symbol is the terminator. It returns 0 when the clause had none.
+// closing quotes or brackets are skipped; of a run like "?!" the first
+// symbol is the terminator, and a run that starts with an ellipsis ("...",
+// "…") without "?" or "!" is an ellipsis. It returns 0 when the clause had
+// none.
 func terminator(consumed string, lookahead bool) rune {
 	rs := []rune(consumed)
 	if lookahead && len(rs) > 0 {
@@ -128,7 +151,7 @@ func terminator(consumed string, lookahead bool) rune {
 	for i >= 0 && (unicode.IsSpace(rs[i]) || isCloser(rs[i])) {
 		i--
 	}
-	term := rune(0)
+	term, end := rune(0), i
 	for ; i >= 0; i-- {
 		r := rs[i]
 		if f, ok := fullwidth[r]; ok {
@@ -138,6 +161,14 @@ func terminator(consumed string, lookahead bool) rune {
 			break
 		}
 		term = r
+	}
+	run := string(rs[i+1 : end+1])
+	if strings.HasPrefix(run, "..") || strings.HasPrefix(run, "…") {
+		if k := strings.IndexAny(run, "?!？！"); k >= 0 {
+			r, _ := utf8.DecodeRuneInString(run[k:])
+			return cmp.Or(fullwidth[r], r)
+		}
+		return ellipsis
 	}
 	return term
 }

@@ -81,7 +81,11 @@ func TestEspeakPunctuation(t *testing.T) {
 	}{
 		{"en-us", "Hello, world; ok: fine", []string{"həlˈoʊ, wˈɜːld; ˌoʊkˈeɪ: fˈaɪn"}},
 		{"en-us", `I said "yes." Then stop!`, []string{"aɪ sˈɛd jˈɛs.", "ðˈɛn stˈɑːp!"}},
-		{"en-us", "Wait... really?! Yes", []string{"wˈeɪt.", "ɹˈiəli?", "jˈɛs"}},
+		// An ellipsis ends no sentence, as in Piper (which glues the words:
+		// wˈeɪtɹˈiəli?); Chorus keeps them apart.
+		{"en-us", "Wait... really?! Yes", []string{"wˈeɪt ɹˈiəli?", "jˈɛs"}},
+		{"en-us", "Wait… really?", []string{"wˈeɪt ɹˈiəli?"}},
+		{"en-us", "Well...", []string{"wˈɛl"}},
 		{"en-us", "  ... ?! ", nil},
 		{"ko", "가나다, 좋네요", []string{"ɡˈɐnɐdˌɐ, tɕˈot-nejˌo"}},
 	}
@@ -147,6 +151,9 @@ func TestTerminator(t *testing.T) {
 		{` said "yes."`, true, '.'},
 		{" Then, 3", true, ','},
 		{"eally?!", false, '?'},
+		{"Wait... w", true, ellipsis},
+		{"Wait… w", true, ellipsis},
+		{"Wait...? w", true, '?'},
 		{"fine", false, 0},
 		{"좋네요。 가", true, '.'},
 		{"", true, 0},

@@ -54,6 +54,9 @@ type Config struct {
 	NumSpeakers  int                 `json:"num_speakers"`
 	SpeakerIDMap map[string]int      `json:"speaker_id_map"`
 	PiperVersion string              `json:"piper_version,omitempty"`
+	// Dataset names what the voice was trained on ("lessac"); Piper's
+	// exporter writes it, and an import without a label is named after it.
+	Dataset string `json:"dataset,omitempty"`
 	// Chorus carries Chorus's own metadata; absent in Piper's voices.
 	Chorus *Chorus `json:"chorus,omitempty"`
 }
@@ -69,9 +72,12 @@ type Espeak struct {
 	Voice string `json:"voice"`
 }
 
-// Language is the voice's language (informational).
+// Language is the voice's language (informational): Piper's exporter
+// writes the code and the English names used in default labels.
 type Language struct {
-	Code string `json:"code"`
+	Code           string `json:"code"`
+	NameEnglish    string `json:"name_english,omitempty"`
+	CountryEnglish string `json:"country_english,omitempty"`
 }
 
 // Inference holds the default scales passed to the model.

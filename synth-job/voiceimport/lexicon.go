@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"maps"
+	"slices"
 
+	"github.com/chorus-voice/chorus/shared/lexicon"
 	"github.com/chorus-voice/chorus/shared/store"
 	"github.com/chorus-voice/chorus/synth-job/phonemize"
 	"github.com/chorus-voice/chorus/synth-job/voice"
@@ -21,8 +23,7 @@ func (im *Importer) SetLexiconEntry(ctx context.Context, memberID, word, phoneme
 	if err != nil {
 		return fmt.Errorf("member %s: %w", memberID, err)
 	}
-	word = strings.TrimSpace(word)
-	phonemes = strings.Join(strings.Fields(phonemes), " ")
+	word, phonemes = lexicon.Canonical(word, phonemes)
 	if phonemes != "" {
 		cfg, err := im.voiceConfig(ctx, m.VoiceID)
 		if err != nil {
@@ -31,7 +32,7 @@ func (im *Importer) SetLexiconEntry(ctx context.Context, memberID, word, phoneme
 		if err := phonemize.CheckEntry(word, phonemes, cfg.PhonemeIDMap, cfg.PhonemeMap); err != nil {
 			return fmt.Errorf("member %s (voice %s): %w", memberID, m.VoiceID, err)
 		}
-	} else if _, ok := m.Lexicon[word]; !ok {
+	} else if !slices.ContainsFunc(slices.Collect(maps.Keys(m.Lexicon)), func(w string) bool { return lexicon.SameWord(w, word) }) {
 		return fmt.Errorf("member %s has no lexicon entry for %q", memberID, word)
 	}
 	return im.Store.SetLexiconEntry(ctx, memberID, word, phonemes)

@@ -86,15 +86,22 @@ func (im *Importer) Seed(ctx context.Context, f *SeedFile) error {
 		}
 		speakers[sv.ID] = rec.NumSpeakers
 	}
+	// A member may also use a voice registered before (chorus-voices
+	// import) that the file does not list: the seed merges with what exists.
 	var errs []error
 	for _, m := range f.Members {
 		n, ok := speakers[m.VoiceID]
-		switch {
-		case !ok:
-			errs = append(errs, fmt.Errorf("seed: member %s: voice %s is not in the seed file", m.ID, m.VoiceID))
-			continue
-		case m.SpeakerID >= n:
-			errs = append(errs, fmt.Errorf("seed: member %s: speaker %d, voice %s has %d", m.ID, m.SpeakerID, m.VoiceID, n))
+		if !ok {
+			v, err := im.Store.GetVoice(ctx, m.VoiceID)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("seed: member %s: %w", m.ID, voiceMissing(m.VoiceID, err)))
+				continue
+			}
+			n = v.NumSpeakers
+			speakers[m.VoiceID] = n
+		}
+		if m.SpeakerID >= n {
+			errs = append(errs, fmt.Errorf("seed: member %s: speaker %d, voice %s has %d (0…%d)", m.ID, m.SpeakerID, m.VoiceID, n, n-1))
 			continue
 		}
 		if err := im.Store.PutMember(ctx, m); err != nil {

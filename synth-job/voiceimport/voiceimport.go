@@ -14,6 +14,8 @@ import (
 	"hash/crc32"
 	"io"
 	"net/http"
+	"strings"
+	"unicode"
 
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/googleapi"
@@ -88,6 +90,9 @@ func (im *Importer) Import(ctx context.Context, v *Voice) (*store.Voice, error) 
 	if rec.Label == "" && cfg.Chorus != nil {
 		rec.Label = cfg.Chorus.Label
 	}
+	if strings.TrimSpace(rec.Label) == "" {
+		rec.Label = DefaultLabel(v.ID, cfg)
+	}
 	if err := rec.Validate(); err != nil {
 		return nil, err
 	}
@@ -141,4 +146,50 @@ func put(ctx context.Context, b *storage.BucketHandle, name string, data []byte,
 		return fmt.Errorf("voiceimport: upload %s: %w", name, err)
 	}
 	return nil
+}
+
+// maxLabelRunes bounds a label made from a config (it is shown to fans).
+const maxLabelRunes = 80
+
+// DefaultLabel names a voice imported without -label from its config, as
+// Piper's exporter writes it: the dataset, then the language and country
+// and the quality — "lessac (English, United States, medium)". Without a
+// dataset the voice id stands in. Text from the file is cleaned (no
+// control characters, single spaces) and bounded, since fans see it.
+func DefaultLabel(id string, cfg *voice.Config) string {
+	name := clean(cfg.Dataset)
+	if name == "" {
+		name = id
+	}
+	var about []string
+	if l := cfg.Language; l != nil {
+		switch {
+		case clean(l.NameEnglish) != "":
+			about = append(about, clean(l.NameEnglish))
+			if c := clean(l.CountryEnglish); c != "" {
+				about = append(about, c)
+			}
+		case clean(l.Code) != "":
+			about = append(about, clean(l.Code))
+		}
+	}
+	if len(about) == 0 && clean(cfg.Espeak.Voice) != "" {
+		about = append(about, clean(cfg.Espeak.Voice))
+	}
+	if q := clean(cfg.Audio.Quality); q != "" {
+		about = append(about, q)
+	}
+	label := name
+	if len(about) > 0 {
+		label += " (" + strings.Join(about, ", ") + ")"
+	}
+	if r := []rune(label); len(r) > maxLabelRunes {
+		label = strings.TrimSpace(string(r[:maxLabelRunes-1])) + "…"
+	}
+	return label
+}
+
+// clean keeps printable text on one line with single spaces.
+func clean(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }), " ")
 }

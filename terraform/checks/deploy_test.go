@@ -3,6 +3,7 @@ package checks
 import (
 	"archive/zip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -32,13 +33,20 @@ func webEnv(t *testing.T) map[string]string {
 	}
 	env := map[string]string{}
 	for _, n := range f.Web.Read {
-		if strings.HasSuffix(n, "_CHARS") {
-			env[n] = "750"
+		if v, ok := webNumbers[n]; ok {
+			env[n] = v
 		} else {
 			env[n] = "https://us-central1-p.cloudfunctions.net/" + strings.ToLower(n)
 		}
 	}
 	return env
+}
+
+// webNumbers are the web container's optional numeric variables (each has
+// a default), with a plausible value.
+var webNumbers = map[string]string{
+	"CHORUS_MAX_TEXT_CHARS": "750", "CHORUS_AUDIO_RETENTION_SECONDS": "259200", "CHORUS_RATE_PER_MINUTE": "30",
+	"CHORUS_RATE_BURST": "10", "CHORUS_JOB_DEADLINE_SECONDS": "90", "CHORUS_STATUS_WAIT_SECONDS": "15",
 }
 
 // runWebConfig runs the container's start script with only env set and
@@ -51,7 +59,7 @@ func runWebConfig(t *testing.T, env map[string]string) (map[string]any, string) 
 	}
 	dir := t.TempDir()
 	cmd := exec.CommandContext(t.Context(), sh, filepath.Join(repoRoot, "web", "deploy", "40-chorus-config.sh"))
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "CHORUS_WEB_ROOT=" + dir}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "CHORUS_WEB_ROOT=" + dir, "CHORUS_NGINX_HEADERS=" + filepath.Join(dir, "headers.conf")}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -92,13 +100,22 @@ func TestWebConfigFromTerraformEnvironment(t *testing.T) {
 			t.Errorf("config.json %s = %v, want %s's value %q", key, cfg[key], name, env[name])
 		}
 	}
-	if cfg["maxTextChars"] != 750.0 {
-		t.Errorf("config.json maxTextChars = %v, want 750", cfg["maxTextChars"])
+	for key, name := range map[string]string{
+		"maxTextChars": "CHORUS_MAX_TEXT_CHARS", "audioRetentionSeconds": "CHORUS_AUDIO_RETENTION_SECONDS",
+		"ratePerMinute": "CHORUS_RATE_PER_MINUTE", "rateBurst": "CHORUS_RATE_BURST", "jobDeadlineSeconds": "CHORUS_JOB_DEADLINE_SECONDS",
+	} {
+		if _, set := env[name]; !set {
+			t.Errorf("terraform does not give the web container %s: the app would explain the default, not this deployment's %s", name, key)
+			continue
+		}
+		if fmt.Sprint(cfg[key]) != env[name] {
+			t.Errorf("config.json %s = %v, want %s's value %s", key, cfg[key], name, env[name])
+		}
 	}
 
 	// Every variable Terraform sets is one the script needs or reads.
 	for name := range env {
-		if strings.HasSuffix(name, "_CHARS") {
+		if _, ok := webNumbers[name]; ok || name == "CHORUS_STORAGE_ORIGIN" {
 			continue // optional, has a default
 		}
 		t.Run("without "+name, func(t *testing.T) {
@@ -126,6 +143,11 @@ func TestWebConfigRejectsBadValues(t *testing.T) {
 		{"CHORUS_MAX_TEXT_CHARS", "12abc"},
 		{"CHORUS_MAX_TEXT_CHARS", "99999999999999999999"},
 		{"CHORUS_MAX_TEXT_CHARS", "-5"},
+		{"CHORUS_STATUS_WAIT_SECONDS", "21"},
+		{"CHORUS_JOB_DEADLINE_SECONDS", "1"},
+		{"CHORUS_RATE_BURST", "0"},
+		{"CHORUS_AUDIO_RETENTION_SECONDS", "1e6"},
+		{"CHORUS_STORAGE_ORIGIN", "ftp://x"},
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			env := webEnv(t)
@@ -134,6 +156,61 @@ func TestWebConfigRejectsBadValues(t *testing.T) {
 				t.Errorf("script accepted %s=%q (config %v):\n%s", tc.name, tc.value, cfg, out)
 			}
 		})
+	}
+}
+
+// The web container's headers: a Content-Security-Policy that lets the app
+// reach exactly its functions and the storage host (and play blob: media),
+// the other security headers, and HSTS left to HTTPS answers.
+func TestWebSecurityHeadersFromTerraformEnvironment(t *testing.T) {
+	env := webEnv(t)
+	env["CHORUS_STATUS_URL"] = "https://status-abc-uc.a.run.app/"
+	env["CHORUS_STORAGE_ORIGIN"] = "https://storage.googleapis.com"
+	dir := t.TempDir()
+	cmd := exec.CommandContext(t.Context(), "sh", filepath.Join(repoRoot, "web", "deploy", "40-chorus-config.sh"))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "CHORUS_WEB_ROOT=" + dir, "CHORUS_NGINX_HEADERS=" + filepath.Join(dir, "h", "headers.conf")}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "h", "headers.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := string(b)
+	var csp string
+	for _, line := range strings.Split(conf, "\n") {
+		if strings.HasPrefix(line, "add_header Content-Security-Policy ") {
+			csp = line
+		}
+	}
+	for _, want := range []string{"default-src 'self'", "script-src 'self'", "object-src 'none'", "frame-ancestors 'none'",
+		"connect-src 'self' https://status-abc-uc.a.run.app https://storage.googleapis.com https://us-central1-p.cloudfunctions.net;",
+		"media-src 'self' blob: https://storage.googleapis.com;"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe") || strings.Count(csp, "us-central1-p.cloudfunctions.net") != 1 {
+		t.Errorf("CSP allows unsafe sources or repeats an origin: %q", csp)
+	}
+	for _, want := range []string{"add_header Permissions-Policy \"camera=(), microphone=()", "add_header Referrer-Policy no-referrer always;",
+		"add_header Strict-Transport-Security $chorus_hsts always;"} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("headers lack %q:\n%s", want, conf)
+		}
+	}
+	site, err := os.ReadFile(filepath.Join(repoRoot, "web", "deploy", "nginx.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(site), "include /etc/nginx/chorus/security-headers.conf;"); n != 4 {
+		t.Errorf("nginx.conf includes the headers %d times, want the server and each of its 3 locations", n)
+	}
+	if !strings.Contains(string(site), `https   "max-age=`) || !strings.Contains(string(site), `default "";`) {
+		t.Error("nginx.conf does not limit HSTS to HTTPS answers (map $http_x_forwarded_proto $chorus_hsts)")
 	}
 }
 

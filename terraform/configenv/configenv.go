@@ -93,8 +93,9 @@ func envTags(t reflect.Type, prefix string, w *Workload) {
 }
 
 var (
-	// A variable the web start script reads (CHORUS_WEB_ROOT is where it
-	// writes, set by the image, not by a deployment).
+	// A variable the web start script reads (CHORUS_WEB_ROOT and
+	// CHORUS_NGINX_HEADERS are where it writes, set by the image, not by a
+	// deployment).
 	scriptVar = regexp.MustCompile(`\bCHORUS_[A-Z0-9_]+\b`)
 	// `url NAME` is the script's check of a required URL.
 	scriptRequired = regexp.MustCompile(`\burl (CHORUS_[A-Z0-9_]+)\b`)
@@ -109,7 +110,7 @@ func FromScript(script string) Workload {
 			continue
 		}
 		for _, name := range scriptVar.FindAllString(line, -1) {
-			if name != "CHORUS_WEB_ROOT" {
+			if name != "CHORUS_WEB_ROOT" && name != "CHORUS_NGINX_HEADERS" {
 				w.Read = append(w.Read, name)
 			}
 		}

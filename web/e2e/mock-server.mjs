@@ -268,6 +268,14 @@ function speechLike(job) {
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.wav': 'audio/wav' };
 
+/** The app's security headers, as the local stack (scripts/devstack/web.go) and the web image send them; storage is same-origin here. */
+const PAGE_HEADERS = {
+  'Content-Security-Policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; font-src 'self'; " +
+    "connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+  'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
+  'Referrer-Policy': 'no-referrer',
+};
+
 async function serveStatic(res, pathname) {
   const rel = normalize(decodeURIComponent(pathname)).replace(/^[/\\]+/, '');
   let file = join(DIST, rel);
@@ -280,7 +288,7 @@ async function serveStatic(res, pathname) {
   }
   try {
     const body = await readFile(file);
-    send(res, 200, body, { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream', 'Cache-Control': file.endsWith('index.html') || file.endsWith('config.json') ? 'no-cache' : 'public, max-age=3600' });
+    send(res, 200, body, { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream', 'Cache-Control': file.endsWith('index.html') || file.endsWith('config.json') ? 'no-cache' : 'public, max-age=3600', ...PAGE_HEADERS });
   } catch {
     fail(res, 404, 'not_found', `Not found (is dist/ built?)`);
   }

@@ -3,10 +3,13 @@ import { useChorus } from '../context.jsx';
 import { ApiError, isTerminal, newRequestId } from '../lib/api.js';
 import { formatOf } from '../lib/formats.js';
 import { accentFor } from '../lib/identity.js';
-import { countChars, fieldOf, friendlyMessage } from '../lib/messages.js';
+import { formatWait } from '../lib/allowance.js';
+import { lineProblems, listRows, parseLines, rangeOf, rejectionFor, rowCount, withoutRows } from '../lib/batchLines.js';
+import { useDraft } from '../lib/draft.js';
+import { languageWarning } from '../lib/language.js';
+import { fieldOf, friendlyMessage } from '../lib/messages.js';
 import { downloadName, limitConcurrency } from '../lib/download.js';
 import { fromJob, isExpired, refreshEntry } from '../lib/recent.js';
-import { speakable } from '../lib/speakable.js';
 import { formatDuration } from '../lib/wav.js';
 import { MAX_SPEED, MIN_SPEED } from './Composer.jsx';
 import { PageTitle } from './pages.jsx';
@@ -15,37 +18,22 @@ import { useClip } from './useClip.js';
 
 export const MAX_ITEMS = 100;
 
-/** splitLines keeps the non-blank lines, trimmed. */
-export function splitLines(text) {
-  return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
-}
+/** LINE_HEIGHT_PX is the height of one line in the batch box and its gutter (they must agree). */
+export const LINE_HEIGHT_PX = 26;
+const BOX_PAD_PX = 10;
 
-/** lineNumbers says "Line 3" or "Lines 2, 5, 7…" (the first five). */
-function lineNumbers(nums) {
-  return `Line${nums.length > 1 ? 's' : ''} ${nums.slice(0, 5).join(', ')}${nums.length > 5 ? '…' : ''}`;
-}
-
-/** unspeakableLines returns the numbers (from 1) of the lines a voice of language lang cannot say. */
-export function unspeakableLines(lines, lang = '') {
-  return lines.map((l, i) => (speakable(l, lang) ? 0 : i + 1)).filter(Boolean);
-}
-
-/** unspeakableMessage explains which lines have nothing to say. */
-export function unspeakableMessage(nums, memberName = '') {
-  return `${lineNumbers(nums)} ${nums.length > 1 ? 'have' : 'has'} nothing ${memberName || 'the member'} can say: add some words or numbers. Emoji, punctuation and invisible characters alone can't be spoken.`;
-}
-
-/** checkBatch returns a friendly error for the lines, or ''. lang is the voice's language. */
-export function checkBatch(lines, maxTextChars, { lang = '', memberName = '' } = {}) {
-  if (lines.length === 0) return friendlyMessage({ code: 'no_items' });
-  if (lines.length > MAX_ITEMS) return friendlyMessage({ code: 'too_many_items' });
-  const long = lines.map((l, i) => (countChars(l) > maxTextChars ? i + 1 : 0)).filter(Boolean);
-  if (long.length > 0) {
-    return `${lineNumbers(long)} ${long.length > 1 ? 'are' : 'is'} too long. Keep each line to ${maxTextChars.toLocaleString('en')} characters or fewer.`;
-  }
-  const mute = unspeakableLines(lines, lang);
-  if (mute.length > 0) return unspeakableMessage(mute, memberName);
-  return '';
+/**
+ * stripes paints the bad lines of the box: a background that scrolls with
+ * the text (background-attachment: local), one tinted band per bad line.
+ */
+function stripes(rows) {
+  if (rows.length === 0) return undefined;
+  const tint = 'rgb(180 35 24 / 12%)';
+  const stops = rows.flatMap((r) => {
+    const top = BOX_PAD_PX + (r - 1) * LINE_HEIGHT_PX;
+    return [`transparent ${top}px`, `${tint} ${top}px`, `${tint} ${top + LINE_HEIGHT_PX}px`, `transparent ${top + LINE_HEIGHT_PX}px`];
+  });
+  return `linear-gradient(to bottom, transparent 0, ${stops.join(', ')}, transparent 100%)`;
 }
 
 const STATUS_WORDS = { queued: 'In line', running: 'Recording', succeeded: 'Ready', failed: 'Failed' };
@@ -168,38 +156,180 @@ function BatchClip({ entry, line, client, onRefreshed }) {
   );
 }
 
-/** BatchPage: paste several lines, one job per line, watch them complete. */
+/**
+ * CostNote says what a batch costs against the fan's allowance before it
+ * is sent (the API counts one clip per line) and offers a size that does
+ * not lock them out.
+ */
+function CostNote({ quote, id, onSendSafe, busy }) {
+  if (!quote.limited || quote.cost === 0) return null;
+  const n = quote.cost;
+  const clips = (k) => `${k.toLocaleString('en')} clip${k === 1 ? '' : 's'}`;
+  let words;
+  if (!quote.admitted) {
+    words = `You can send ${n === 1 ? 'this clip' : `these ${clips(n)}`} in about ${formatWait(quote.waitBefore)}: your recent clips used your allowance.`;
+  } else if (quote.waitAfter === 0) {
+    words = `Each line is one clip of your allowance. After ${n === 1 ? 'this clip' : `these ${clips(n)}`} you can go on making clips right away.`;
+  } else {
+    words = `${n === 1 ? 'This clip uses' : `These ${clips(n)} use`} up your allowance: after sending, you'll wait about ${formatWait(quote.waitAfter)} before your next clip.`
+      + (quote.safeSize > 0 ? ` Send ${quote.safeSize} or fewer to keep going without a wait.` : '');
+  }
+  return (
+    <div className="cost-note" id={id} data-testid="batch-cost">
+      <p>{words}</p>
+      {quote.admitted && quote.waitAfter > 0 && quote.safeSize > 0 ? (
+        <button type="button" className="btn btn-secondary" onClick={onSendSafe} aria-disabled={busy ? 'true' : undefined}>
+          Make the first {quote.safeSize} now
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+/**
+ * BatchPage: paste several lines, one job per line, watch them complete.
+ * Lines are numbered as in the box; a line the API would refuse is marked
+ * in place (its number, a tinted band, and a list with "Go to line") and
+ * the valid lines can still be sent. The page says what the batch costs
+ * against the fan's allowance first. What is typed, and the batch being
+ * made, survive leaving the page and reloading.
+ */
 export function BatchPage({ memberId: initialMemberId }) {
-  const { client, config, format, members, memberById, addResult, updateResult } = useChorus();
+  const { client, config, format, ledger, members, memberById, addResult, updateResult } = useChorus();
   const clipClient = useMemo(() => audioClient(client), [client]);
   const ids = useId();
-  const [memberId, setMemberId] = useState(initialMemberId || '');
-  const [text, setText] = useState('');
-  const [speed, setSpeed] = useState(1);
+  const [draft, setDraft] = useDraft('batch', { memberId: initialMemberId || '', text: '', speed: 1, batchId: '', sent: [] });
+  const { memberId, text, speed } = draft;
   const [error, setError] = useState({ field: '', message: '' });
   const [rows, setRows] = useState([]);
   const [phase, setPhase] = useState('edit');
+  const [rejected, setRejected] = useState([]);
+  const [notice, setNotice] = useState('');
+  const [stalled, setStalled] = useState(false);
+  const [, tick] = useState(0);
   const abortRef = useRef(null);
   const textRef = useRef(null);
+  const gutterRef = useRef(null);
+  const problemsRef = useRef(null);
+  // After a refusal, focus goes to the list of problems once it shows.
+  const focusProblems = useRef(false);
+  useEffect(() => {
+    if (focusProblems.current && problemsRef.current) {
+      focusProblems.current = false;
+      problemsRef.current.focus();
+    }
+  });
 
   useEffect(() => () => abortRef.current?.abort(), []);
   useEffect(() => {
-    if (!memberId && members.list.length > 0) setMemberId(members.list[0].id);
-  }, [memberId, members.list]);
+    if (initialMemberId) setDraft({ memberId: initialMemberId });
+  }, [initialMemberId, setDraft]);
+  useEffect(() => {
+    if (!memberId && members.list.length > 0) setDraft({ memberId: members.list[0].id });
+  }, [memberId, members.list, setDraft]);
+  // The allowance refills with time: look again every few seconds while the page shows a cost.
+  useEffect(() => {
+    const t = setInterval(() => tick((n) => n + 1), 5000);
+    return () => clearInterval(t);
+  }, []);
 
   const member = memberById(memberId);
-  const lines = splitLines(text);
-  const accent = accentFor(memberId || 'chorus');
-  // Lines the voice cannot say are pointed out as they are typed; send stays off.
-  const mute = unspeakableLines(lines, member?.voice?.language);
+  const lines = parseLines(text);
+  const ctx = { maxTextChars: config.maxTextChars, lang: member?.voice?.language, memberName: member?.name };
+  const problems = lineProblems(lines, ctx, rejected);
+  const badRows = [...problems.keys()];
+  const valid = lines.filter((l) => !problems.has(l.row));
+  const tooMany = valid.length > MAX_ITEMS;
+  const quote = ledger.quote(Math.min(valid.length, MAX_ITEMS));
+  const busy = phase === 'running';
+  const foreign = languageWarning(valid.map((l) => l.text).join('\n'), member?.voice?.language, member?.name);
 
-  async function submit(e) {
-    e.preventDefault();
-    if (phase === 'running') return;
-    const local = !member ? friendlyMessage({ code: 'member_not_found' })
-      : checkBatch(lines, config.maxTextChars, { lang: member.voice?.language, memberName: member.name });
-    if (local) {
-      setError({ field: member ? 'text' : 'member_id', message: local });
+  // Poll a batch (just sent, or resumed after a reload) until every line has ended.
+  async function follow(batchId, sent, forMember, ac) {
+    let current = sent.map((x) => ({ job_id: x.job_id, status: 'queued', text: x.text, row: x.row, member_id: forMember?.id || memberId }));
+    setRows(current);
+    const saved = new Set();
+    const merge = (b) => {
+      const byId = new Map((b.jobs || []).map((j) => [j.job_id, j]));
+      current = current.map((r) => ({ ...r, ...(byId.get(r.job_id) || {}) }));
+      for (const r of current) {
+        if (r.status === 'succeeded' && !saved.has(r.job_id)) {
+          saved.add(r.job_id);
+          addResult(fromJob(r, forMember || memberById(r.member_id)));
+        }
+      }
+      setRows(current);
+    };
+    // The deployment's deadline bounds a wait without progress: while
+    // clips keep finishing the page keeps waiting; when none has for that
+    // long it says so, keeps the batch, and offers to check again.
+    const finished = () => current.filter((r) => isTerminal(r.status)).length;
+    for (;;) {
+      const before = finished();
+      try {
+        await client.pollBatch(batchId, { signal: ac.signal, onUpdate: merge, deadlineMs: config.jobDeadlineSeconds * 1000 });
+        break;
+      } catch (err) {
+        if (err?.code !== 'job_timeout' || finished() === before) throw err;
+      }
+    }
+    setDraft({ batchId: '', sent: [] });
+    setPhase('done');
+  }
+
+  // A batch given up on (or one that stalled) is checked on again.
+  function resume() {
+    if (!draft.batchId || !Array.isArray(draft.sent) || draft.sent.length === 0) return;
+    abortRef.current?.abort();
+    const ac = new AbortController();
+    abortRef.current = ac;
+    setError({ field: '', message: '' });
+    setStalled(false);
+    setPhase('running');
+    follow(draft.batchId, draft.sent, null, ac).catch((err) => failed(err, ac));
+  }
+
+  function failed(err, ac) {
+    if (ac.signal.aborted) return;
+    setPhase('edit');
+    if (err?.code === 'job_timeout') {
+      setStalled(true); // the batch stays in the draft: "Check again" resumes it
+      return;
+    }
+    setDraft({ batchId: '', sent: [] });
+    setError({ field: 'form', message: friendlyMessage(err) });
+  }
+
+  // A batch on its way when the page was left or reloaded: show it again.
+  useEffect(() => {
+    resume();
+    // Only on arrival.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  function goToLine(row) {
+    const box = textRef.current;
+    if (!box) return;
+    box.focus();
+    const [a, b] = rangeOf(text, row);
+    box.setSelectionRange(a, b);
+    box.scrollTop = Math.max(0, (row - 3) * LINE_HEIGHT_PX);
+    syncGutter();
+  }
+  function syncGutter() {
+    if (gutterRef.current && textRef.current) gutterRef.current.scrollTop = textRef.current.scrollTop;
+  }
+
+  async function send(limit = Infinity) {
+    if (busy) return;
+    setNotice('');
+    if (!member) {
+      setError({ field: 'member_id', message: friendlyMessage({ code: 'member_not_found' }) });
+      return;
+    }
+    if (valid.length === 0) {
+      setError({ field: 'text', message: lines.length === 0 ? friendlyMessage({ code: 'no_items' })
+        : `Nothing to send: ${listRows(badRows)} ${badRows.length === 1 ? 'needs' : 'need'} fixing first.` });
       textRef.current?.focus();
       return;
     }
@@ -207,41 +337,61 @@ export function BatchPage({ memberId: initialMemberId }) {
     abortRef.current?.abort();
     const ac = new AbortController();
     abortRef.current = ac;
+    const chosen = valid.slice(0, Math.min(limit, MAX_ITEMS));
+    const items = chosen.map((l) => ({ memberId, text: l.text, speed, format, requestId: newRequestId() }));
     setPhase('running');
-    const items = lines.map((l) => ({ memberId, text: l, speed, format, requestId: newRequestId() }));
     try {
       const res = await client.batch(items, { signal: ac.signal });
       if (!Array.isArray(res.jobs) || res.jobs.length !== items.length) {
         throw new ApiError({ code: 'bad_response', message: 'batch answer does not list one job per line' });
       }
-      let current = res.jobs.map((j, i) => ({ job_id: j.job_id, status: 'queued', text: items[i].text, member_id: memberId }));
-      setRows(current);
-      const saved = new Set();
-      const merge = (b) => {
-        const byId = new Map((b.jobs || []).map((j) => [j.job_id, j]));
-        current = current.map((r) => ({ ...r, ...(byId.get(r.job_id) || {}) }));
-        for (const r of current) {
-          if (r.status === 'succeeded' && !saved.has(r.job_id)) {
-            saved.add(r.job_id);
-            addResult(fromJob(r, member));
-          }
-        }
-        setRows(current);
-      };
-      await client.pollBatch(res.batch_id, { signal: ac.signal, onUpdate: merge });
-      setPhase('done');
+      ledger.spend(items.length, { batch: true });
+      const sent = res.jobs.map((j, i) => ({ job_id: j.job_id, text: chosen[i].text, row: chosen[i].row }));
+      const partial = chosen.length < lines.length;
+      // Lines sent leave the box when some stay behind (skipped or for later); a whole batch stays as typed.
+      if (partial) {
+        const left = lines.length - chosen.length;
+        setDraft({ text: withoutRows(text, chosen.map((l) => l.row)), batchId: res.batch_id, sent });
+        setRejected([]);
+        setNotice(`Sent ${chosen.length} line${chosen.length === 1 ? '' : 's'}; the other ${left} ${left === 1 ? 'is' : 'are'} still in the box.`);
+      } else {
+        setDraft({ batchId: res.batch_id, sent });
+      }
+      await follow(res.batch_id, sent, member, ac);
     } catch (err) {
       if (ac.signal.aborted) return;
+      if (err?.code === 'job_timeout') {
+        failed(err, ac);
+        return;
+      }
       setPhase('edit');
-      const { field, line } = fieldOf(err);
-      const msg = friendlyMessage(err, { maxTextChars: config.maxTextChars, memberName: member?.name });
-      setError({ field, message: line >= 0 ? `Line ${line + 1}: ${msg}` : msg });
+      setDraft({ batchId: '', sent: [] });
+      if (err instanceof ApiError && err.code === 'rate_limited') ledger.refused(items.length, err.retryAfter);
+      const msgCtx = { maxTextChars: config.maxTextChars, memberName: member?.name, blame: err?.code === 'rate_limited' ? ledger.blame() : null };
+      const line = rejectionFor(err, chosen, msgCtx);
+      if (line) {
+        setRejected((r) => [...r.filter((x) => x.row !== line.row), line]);
+        setError({ field: 'text', message: `Chorus refused line ${line.row}: ${line.message}. The other lines can still be sent.` });
+        focusProblems.current = true;
+        return;
+      }
+      const { field } = fieldOf(err);
+      setError({ field: field === 'text' || field === 'member_id' || field === 'speed' ? field : 'form', message: friendlyMessage(err, msgCtx) });
     }
   }
 
+  function submit(e) {
+    e.preventDefault();
+    send();
+  }
+
   const done = rows.filter((r) => isTerminal(r.status)).length;
-  const busy = phase === 'running';
   const errId = `${ids}-error`;
+  const sendCount = Math.min(valid.length, MAX_ITEMS);
+  const describedBy = [`${ids}-count`, badRows.length ? `${ids}-problems` : '', foreign ? `${ids}-language` : '', error.field === 'text' ? errId : '', quote.limited && sendCount ? `${ids}-cost` : '']
+    .filter(Boolean).join(' ');
+  const accent = accentFor(memberId || 'chorus');
+  const total = rowCount(text);
 
   return (
     <div style={{ '--accent': accent.accent, '--accent-strong': accent.strong, '--accent-soft': accent.soft }}>
@@ -251,7 +401,7 @@ export function BatchPage({ memberId: initialMemberId }) {
         <div className="field">
           <label htmlFor={`${ids}-member`}>Member</label>
           <select id={`${ids}-member`} value={memberId} disabled={busy || members.phase !== 'ready'}
-            onChange={(e) => setMemberId(e.target.value)}
+            onChange={(e) => { setDraft({ memberId: e.target.value }); setRejected([]); }}
             aria-invalid={error.field === 'member_id' ? 'true' : undefined}
             aria-describedby={error.field === 'member_id' ? errId : undefined}>
             {members.phase !== 'ready' ? <option value="">Loading members…</option> : null}
@@ -263,35 +413,62 @@ export function BatchPage({ memberId: initialMemberId }) {
         </div>
         <div className="field">
           <label htmlFor={`${ids}-text`}>Lines, one clip per line</label>
-          <textarea id={`${ids}-text`} ref={textRef} rows={7} value={text} disabled={busy}
-            placeholder={'Good morning!\n오늘도 화이팅!\nSee you at the concert 🎤'}
-            onChange={(e) => { setText(e.target.value); if (error.field === 'text') setError({ field: '', message: '' }); }}
-            aria-invalid={error.field === 'text' || mute.length > 0 ? 'true' : undefined}
-            aria-describedby={`${ids}-count${error.field === 'text' ? ` ${errId}` : mute.length > 0 ? ` ${ids}-mute` : ''}`} />
+          <div className="lines-editor">
+            <div className="lines-gutter" ref={gutterRef} aria-hidden="true" data-testid="line-numbers">
+              {Array.from({ length: total }, (_, i) => (
+                <span key={i} className={problems.has(i + 1) ? 'line-bad' : undefined}>{i + 1}</span>
+              ))}
+            </div>
+            <textarea id={`${ids}-text`} ref={textRef} rows={7} value={text} readOnly={busy} wrap="off" spellCheck="true"
+              placeholder={'Good morning!\n오늘도 화이팅!\nSee you at the concert 🎤'}
+              style={{ backgroundImage: stripes(badRows), lineHeight: `${LINE_HEIGHT_PX}px` }}
+              onScroll={syncGutter}
+              onChange={(e) => { setDraft({ text: e.target.value }); setNotice(''); if (error.field === 'text') setError({ field: '', message: '' }); }}
+              aria-invalid={error.field === 'text' || badRows.length > 0 ? 'true' : undefined}
+              aria-describedby={describedBy} />
+          </div>
           <div className="field-foot">
-            <span id={`${ids}-count`} className={`count${lines.length > MAX_ITEMS ? ' count-over' : ''}`}>
-              {lines.length} line{lines.length === 1 ? '' : 's'} · up to {MAX_ITEMS}, {config.maxTextChars.toLocaleString('en')} characters each
+            <span id={`${ids}-count`} className={`count${tooMany ? ' count-over' : ''}`}>
+              {lines.length} line{lines.length === 1 ? '' : 's'} · up to {MAX_ITEMS} per batch{tooMany ? ` (the rest stay in the box for the next one)` : ''}, {config.maxTextChars.toLocaleString('en')} characters each
             </span>
           </div>
-          {error.field === 'text' ? <p className="field-error" id={errId} role="alert">{error.message}</p> : null}
-          {mute.length > 0 && error.field !== 'text' ? (
-            <p className="field-error" id={`${ids}-mute`} role="status" data-testid="unspeakable">{unspeakableMessage(mute, member?.name)}</p>
+          {badRows.length > 0 ? (
+            <div className="line-problems" id={`${ids}-problems`} tabIndex={-1} ref={problemsRef} data-testid="line-problems">
+              <p className="line-problems-title" role="status">
+                {badRows.length === 1 ? 'Line' : 'Lines'} {badRows.join(', ')} can't be sent as {badRows.length === 1 ? 'it is' : 'they are'}
+                {valid.length > 0 ? `; the other ${valid.length} can.` : '.'}
+              </p>
+              <ul>
+                {badRows.slice(0, 20).map((r) => (
+                  <li key={r} data-testid="line-problem">
+                    <span><strong>Line {r}:</strong> {problems.get(r).message}</span>
+                    <button type="button" className="btn btn-quiet btn-small" onClick={() => goToLine(r)}>Go to line {r}</button>
+                  </li>
+                ))}
+              </ul>
+              {badRows.length > 20 ? <p className="muted small">…and {badRows.length - 20} more.</p> : null}
+            </div>
           ) : null}
+          {foreign ? <p className="hint hint-warn" id={`${ids}-language`} role="status" data-testid="language-warning">{foreign}</p> : null}
+          {error.field === 'text' ? <p className="field-error" id={errId} role="alert">{error.message}</p> : null}
+          {notice ? <p className="notice notice-info" role="status">{notice}</p> : null}
         </div>
         <div className="field">
           <label htmlFor={`${ids}-speed`}>Speed <output htmlFor={`${ids}-speed`} className="speed-value">{speed.toFixed(1)}×</output></label>
           <div className="speed-row">
             <span aria-hidden="true" className="muted small">Slower</span>
             <input id={`${ids}-speed`} type="range" min={MIN_SPEED} max={MAX_SPEED} step={0.1} value={speed}
-              disabled={busy} onChange={(e) => setSpeed(Number(e.target.value))} aria-valuetext={`${speed.toFixed(1)} times`} />
+              onChange={(e) => setDraft({ speed: Number(e.target.value) })} aria-valuetext={`${speed.toFixed(1)} times`} />
             <span aria-hidden="true" className="muted small">Faster</span>
           </div>
           {error.field === 'speed' ? <p className="field-error" role="alert">{error.message}</p> : null}
         </div>
+        <CostNote quote={quote} id={`${ids}-cost`} busy={busy} onSendSafe={() => send(quote.safeSize)} />
         {error.field === 'form' ? <p className="field-error form-error" role="alert">{error.message}</p> : null}
         <div className="actions">
-          <button type="submit" className="btn btn-primary" disabled={busy || mute.length > 0}>
-            {busy ? 'Working…' : lines.length === 0 ? 'Make clips' : `Make ${lines.length} clip${lines.length === 1 ? '' : 's'}`}
+          <button type="submit" className="btn btn-primary" aria-disabled={busy || sendCount === 0 ? 'true' : undefined}>
+            {busy ? 'Working…' : sendCount === 0 ? 'Make clips' : tooMany ? `Make the first ${MAX_ITEMS} clips`
+              : `Make ${sendCount} clip${sendCount === 1 ? '' : 's'}${badRows.length ? `, skipping ${listRows(badRows)}` : ''}`}
           </button>
         </div>
       </form>
@@ -302,6 +479,12 @@ export function BatchPage({ memberId: initialMemberId }) {
           <p role="status" aria-live="polite" className="batch-summary">
             {done} of {rows.length} done{done === rows.length ? ' 🎉' : '…'}
           </p>
+          {stalled ? (
+            <div className="notice notice-warn" role="alert" data-testid="batch-stalled">
+              <p>{`No clip of this batch has finished in over ${formatWait(config.jobDeadlineSeconds)}: Chorus may be very busy or short of voices right now. The clips that finish are kept in Recent.`}</p>
+              <button type="button" className="btn btn-secondary" onClick={resume}>Check again</button>
+            </div>
+          ) : null}
           <progress max={rows.length} value={done} aria-label="Clips done" />
           <ol className="batch-list">
             {rows.map((r, i) => (

@@ -5,7 +5,7 @@ const WORDS = {
 };
 
 /** JobProgress shows where a job is while the fan waits; announced politely to screen readers. */
-export function JobProgress({ status, memberName }) {
+export function JobProgress({ status, memberName, hint = null }) {
   const step = status === 'running' ? 2 : status === 'queued' ? 1 : 0;
   const words = status === 'running' ? `${memberName || 'The member'} is recording your clip…` : WORDS[status] || 'Working…';
   return (
@@ -17,6 +17,7 @@ export function JobProgress({ status, memberName }) {
           <li key={s} className={i < step ? 'done' : i === step ? 'current' : ''} aria-current={i === step ? 'step' : undefined}>{s}</li>
         ))}
       </ol>
+      {hint ? <p className="hint">{hint}</p> : null}
     </div>
   );
 }

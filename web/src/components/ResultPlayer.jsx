@@ -3,6 +3,7 @@ import { useChorus } from '../context.jsx';
 import { ApiError, newRequestId } from '../lib/api.js';
 import { FORMATS, formatOf } from '../lib/formats.js';
 import { accentFor } from '../lib/identity.js';
+import { downloadName } from '../lib/download.js';
 import { friendlyMessage } from '../lib/messages.js';
 import { activeCue } from '../lib/vtt.js';
 import { reveal } from '../lib/motion.js';
@@ -10,11 +11,9 @@ import { formatDuration } from '../lib/wav.js';
 import { Waveform } from './Waveform.jsx';
 import { useClip } from './useClip.js';
 
-/** fileName makes a download name like "mina-2026-11-25-hello-there.opus" (the extension of the entry's format). */
+/** fileName names a clip's download as the batch page does: "Mina - Hello there.opus" (downloadName). */
 export function fileName(entry) {
-  const slug = (s) => String(s).toLowerCase().normalize('NFKD').replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '').slice(0, 32);
-  const day = String(entry.createdAt || '').slice(0, 10);
-  return [slug(entry.memberName || entry.memberId || 'chorus'), day, slug(entry.text)].filter(Boolean).join('-') + formatOf(entry.format).ext;
+  return downloadName({ memberName: entry.memberName || entry.memberId, text: entry.text }, formatOf(entry.format).ext.slice(1));
 }
 
 /** download saves bytes under a file name, as the download link would. */
@@ -35,7 +34,7 @@ function download(blob, name) {
  * identical request is answered from the cache at once), then saved.
  */
 function OtherFormats({ entry }) {
-  const { client } = useChorus();
+  const { client, config, ledger } = useChorus();
   const [busy, setBusy] = useState('');
   const [error, setError] = useState('');
   const acRef = useRef(null);
@@ -51,7 +50,8 @@ function OtherFormats({ entry }) {
     try {
       const queued = await client.synthesize({ memberId: entry.memberId, text: entry.text, speed: entry.speed, format: format.id,
         requestId: newRequestId() }, { signal: ac.signal });
-      const job = await client.pollJob(queued.job_id, { signal: ac.signal });
+      ledger.spend(1);
+      const job = await client.pollJob(queued.job_id, { signal: ac.signal, waitSeconds: config.statusWaitSeconds, deadlineMs: config.jobDeadlineSeconds * 1000 });
       if (job.status !== 'succeeded' || !job.audio_url) {
         throw new ApiError({ code: job.error?.code || 'job_failed', message: job.error?.message || '' });
       }
@@ -67,7 +67,7 @@ function OtherFormats({ entry }) {
         window.open(job.audio_url, '_blank', 'noopener'); // unreadable here (no CORS): let the browser fetch it
       }
     } catch (err) {
-      if (!ac.signal.aborted) setError(friendlyMessage(err));
+      if (!ac.signal.aborted) setError(friendlyMessage(err, { deadlineSeconds: config.jobDeadlineSeconds, blame: err?.code === 'rate_limited' ? ledger.blame() : null }));
     } finally {
       if (!ac.signal.aborted) setBusy('');
     }

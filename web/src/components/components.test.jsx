@@ -4,7 +4,7 @@ import { App } from '../App.jsx';
 import { ChorusProvider } from '../context.jsx';
 import { createClient } from '../lib/api.js';
 import { STORAGE_KEY } from '../lib/recent.js';
-import { CONFIG, fakeApi, json, noSleep } from '../test/fakeApi.js';
+import { CONFIG, fakeApi, json, noSleep, wavBytes } from '../test/fakeApi.js';
 import { BatchPage, audioClient } from './BatchPage.jsx';
 import { Composer } from './Composer.jsx';
 import { MemberPage, MembersPage, RecentPage } from './pages.jsx';
@@ -17,6 +17,8 @@ function setup(ui, script) {
 }
 
 const statusCalls = (api) => api.calls.filter((c) => c.path === '/api/status');
+const box = () => screen.getByLabelText('What should Mina say?');
+const submit = () => fireEvent.click(screen.getByRole('button', { name: /say it/ }));
 
 describe('members page', () => {
   it('shows a card per member with avatar, name, a line of bio and a demo label', async () => {
@@ -64,8 +66,6 @@ describe('composer', () => {
     await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('mina'));
     return s;
   }
-  const box = () => screen.getByLabelText('What should Mina say?');
-  const submit = () => fireEvent.click(screen.getByRole('button', { name: /say it/ }));
 
   it('counts characters live, Korean and emoji included', async () => {
     await composer();
@@ -106,7 +106,10 @@ describe('composer', () => {
     await composer({ synthesize: () => json(429, { error: { code: 'rate_limited', message: 'x' } }, { 'Retry-After': '30' }) });
     fireEvent.change(box(), { target: { value: 'hello' } });
     submit();
-    expect((await screen.findByRole('alert')).textContent).toMatch(/try again in 30 seconds/);
+    const alert = await screen.findByRole('alert');
+    // The limit is this fan's, not Chorus being busy: say so, and when they can go on.
+    expect(alert.textContent).toMatch(/a lot of clips in a short time.*You can make your next clip in 30 seconds\./);
+    expect(alert.textContent).not.toMatch(/Lots of fans/);
   });
 
   it('synthesises, shows progress, then the player with waveform, duration and download; keeps it in recent', async () => {
@@ -132,7 +135,7 @@ describe('composer', () => {
     expect(new Set(bars.map((b) => b[5])).size).toBeGreaterThan(5); // heights follow the sound
     expect(within(result).getByTestId('duration').textContent).toMatch(/0:00\.5/);
     const dl = within(result).getByRole('link', { name: /Download WAV/ });
-    expect(dl.getAttribute('download')).toMatch(/^mina-.*\.wav$/);
+    expect(dl.getAttribute('download')).toBe('Mina - 안녕 🎤.wav'); // named as batch lines are
     expect(dl.getAttribute('href')).toBe(audio.getAttribute('src'));
     expect(screen.queryByTestId('progress')).toBeNull();
     const stored = JSON.parse(localStorage.getItem(STORAGE_KEY));
@@ -152,12 +155,12 @@ describe('composer', () => {
       const result = await screen.findByTestId('result');
       expect(api.calls.find((c) => c.path === '/api/synthesize').body.format).toBe('opus');
       const dl = await within(result).findByRole('link', { name: /Download Opus/ });
-      expect(dl.getAttribute('download')).toMatch(/^mina-.*-hello-there\.opus$/);
+      expect(dl.getAttribute('download')).toBe('Mina - Hello there.opus');
       expect(within(result).getAllByRole('link', { name: /download/i })).toHaveLength(1);
       // Another format: the same words asked for again in it, then saved.
       fireEvent.click(within(result).getByRole('button', { name: 'Download as MP3' }));
       await waitFor(() => expect(saved).toHaveLength(1));
-      expect(saved[0]).toMatch(/^mina-.*-hello-there\.mp3$/);
+      expect(saved[0]).toBe('Mina - Hello there.mp3');
       const posts = api.calls.filter((c) => c.path === '/api/synthesize');
       expect(posts.map((c) => c.body.format)).toEqual(['opus', 'mp3']);
       expect(posts[1].body).toMatchObject({ member_id: 'mina', text: 'Hello there.', speed: 1 });
@@ -261,6 +264,19 @@ describe('composer', () => {
     expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(0);
   });
 
+  it('warns, without blocking, when the text is in a language the voice does not speak', async () => {
+    setup(<Composer initialMemberId="joon" />); // Joon's voice speaks English
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    const joonBox = screen.getByLabelText('What should Joon say?');
+    fireEvent.change(joonBox, { target: { value: '오늘 날씨가 정말 좋네요' } });
+    const warn = screen.getByTestId('language-warning');
+    expect(warn.textContent).toBe("Joon's voice speaks English, but this text is mostly Korean (Hangul): those parts may come out garbled or silent.");
+    expect(joonBox.getAttribute('aria-describedby')).toContain(warn.id);
+    expect(screen.getByRole('button', { name: /say it/ }).disabled).toBe(false);
+    fireEvent.change(joonBox, { target: { value: 'Good morning!' } });
+    expect(screen.queryByTestId('language-warning')).toBeNull();
+  });
+
   it("shows the API's text_unspeakable well if it still comes back", async () => {
     await composer({ synthesize: () => json(400, { error: { code: 'text_unspeakable', message: 'The text has nothing to say.', field: 'text' } }) });
     fireEvent.change(box(), { target: { value: 'hello' } });
@@ -278,29 +294,157 @@ describe('composer', () => {
     expect(screen.queryByTestId('result')).toBeNull();
   });
 
-  it('stops polling when it goes away', async () => {
-    const api = fakeApi({ steps: 1e9 });
-    let resolveSleep;
-    const client = createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: (ms, signal) => new Promise((res, rej) => {
-      resolveSleep = res;
-      signal.addEventListener('abort', () => rej(signal.reason), { once: true });
-    }) });
-    const { unmount } = render(<ChorusProvider client={client}><Composer initialMemberId="mina" /></ChorusProvider>);
+  it('keeps focus on the button while the clip is made, and says so there', async () => {
+    await composer({ steps: 3 });
+    fireEvent.change(box(), { target: { value: 'hello' } });
+    const button = screen.getByRole('button', { name: /say it/ });
+    button.focus();
+    fireEvent.click(button);
+    await screen.findByTestId('progress');
+    expect(document.activeElement).toBe(button); // not dropped to the page body
+    expect(button.getAttribute('aria-disabled')).toBe('true');
+    expect(button.textContent).toBe('Working…');
+    await screen.findByTestId('result');
+  });
+});
+
+/** gatedSleep is a sleep that waits until the test opens the gate (polls stay pending meanwhile). */
+function gatedSleep() {
+  const waiting = [];
+  const signals = [];
+  const sleepImpl = (ms, signal) => new Promise((resolve, reject) => {
+    waiting.push(resolve);
+    signals.push(signal);
+    signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+  const open = () => act(async () => { waiting.splice(0).forEach((r) => r()); });
+  return { sleepImpl, open, signals };
+}
+
+async function go(hash) {
+  await act(async () => {
+    window.location.hash = hash;
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  });
+}
+
+describe('a clip on its way', () => {
+  it('goes to Recent at once and resolves there after the fan leaves the page', async () => {
+    const api = fakeApi({ steps: 4 });
+    const gate = gatedSleep();
+    const client = createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: gate.sleepImpl });
+    window.location.hash = '#/compose?member=mina';
+    render(<App client={client} />);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('mina'));
+    fireEvent.change(screen.getByLabelText('What should Mina say?'), { target: { value: 'see you soon' } });
+    fireEvent.click(screen.getByRole('button', { name: /say it/ }));
+    await waitFor(() => expect(statusCalls(api)).toHaveLength(1));
+    expect(screen.getByRole('link', { name: 'Recent (1)' })).toBeTruthy();
+
+    await go('#/recent');
+    const item = await screen.findByTestId('recent-item');
+    expect(item.dataset.status).toMatch(/^(queued|running)$/);
+    expect(within(item).getByText('see you soon')).toBeTruthy();
+    expect(within(item).queryByRole('button', { name: /^Play/ })).toBeNull();
+    for (let i = 0; i < 10 && item.dataset.status !== 'succeeded'; i++) await gate.open();
+    await waitFor(() => expect(item.dataset.status).toBe('succeeded'));
+    fireEvent.click(within(item).getByRole('button', { name: /^Play clip of Mina: see you soon/ }));
+    await waitFor(() => expect(item.querySelector('audio')?.getAttribute('src')).toMatch(/^blob:/));
+  });
+
+  it('keeps the draft and the clip through a reload, and stops polling when the app goes away', async () => {
+    const api = fakeApi({ steps: 4 });
+    const gate = gatedSleep();
+    const client = createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: gate.sleepImpl });
+    window.location.hash = '#/members/mina';
+    const first = render(<App client={client} />);
+    const box1 = await screen.findByLabelText('What should Mina say?');
+    fireEvent.change(box1, { target: { value: 'a draft' } });
+    first.unmount(); // a reload
+
+    const second = render(<App client={client} />);
+    const box2 = await screen.findByLabelText('What should Mina say?');
+    expect(box2.value).toBe('a draft');
+    fireEvent.change(box2, { target: { value: 'before reload' } });
+    fireEvent.click(screen.getByRole('button', { name: /say it/ }));
+    await waitFor(() => expect(gate.signals).toHaveLength(1)); // asked once, waiting to ask again
+    second.unmount(); // reloading while "recording your clip…"
+    expect(gate.signals[0].aborted).toBe(true);
+    const n = statusCalls(api).length;
+    await gate.open();
+    expect(statusCalls(api)).toHaveLength(n); // nothing polls for a page that is gone
+
+    render(<App client={client} />);
+    expect((await screen.findByLabelText('What should Mina say?')).value).toBe('before reload');
+    expect(await screen.findByTestId('progress')).toBeTruthy(); // the same clip, picked up again
+    for (let i = 0; i < 10 && !screen.queryByTestId('result'); i++) await gate.open();
+    const result = await screen.findByTestId('result');
+    expect(within(result).getByTestId('result-text').textContent).toBe('before reload');
+    expect(new Set(statusCalls(api).map((c) => new URL(c.url).searchParams.get('id')))).toEqual(new Set(['job1']));
+  });
+
+  it('gives up after the deployment\'s deadline with a clear message, and can check again', async () => {
+    let clock = Date.parse('2026-12-07T10:00:00Z');
+    const now = () => clock;
+    let finish = false;
+    const api = fakeApi({ steps: 1e9, onWait: (sec) => { clock += sec * 1000; } });
+    const fetchImpl = async (u, init) => {
+      const url = new URL(u);
+      if (finish && url.pathname === '/api/status') {
+        const j = api.jobs.get(url.searchParams.get('id'));
+        j.polls = 1e9 + 1; // the fake's "succeeded" from here on
+      }
+      return api.fetch(u, init);
+    };
+    const client = createClient({ ...CONFIG, jobDeadlineSeconds: 60 }, { fetchImpl, sleepImpl: async (ms) => { clock += ms; }, now });
+    render(<ChorusProvider client={client} now={now}><Composer initialMemberId="mina" /></ChorusProvider>);
     await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('mina'));
     fireEvent.change(box(), { target: { value: 'hello' } });
     submit();
-    await waitFor(() => expect(statusCalls(api)).toHaveLength(1));
-    const { signal } = statusCalls(api)[0];
-    unmount();
-    expect(signal.aborted).toBe(true);
-    await act(async () => resolveSleep?.());
-    expect(statusCalls(api)).toHaveLength(1);
+    const stalled = await screen.findByTestId('stalled');
+    expect(stalled.textContent).toMatch(/taking much longer than usual \(over 1 minute\).*stays in Recent/);
+    expect(statusCalls(api).map((c) => new URL(c.url).searchParams.get('wait'))).toEqual(['20', '20', '20']);
+    expect(clock - Date.parse('2026-12-07T10:00:00Z')).toBe(60_000);
+    expect(JSON.parse(localStorage.getItem(STORAGE_KEY))[0]).toMatchObject({ status: expect.stringMatching(/^(queued|running)$/), stalled: true });
+
+    finish = true;
+    fireEvent.click(within(stalled).getByRole('button', { name: 'Check again' }));
+    expect(await screen.findByTestId('result')).toBeTruthy();
+    expect(screen.queryByTestId('stalled')).toBeNull();
+  });
+
+  it('downloads a clip\'s audio and captions in parallel', async () => {
+    const events = [];
+    let captionsAsked;
+    const asked = new Promise((r) => { captionsAsked = r; });
+    const api = fakeApi({
+      steps: 2,
+      audio: (u) => {
+        if (u.pathname.endsWith('.vtt')) {
+          events.push('captions asked');
+          captionsAsked();
+          return null;
+        }
+        events.push('audio asked');
+        // The audio answers only once the captions were asked for (or fails after a second).
+        return Promise.race([asked.then(() => null), new Promise((r) => setTimeout(() => r(new Response('slow', { status: 500 })), 1000))])
+          .then((r) => { events.push('audio answered'); return r || new Response(wavBytes(), { status: 200 }); });
+      },
+    });
+    const client = createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: noSleep });
+    render(<ChorusProvider client={client}><Composer initialMemberId="mina" /></ChorusProvider>);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('mina'));
+    fireEvent.change(box(), { target: { value: 'One. Two.' } });
+    submit();
+    const result = await screen.findByTestId('result');
+    await waitFor(() => expect(within(result).getAllByTestId('cue')).toHaveLength(2));
+    expect(events.slice(0, 3)).toEqual(['audio asked', 'captions asked', 'audio answered']);
   });
 });
 
 describe('recent results', () => {
   const saved = (over) => [{ jobId: 'job9', memberId: 'mina', memberName: 'Mina', demo: true, text: 'old clip', speed: 1,
-    durationSeconds: 0.5, createdAt: '2026-11-20T10:00:00Z', audioUrl: 'http://gcs.test/audio/job9.wav?v=0', expiresAt: '2026-11-20T10:15:00Z', ...over }];
+    durationSeconds: 0.5, createdAt: new Date(Date.now() - 3600_000).toISOString(), ...over }];
 
   it('refreshes an expired signed URL through status when replayed', async () => {
     localStorage.setItem(STORAGE_KEY, JSON.stringify(saved()));
@@ -308,20 +452,24 @@ describe('recent results', () => {
     api.seedJob('job9', { member_id: 'mina', text: 'old clip', polls: 5 });
     expect(screen.getByText('old clip')).toBeTruthy();
     expect(statusCalls(api)).toHaveLength(0); // nothing is fetched until the fan asks
-    fireEvent.click(screen.getByRole('button', { name: 'Play' }));
+    fireEvent.click(screen.getByRole('button', { name: /^Play clip of Mina/ }));
     const result = await screen.findByTestId('result');
     await waitFor(() => expect(result.querySelector('audio')).toBeTruthy());
     expect(statusCalls(api)).toHaveLength(1);
     expect(api.calls.filter((c) => c.url.startsWith('http://gcs.test/')).map((c) => c.path + c.search)).toEqual(['/audio/job9.wav?v=1', '/audio/job9.vtt?v=1']);
+    // Storage keeps no signed URL: the next replay asks status again.
     const stored = JSON.parse(localStorage.getItem(STORAGE_KEY))[0];
-    expect(stored.audioUrl).toBe('http://gcs.test/audio/job9.wav?v=1');
-    expect(Date.parse(stored.expiresAt)).toBeGreaterThan(Date.now());
+    expect(stored).toMatchObject({ jobId: 'job9', text: 'old clip', status: 'succeeded' });
+    expect(stored).not.toHaveProperty('audioUrl');
+    expect(stored).not.toHaveProperty('captionsUrl');
+    expect(stored).not.toHaveProperty('expiresAt');
+    expect(localStorage.getItem(STORAGE_KEY)).not.toMatch(/gcs\.test/);
   });
 
   it('says a clip is gone when its job no longer exists', async () => {
     localStorage.setItem(STORAGE_KEY, JSON.stringify(saved({ jobId: 'vanished' })));
     setup(<RecentPage />);
-    fireEvent.click(screen.getByRole('button', { name: 'Play' }));
+    fireEvent.click(screen.getByRole('button', { name: /^Play clip of Mina/ }));
     expect((await screen.findByRole('alert')).textContent).toMatch(/expired and is no longer available/);
   });
 
@@ -329,9 +477,71 @@ describe('recent results', () => {
     localStorage.setItem(STORAGE_KEY, JSON.stringify(saved({ jobId: 'old1' })));
     const { api } = setup(<RecentPage />);
     api.seedJob('old1', { member_id: 'mina', text: 'old clip', gone: true });
-    fireEvent.click(screen.getByRole('button', { name: 'Play' }));
+    fireEvent.click(screen.getByRole('button', { name: /^Play clip of Mina/ }));
     expect((await screen.findByRole('alert')).textContent).toMatch(/older than Chorus keeps recordings.*Make it again/);
     expect(screen.queryByRole('button', { name: 'Try again' })).toBeNull();
+  });
+
+  it('says what it keeps and for how long, from the deployment\'s config, and drops clips past it', () => {
+    const day = 24 * 3600_000;
+    localStorage.setItem(STORAGE_KEY, JSON.stringify([
+      ...saved({ jobId: 'new', text: 'yesterday', createdAt: new Date(Date.now() - day).toISOString() }),
+      ...saved({ jobId: 'old', text: 'three days ago', createdAt: new Date(Date.now() - 3 * day).toISOString() }),
+    ]));
+    const api = fakeApi();
+    render(<ChorusProvider client={createClient({ ...CONFIG, audioRetentionSeconds: 2 * 24 * 3600 }, { fetchImpl: api.fetch, sleepImpl: noSleep })}><RecentPage /></ChorusProvider>);
+    const policy = screen.getByTestId('recent-policy').textContent;
+    expect(policy).toMatch(/the last 50 are listed here/);
+    expect(policy).toMatch(/keeps each clip's audio for 2 days; after that the audio is deleted and the clip leaves this list/);
+    expect(policy).not.toMatch(/until you remove them/);
+    expect(screen.getAllByTestId('recent-item').map((li) => within(li).getByText(/yesterday|three days ago/).textContent)).toEqual(['yesterday']);
+  });
+
+  it('lists a clip made twice once', () => {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify([
+      ...saved({ jobId: 'b', text: 'Hello  there' }), ...saved({ jobId: 'a', text: 'Hello there' }), ...saved({ jobId: 'c', text: 'Hello there', speed: 1.5 }),
+    ]));
+    setup(<RecentPage />);
+    expect(screen.getAllByTestId('recent-item')).toHaveLength(2); // the same words at another speed are another clip
+  });
+
+  it('lists a repeat that resolves as the same clip only once', async () => {
+    const { api } = setup(<><RecentPage /><Composer initialMemberId="mina" /></>, { steps: 2 });
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('mina'));
+    for (let i = 0; i < 2; i++) {
+      fireEvent.change(box(), { target: { value: 'hello twice' } });
+      submit();
+      await waitFor(() => expect(JSON.parse(localStorage.getItem(STORAGE_KEY))[0]).toMatchObject({ jobId: `job${i + 1}`, status: 'succeeded' }));
+    }
+    expect(api.calls.filter((c) => c.path === '/api/synthesize')).toHaveLength(2);
+    expect(screen.getAllByTestId('recent-item')).toHaveLength(1);
+    expect(JSON.parse(localStorage.getItem(STORAGE_KEY)).map((e) => e.jobId)).toEqual(['job2']);
+  });
+
+  it('"Remove all" can be undone, and focus lands on Undo', async () => {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify([...saved({ jobId: 'x1', text: 'first' }), ...saved({ jobId: 'x2', text: 'second' })]));
+    setup(<RecentPage />);
+    fireEvent.click(screen.getByRole('button', { name: 'Remove all' }));
+    expect(screen.queryAllByTestId('recent-item')).toHaveLength(0);
+    expect(JSON.parse(localStorage.getItem(STORAGE_KEY))).toEqual([]);
+    const notice = screen.getByTestId('undo-notice');
+    expect(notice.textContent).toMatch(/Removed 2 clips from this device/);
+    const undo = within(notice).getByRole('button', { name: 'Undo' });
+    await waitFor(() => expect(document.activeElement).toBe(undo));
+    fireEvent.click(undo);
+    expect(screen.getAllByTestId('recent-item').map((li) => within(li).getByText(/first|second/).textContent)).toEqual(['first', 'second']);
+    expect(JSON.parse(localStorage.getItem(STORAGE_KEY)).map((e) => e.jobId)).toEqual(['x1', 'x2']);
+    expect(screen.queryByTestId('undo-notice')).toBeNull();
+  });
+
+  it('uses heading levels in order: the page, each clip, its player', async () => {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify(saved()));
+    const { api } = setup(<RecentPage />);
+    api.seedJob('job9', { member_id: 'mina', text: 'old clip', polls: 5 });
+    fireEvent.click(screen.getByRole('button', { name: /^Play clip of Mina/ }));
+    await screen.findByTestId('result');
+    const levels = [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')].map((h) => Number(h.tagName[1]));
+    expect(levels).toEqual([1, 2, 3]);
   });
 
   it('removes a clip', () => {
@@ -498,50 +708,138 @@ describe('batch', () => {
     await waitFor(() => expect(young.querySelector('audio')).toBeTruthy());
   });
 
-  it('points at the line the API refused', async () => {
-    setup(<BatchPage memberId="joon" />, { batch: () => json(400, { error: { code: 'text_too_long', message: 'x', field: 'items[1].text' } }) });
+  it('marks the line the API refused, numbered as in the box, and sends the others', async () => {
+    let first = true;
+    const { api } = setup(<BatchPage memberId="joon" />, {
+      steps: 2,
+      batch: () => {
+        if (!first) return null;
+        first = false;
+        return json(400, { error: { code: 'member_inactive', message: 'x', field: 'items[1].text' } });
+      },
+    });
     await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
-    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'one\ntwo' } });
-    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips' }));
-    expect((await screen.findByRole('alert')).textContent).toMatch(/^Line 2: That's too long/);
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'one\n\ntwo\nthree' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Make 3 clips' }));
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toMatch(/^Chorus refused line 3: .*The other lines can still be sent\.$/); // "two" is the 3rd line of the box
+    const problems = screen.getByTestId('line-problems');
+    await waitFor(() => expect(document.activeElement).toBe(problems));
+    expect(within(problems).getAllByTestId('line-problem').map((li) => li.textContent)).toEqual([expect.stringMatching(/^Line 3: .*Go to line 3$/)]);
+    expect([...screen.getByTestId('line-numbers').querySelectorAll('.line-bad')].map((n) => n.textContent)).toEqual(['3']);
+    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips, skipping line 3' }));
+    await screen.findByText(/2 of 2 done/);
+    expect(api.calls.filter((c) => c.path === '/api/batch').map((c) => c.body.items.map((i) => i.text))).toEqual([['one', 'two', 'three'], ['one', 'three']]);
+    expect(screen.getByLabelText(/Lines/).value).toBe('two'); // what was not sent stays in the box
+    expect(screen.getByText(/Sent 2 lines; the other 1 is still in the box/)).toBeTruthy();
   });
 
-  it('points at the lines the voice cannot say, and sends nothing', async () => {
-    const { api } = setup(<BatchPage memberId="joon" />);
+  it('shows the lines the voice cannot say in place, lets the fan go to them, and sends the valid ones', async () => {
+    const { api } = setup(<BatchPage memberId="joon" />, { steps: 2 });
     await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
-    const lines = screen.getByLabelText(/Lines/);
-    fireEvent.change(lines, { target: { value: 'fine\n🎉🎉\n& \n\u200b...' } }); // "&" is "and" for Joon's English voice
-    const why = screen.getByTestId('unspeakable');
-    expect(why.textContent).toMatch(/^Lines 2, 4 have nothing Joon can say: add some words or numbers/);
-    expect(lines.getAttribute('aria-describedby')).toContain(why.id);
-    const send = screen.getByRole('button', { name: 'Make 4 clips' });
-    expect(send.disabled).toBe(true);
-    fireEvent.submit(send.closest('form'));
-    expect(screen.getByRole('alert').textContent).toMatch(/^Lines 2, 4 have nothing Joon can say/);
-    fireEvent.change(lines, { target: { value: 'fine\n🎉 yay' } });
-    expect(screen.queryByTestId('unspeakable')).toBeNull();
-    expect(screen.getByRole('button', { name: 'Make 2 clips' }).disabled).toBe(false);
-    expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(0);
+    const box = screen.getByLabelText(/Lines/);
+    const text = 'fine\n🎉🎉\n& \n\u200b...\n' + 'x'.repeat(21); // "&" is "and" for Joon's English voice
+    fireEvent.change(box, { target: { value: text } });
+    const problems = screen.getByTestId('line-problems');
+    expect(problems.textContent).toMatch(/^Lines 2, 4, 5 can't be sent as they are; the other 2 can\./);
+    const items = within(problems).getAllByTestId('line-problem').map((li) => li.textContent);
+    expect(items[0]).toMatch(/^Line 2: nothing Joon can say: add some words or numbers/);
+    expect(items[2]).toMatch(/^Line 5: too long: 21 characters, the most is 20/);
+    expect(box.getAttribute('aria-invalid')).toBe('true');
+    expect(box.getAttribute('aria-describedby')).toContain(problems.id);
+    expect(box.getAttribute('wrap')).toBe('off'); // a line is a line, on a phone too
+    expect([...screen.getByTestId('line-numbers').children].map((n) => n.textContent)).toEqual(['1', '2', '3', '4', '5']);
+    expect(box.style.backgroundImage).toMatch(/linear-gradient/); // the bad lines are tinted in the box
+    fireEvent.click(within(problems).getByRole('button', { name: 'Go to line 4' }));
+    expect(document.activeElement).toBe(box);
+    expect(text.slice(box.selectionStart, box.selectionEnd)).toBe('\u200b...');
+    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips, skipping lines 2, 4 and 5' }));
+    await screen.findByText(/2 of 2 done/);
+    expect(api.calls.find((c) => c.path === '/api/batch').body.items.map((i) => i.text)).toEqual(['fine', '&']);
+    expect(box.value).toBe('🎉🎉\n\u200b...\n' + 'x'.repeat(21));
   });
 
-  it("names the line of the API's text_unspeakable", async () => {
-    setup(<BatchPage memberId="joon" />, { batch: () => json(400, { error: { code: 'text_unspeakable', message: 'x', field: 'items[1].text' } }) });
+  it('says what a batch costs before sending, and offers a size that does not lock the fan out', async () => {
+    const { api } = setup(<BatchPage memberId="joon" />, { steps: 2 });
     await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
-    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'one\ntwo' } });
-    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips' }));
-    expect((await screen.findByRole('alert')).textContent).toMatch(/^Line 2: Joon can't say that: add some words or numbers/);
+    const box = screen.getByLabelText(/Lines/);
+    fireEvent.change(box, { target: { value: Array.from({ length: 5 }, (_, i) => `l${i + 1}`).join('\n') } });
+    expect(screen.getByTestId('batch-cost').textContent).toMatch(/After these 5 clips you can go on making clips right away/);
+    fireEvent.change(box, { target: { value: Array.from({ length: 25 }, (_, i) => `l${i + 1}`).join('\n') } });
+    const cost = screen.getByTestId('batch-cost');
+    // 20 at once and one a second (CONFIG): 25 leave 5 of debt, the next clip waits 6 s.
+    expect(cost.textContent).toMatch(/These 25 clips use up your allowance: after sending, you'll wait about 6 seconds before your next clip\. Send 19 or fewer to keep going without a wait\./);
+    expect(box.getAttribute('aria-describedby')).toContain(cost.id);
+    fireEvent.click(within(cost).getByRole('button', { name: 'Make the first 19 now' }));
+    await screen.findByText(/19 of 19 done/);
+    expect(api.calls.find((c) => c.path === '/api/batch').body.items).toHaveLength(19);
+    expect(box.value).toBe(Array.from({ length: 6 }, (_, i) => `l${i + 20}`).join('\n'));
+    // The allowance is spent: the rest would wait.
+    expect(screen.getByTestId('batch-cost').textContent).toMatch(/^You can send these 6 clips in about [1-5] seconds?: your recent clips used your allowance\./);
   });
 
-  it('checks line count and length before sending', async () => {
-    const { api } = setup(<BatchPage memberId="joon" />);
+  it('sends the first 100 lines of a longer paste and keeps the rest', async () => {
+    const { api } = setup(<BatchPage memberId="joon" />, { steps: 2 });
     await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
-    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'fine\n' + 'x'.repeat(21) } });
-    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips' }));
-    expect(screen.getByRole('alert').textContent).toMatch(/Line 2 is too long/);
     fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: Array.from({ length: 101 }, (_, i) => `l${i}`).join('\n') } });
-    fireEvent.click(screen.getByRole('button', { name: 'Make 101 clips' }));
-    expect(screen.getByRole('alert').textContent).toMatch(/more than 100 lines/);
+    fireEvent.click(screen.getByRole('button', { name: 'Make the first 100 clips' }));
+    await screen.findByText(/100 of 100 done/);
+    expect(api.calls.find((c) => c.path === '/api/batch').body.items).toHaveLength(100);
+    expect(screen.getByLabelText(/Lines/).value).toBe('l100');
+  });
+
+  it('sends nothing when no line can go, and says why', async () => {
+    const { api } = setup(<BatchPage memberId="joon" />);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: '🎉\n' + 'x'.repeat(21) } });
+    fireEvent.submit(screen.getByLabelText(/Lines/).closest('form'));
+    expect(screen.getByRole('alert').textContent).toBe('Nothing to send: lines 1 and 2 need fixing first.');
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: '' } });
+    fireEvent.submit(screen.getByLabelText(/Lines/).closest('form'));
+    expect(screen.getByRole('alert').textContent).toMatch(/Add at least one line/);
     expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(0);
+  });
+
+  it('says when a batch stops making progress for the deployment\'s deadline, and can check again', async () => {
+    let clock = Date.parse('2026-12-07T10:00:00Z');
+    let finish = false;
+    const api = fakeApi({ steps: 1e9 });
+    const fetchImpl = async (u, init) => {
+      const url = new URL(u);
+      if (finish && url.pathname === '/api/status') for (const j of api.jobs.values()) j.polls = 1e9 + 1;
+      return api.fetch(u, init);
+    };
+    const client = createClient({ ...CONFIG, jobDeadlineSeconds: 60 }, { fetchImpl, sleepImpl: async (ms) => { clock += ms; }, now: () => clock });
+    render(<ChorusProvider client={client} now={() => clock}><BatchPage memberId="joon" /></ChorusProvider>);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'one\ntwo' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips' }));
+    const stalled = await screen.findByTestId('batch-stalled');
+    expect(stalled.textContent).toMatch(/No clip of this batch has finished in over 1 minute: Chorus may be very busy/);
+    expect(clock - Date.parse('2026-12-07T10:00:00Z')).toBe(60_000);
+    finish = true;
+    fireEvent.click(within(stalled).getByRole('button', { name: 'Check again' }));
+    await screen.findByText(/2 of 2 done/);
+    expect(screen.queryByTestId('batch-stalled')).toBeNull();
+    expect(api.calls.filter((c) => c.path === '/api/batch')).toHaveLength(1);
+  });
+
+  it('shows a batch on its way again after a reload, and finishes it', async () => {
+    const api = fakeApi({ steps: 3 });
+    const gate = gatedSleep();
+    const client = createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: gate.sleepImpl });
+    const first = render(<ChorusProvider client={client}><BatchPage memberId="joon" /></ChorusProvider>);
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'one\ntwo' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Make 2 clips' }));
+    await waitFor(() => expect(gate.signals).toHaveLength(1));
+    first.unmount();
+    render(<ChorusProvider client={client}><BatchPage /></ChorusProvider>);
+    expect((await screen.findAllByTestId('batch-row')).map((r) => r.querySelector('.batch-text').textContent)).toEqual(['one', 'two']);
+    for (let i = 0; i < 10 && !screen.queryByText(/2 of 2 done/); i++) await gate.open();
+    await screen.findByText(/2 of 2 done/);
+    expect(api.calls.filter((c) => c.path === '/api/batch')).toHaveLength(1);
+    expect(screen.getByLabelText('Member').value).toBe('joon');
   });
 });
 
@@ -555,6 +853,32 @@ describe('app', () => {
     expect(screen.getByRole('link', { name: 'Chorus' }).querySelector('.brand-name')).toBeTruthy(); // hidden on phones, still named
     expect(screen.getAllByRole('link').filter((l) => l.closest('nav')).map((l) => l.textContent)).toEqual(['Members', 'Compose', 'Batch', 'Recent (2)']);
     await screen.findAllByTestId('member-card');
+  });
+
+  it('names the browser tab after the page', async () => {
+    const api = fakeApi();
+    render(<App client={createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: noSleep })} />);
+    await screen.findAllByTestId('member-card');
+    expect(document.title).toBe('Members · Chorus');
+    for (const [hash, title] of [['#/members/mina', 'Mina · Chorus'], ['#/recent', 'Recent clips · Chorus'], ['#/compose', 'Compose · Chorus'], ['#/batch', 'Batch · Chorus'], ['#/nope', 'Page not found · Chorus']]) {
+      await go(hash);
+      await waitFor(() => expect(document.title).toBe(title));
+    }
+  });
+
+  it('says a batch used up the allowance when the next clip is refused', async () => {
+    const api = fakeApi({ steps: 2, synthesize: () => json(429, { error: { code: 'rate_limited', message: 'slow down' } }, { 'Retry-After': '118' }) });
+    render(<App client={createClient(CONFIG, { fetchImpl: api.fetch, sleepImpl: noSleep })} />);
+    await go('#/batch?member=joon');
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: Array.from({ length: 25 }, (_, i) => `line ${i + 1}`).join('\n') } });
+    fireEvent.click(screen.getByRole('button', { name: /^Make 25 clips/ }));
+    await screen.findByText(/25 of 25 done/);
+    await go('#/members/mina');
+    fireEvent.change(await screen.findByLabelText('What should Mina say?'), { target: { value: 'one more' } });
+    submit();
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toBe('Your batch of 25 clips used up your allowance for now. You can make your next clip in 1 min 58 s.');
   });
 
   it('routes by hash and moves focus to the new page title', async () => {

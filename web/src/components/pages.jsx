@@ -1,7 +1,8 @@
-import { useEffect, useMemo, useState } from 'react';
+import { forwardRef, useEffect, useMemo, useRef, useState } from 'react';
 import { useChorus } from '../context.jsx';
 import { accentFor } from '../lib/identity.js';
 import { friendlyMessage } from '../lib/messages.js';
+import { isPending, MAX_RECENT } from '../lib/recent.js';
 import { href } from '../lib/router.js';
 import { formatDuration } from '../lib/wav.js';
 import { Avatar } from './Avatar.jsx';
@@ -9,14 +10,29 @@ import { Composer } from './Composer.jsx';
 import { DemoBadge } from './DemoBadge.jsx';
 import { ResultPlayer } from './ResultPlayer.jsx';
 
-/** PageTitle is the page's h1; it takes focus after navigation so screen readers announce the page. */
-export function PageTitle({ children, className = '' }) {
+/** textOf flattens React children to their text (for the document title). */
+function textOf(node) {
+  if (node === null || node === undefined || typeof node === 'boolean') return '';
+  if (typeof node === 'string' || typeof node === 'number') return String(node);
+  if (Array.isArray(node)) return node.map(textOf).join('');
+  return textOf(node.props?.children);
+}
+
+/**
+ * PageTitle is the page's h1; it takes focus after navigation so screen
+ * readers announce the page, and names the browser tab ("Mina · Chorus").
+ */
+export const PageTitle = forwardRef(function PageTitle({ children, className = '', docTitle }, ref) {
+  const title = (docTitle ?? textOf(children)).replace(/\s+/g, ' ').trim();
+  useEffect(() => {
+    document.title = title ? `${title} · Chorus` : 'Chorus';
+  }, [title]);
   return (
-    <h1 className={`page-title ${className}`} tabIndex={-1} data-page-title>
+    <h1 ref={ref} className={`page-title ${className}`} tabIndex={-1} data-page-title>
       {children}
     </h1>
   );
-}
+});
 
 function LoadError({ error, onRetry }) {
   return (
@@ -58,7 +74,7 @@ export function MembersPage() {
   return (
     <>
       <div className="hero">
-        <PageTitle>{single ? <>Hear <span className="brand-text">{single}</span> say anything</> : 'Hear your favourite members say anything'}</PageTitle>
+        <PageTitle docTitle="Members">{single ? <>Hear <span className="brand-text">{single}</span> say anything</> : 'Hear your favourite members say anything'}</PageTitle>
         <p className="lede">Pick a member, type a sentence, and hear it in their voice.</p>
       </div>
       {members.phase === 'loading' ? <p className="muted" role="status">Loading members…</p> : null}
@@ -161,51 +177,121 @@ export function ComposePage({ memberId }) {
   );
 }
 
-/** RecentPage: results kept in this browser; replay refreshes expired links through status. */
+/** formatSpan says a duration in seconds in the largest whole unit: "7 days", "36 hours", "90 minutes". */
+export function formatSpan(seconds) {
+  const units = [[86400, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second']];
+  for (const [n, name] of units) {
+    if (seconds >= n && seconds % n === 0) {
+      const v = seconds / n;
+      return `${v.toLocaleString('en')} ${name}${v === 1 ? '' : 's'}`;
+    }
+  }
+  return `${seconds} seconds`;
+}
+
+const PENDING_WORDS = { queued: 'Waiting in line…', running: 'Recording…' };
+
+/** RecentItem is one clip in Recent: pending (it resolves in place), stalled, failed or ready to play. */
+function RecentItem({ e, open, onToggle, onRemove }) {
+  const { config, checkAgain } = useChorus();
+  const c = accentFor(e.memberId);
+  const who = e.memberName || 'Member';
+  const short = Array.from(e.text).slice(0, 40).join('');
+  const status = e.status || 'succeeded';
+  const pending = isPending(e);
+  return (
+    <li className="recent-item card" style={{ '--accent': c.accent, '--accent-soft': c.soft }} data-testid="recent-item"
+      data-status={e.stalled ? 'stalled' : status}>
+      <div className="recent-head">
+        <span className={`dot${pending && !e.stalled ? ' dot-pending' : ''}`} aria-hidden="true" />
+        <div className="recent-words">
+          <h2 className="recent-title">{who}{e.demo ? <span className="badge badge-demo">Demo voice</span> : null}</h2>
+          <span className="recent-text">{e.text}</span>
+          <span className="muted small">
+            {pending && !e.stalled ? <span className="recent-state">{PENDING_WORDS[status]}</span> : null}
+            {status === 'succeeded' ? formatDuration(e.durationSeconds) : null}
+            {e.createdAt ? `${status === 'succeeded' || (pending && !e.stalled) ? ' · ' : ''}${new Date(e.createdAt).toLocaleString()}` : ''}
+          </span>
+        </div>
+        <div className="recent-actions">
+          {status === 'succeeded' ? (
+            <button type="button" className="btn btn-secondary" aria-expanded={open} onClick={onToggle}
+              aria-label={`${open ? 'Close' : 'Play'} clip of ${who}: ${short}`}>
+              {open ? 'Close' : 'Play'}
+            </button>
+          ) : null}
+          {e.stalled ? (
+            <button type="button" className="btn btn-secondary" onClick={() => checkAgain(e.jobId)}
+              aria-label={`Check again on the clip of ${who}: ${short}`}>Check again</button>
+          ) : null}
+          <button type="button" className="btn btn-quiet" onClick={onRemove} aria-label={`Remove clip of ${who}: ${short}`}>
+            Remove
+          </button>
+        </div>
+      </div>
+      {e.stalled ? (
+        <p className="field-error recent-problem">{friendlyMessage(e.error?.code === 'job_timeout' ? e.error : { code: 'job_timeout' }, { deadlineSeconds: config.jobDeadlineSeconds })}</p>
+      ) : null}
+      {status === 'failed' ? <p className="field-error recent-problem">{friendlyMessage(e.error || { code: 'job_failed' }, { memberName: e.memberName })}</p> : null}
+      {open && status === 'succeeded' ? <ResultPlayer entry={e} headingLevel={3} /> : null}
+    </li>
+  );
+}
+
+/**
+ * RecentPage: the clips kept in this browser, newest first. It says what is
+ * kept and for how long (the deployment's audio retention), lists a clip
+ * the moment it is sent and resolves it in place, and "Remove all" can be
+ * undone. Replay refreshes signed URLs through status.
+ */
 export function RecentPage() {
-  const { recent, removeResult, clearResults } = useChorus();
+  const { config, recent, removeResult, clearResults, restoreResults } = useChorus();
   const [open, setOpen] = useState(null);
+  const [cleared, setCleared] = useState(null);
+  const undoRef = useRef(null);
+  const titleRef = useRef(null);
+  const pending = recent.filter((e) => isPending(e) && !e.stalled).length;
+  useEffect(() => {
+    if (cleared) undoRef.current?.focus();
+  }, [cleared]);
+
+  function removeAll() {
+    const held = clearResults();
+    setOpen(null);
+    setCleared(held);
+  }
+  function undo() {
+    restoreResults(cleared);
+    setCleared(null);
+    queueMicrotask(() => titleRef.current?.focus());
+  }
+
   return (
     <>
-      <PageTitle>Recent clips</PageTitle>
-      <p className="lede">Clips you made on this device. They stay here until you remove them.</p>
+      <PageTitle ref={titleRef}>Recent clips</PageTitle>
+      <p className="lede" data-testid="recent-policy">
+        Clips you made on this device, newest first: the last {MAX_RECENT} are listed here.
+        Chorus keeps each clip&apos;s audio for {formatSpan(config.audioRetentionSeconds)}; after that the audio is deleted and the clip leaves this list.
+      </p>
+      <p className="visually-hidden" role="status">{pending ? `${pending} clip${pending === 1 ? ' is' : 's are'} being made.` : ''}</p>
+      {cleared ? (
+        <div className="notice notice-info" role="status" data-testid="undo-notice">
+          <p>Removed {cleared.length} clip{cleared.length === 1 ? '' : 's'} from this device.</p>
+          <button type="button" className="btn btn-secondary" ref={undoRef} onClick={undo}>Undo</button>
+        </div>
+      ) : null}
       {recent.length === 0 ? (
         <p className="muted">Nothing yet. <a href={href.members()}>Pick a member</a> and make your first clip.</p>
       ) : (
         <>
           <ul className="recent-list">
-            {recent.map((e) => {
-              const c = accentFor(e.memberId);
-              const isOpen = open === e.jobId;
-              return (
-                <li key={e.jobId} className="recent-item card" style={{ '--accent': c.accent, '--accent-soft': c.soft }} data-testid="recent-item">
-                  <div className="recent-head">
-                    <span className="dot" aria-hidden="true" />
-                    <div className="recent-words">
-                      <strong>{e.memberName || 'Member'}</strong>
-                      {e.demo ? <span className="badge badge-demo">Demo voice</span> : null}
-                      <span className="recent-text">{e.text}</span>
-                      <span className="muted small">
-                        {formatDuration(e.durationSeconds)}{e.createdAt ? ` · ${new Date(e.createdAt).toLocaleString()}` : ''}
-                      </span>
-                    </div>
-                    <div className="recent-actions">
-                      <button type="button" className="btn btn-secondary" aria-expanded={isOpen}
-                        onClick={() => setOpen(isOpen ? null : e.jobId)}>
-                        {isOpen ? 'Close' : 'Play'}
-                      </button>
-                      <button type="button" className="btn btn-quiet" onClick={() => removeResult(e.jobId)}
-                        aria-label={`Remove clip of ${e.memberName || 'member'}: ${e.text.slice(0, 40)}`}>
-                        Remove
-                      </button>
-                    </div>
-                  </div>
-                  {isOpen ? <ResultPlayer entry={e} headingLevel={3} /> : null}
-                </li>
-              );
-            })}
+            {recent.map((e) => (
+              <RecentItem key={e.jobId} e={e} open={open === e.jobId}
+                onToggle={() => setOpen(open === e.jobId ? null : e.jobId)}
+                onRemove={() => removeResult(e.jobId)} />
+            ))}
           </ul>
-          <p><button type="button" className="btn btn-quiet" onClick={clearResults}>Remove all</button></p>
+          <p><button type="button" className="btn btn-quiet" onClick={removeAll}>Remove all</button></p>
         </>
       )}
     </>

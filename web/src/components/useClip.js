@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { ApiError } from '../lib/api.js';
 import { formatOf } from '../lib/formats.js';
-import { fetchAudio, fetchCaptions, freshEntry } from '../lib/recent.js';
+import { fetchCaptions, fetchClip, freshEntry } from '../lib/recent.js';
 import { parseWav, peaks as toPeaks } from '../lib/wav.js';
 
 const BARS = 160;
@@ -23,8 +23,8 @@ async function decodeSamples(bytes) {
 }
 
 /**
- * useClip loads a result's audio (refreshing an expired signed URL through
- * status) and its captions, decodes the audio for the waveform (WAV here,
+ * useClip loads a result's audio and its captions in parallel (refreshing an
+ * expired signed URL through status first), decodes the audio for the waveform (WAV here,
  * Opus and MP3 through Web Audio) and serves it from a blob URL, so
  * playback and download keep working after the signed URL expires. When
  * the bytes cannot be read (a bucket without CORS), it falls back to
@@ -47,9 +47,8 @@ export function useClip(entry, client, { onRefreshed, enabled = true } = {}) {
     setState({ phase: 'loading' });
     (async () => {
       try {
-        const { entry: used, bytes } = await fetchAudio(start, client, { signal: ac.signal });
+        const { entry: used, bytes, cues } = await fetchClip(start, client, { signal: ac.signal });
         if (used !== start) refreshedRef.current?.(used);
-        const cues = await fetchCaptions(used, client, { signal: ac.signal });
         objectUrl = URL.createObjectURL(new Blob([bytes], { type: formatOf(used.format).type }));
         let wave = null;
         let duration = used.durationSeconds;

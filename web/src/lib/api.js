@@ -84,25 +84,65 @@ export function newRequestId() {
 }
 
 /**
- * createClient returns the API client for a validated config.
- * fetchImpl and sleepImpl are injectable for tests.
+ * A long-poll answer may come this long after the wait it asked for
+ * (network, a busy function) before the request is given up as lost.
  */
-export function createClient(config, { fetchImpl = (...a) => globalThis.fetch(...a), sleepImpl = sleep } = {}) {
-  async function call(url, { method = 'GET', body, signal } = {}) {
-    const init = { method, signal, headers: { Accept: 'application/json' }, cache: 'no-store' };
+export const LONG_POLL_SLACK_MS = 15_000;
+
+/**
+ * linked returns a signal that aborts when parent does or after ms (when
+ * ms > 0), and a function that releases the timer.
+ */
+function linked(parent, ms) {
+  if (!(ms > 0)) return { signal: parent, done: () => {}, timedOut: () => false };
+  const ac = new AbortController();
+  let expired = false;
+  const onAbort = () => ac.abort(parent.reason);
+  parent?.addEventListener('abort', onAbort, { once: true });
+  if (parent?.aborted) ac.abort(parent.reason);
+  const t = setTimeout(() => {
+    expired = true;
+    ac.abort(new DOMException('Timed out', 'TimeoutError'));
+  }, ms);
+  return {
+    signal: ac.signal,
+    done: () => {
+      clearTimeout(t);
+      parent?.removeEventListener('abort', onAbort);
+    },
+    timedOut: () => expired && !parent?.aborted,
+  };
+}
+
+/**
+ * createClient returns the API client for a validated config.
+ * fetchImpl, sleepImpl and now (the clock polling deadlines are measured
+ * on) are injectable for tests.
+ */
+export function createClient(config, { fetchImpl = (...a) => globalThis.fetch(...a), sleepImpl = sleep, now = () => Date.now() } = {}) {
+  async function call(url, { method = 'GET', body, signal, timeoutMs = 0 } = {}) {
+    const limit = linked(signal, timeoutMs);
+    const init = { method, signal: limit.signal, headers: { Accept: 'application/json' }, cache: 'no-store' };
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
     }
     let res;
+    let text = '';
     try {
       res = await fetchImpl(url, init);
+      text = await res.text().catch((err) => {
+        if (limit.signal.aborted) throw err;
+        return '';
+      });
     } catch (err) {
+      if (limit.timedOut()) throw new ApiError({ code: 'network', message: 'the server did not answer in time' });
       if (err?.name === 'AbortError' || signal?.aborted) throw err;
       throw new ApiError({ code: 'network', message: err?.message || 'network error' });
+    } finally {
+      limit.done();
     }
     let data = null;
-    const text = await res.text().catch(() => '');
     if (text) {
       try {
         data = JSON.parse(text);
@@ -182,10 +222,17 @@ export function createClient(config, { fetchImpl = (...a) => globalThis.fetch(..
       return call(config.batchUrl, { method: 'POST', body, signal });
     },
 
-    /** status returns one job; a missing one is ApiError code job_not_found. */
-    async status(jobId, { signal } = {}) {
+    /**
+     * status returns one job; a missing one is ApiError code job_not_found.
+     * wait > 0 asks for a long-poll (`?wait=`): the server answers when the
+     * job ends or after that many seconds; a server that ignores it answers
+     * at once, which poll allows for.
+     */
+    async status(jobId, { signal, wait = 0 } = {}) {
+      let url = withParam(config.statusUrl, 'id', jobId);
+      if (wait > 0) url = withParam(url, 'wait', String(wait));
       try {
-        return await call(withParam(config.statusUrl, 'id', jobId), { signal });
+        return await call(url, { signal, timeoutMs: wait > 0 ? wait * 1000 + LONG_POLL_SLACK_MS : 0 });
       } catch (err) {
         if (err instanceof ApiError && err.status === 404 && err.code === 'not_found') err.code = 'job_not_found';
         throw err;
@@ -198,30 +245,49 @@ export function createClient(config, { fetchImpl = (...a) => globalThis.fetch(..
     },
 
     /**
-     * poll calls fetchOnce until done(result) holds, waiting with backoff in
-     * between. Transient failures (network, 429, 5xx) are retried, honouring
-     * Retry-After, up to maxTransientErrors in a row. Aborting signal stops it.
+     * poll calls fetchOnce({signal, wait}) until done(result) holds. Between
+     * calls it pauses for the backoff delay less the time the call took, so
+     * a long-poll that waited on the server is followed at once, and a
+     * server that answered at once (one that ignores `wait`) is polled on the
+     * backoff schedule. Transient failures (network, 429, 5xx) are retried,
+     * honouring Retry-After, up to maxTransientErrors in a row. deadlineMs
+     * (> 0) bounds the whole wait: past it, poll fails with ApiError
+     * job_timeout. Aborting signal stops it at once.
      */
-    async poll(fetchOnce, done, { signal, onUpdate, backoff = DEFAULT_BACKOFF } = {}) {
+    async poll(fetchOnce, done, { signal, onUpdate, backoff = DEFAULT_BACKOFF, deadlineMs = 0, waitSeconds = 0 } = {}) {
+      const start = now();
+      const left = () => (deadlineMs > 0 ? deadlineMs - (now() - start) : Infinity);
       let delay = backoff.initialMs;
       let failures = 0;
-      for (;;) {
-        let wait = delay;
+      for (let call = 0; ; call++) {
+        // At least one call, even when the deadline has passed (a page
+        // reloaded long after the job was sent asks once).
+        if (call > 0 && left() <= 0) {
+          throw new ApiError({ code: 'job_timeout', message: `no answer within ${Math.round(deadlineMs / 1000)} s` });
+        }
+        const wait = Math.max(0, Math.min(waitSeconds, Math.floor(left() / 1000)));
+        const began = now();
+        let pause;
         try {
-          const r = await fetchOnce({ signal });
+          const r = await fetchOnce({ signal, wait });
           failures = 0;
           onUpdate?.(r);
           if (done(r)) return r;
+          pause = delay - (now() - began);
         } catch (err) {
           if (!isTransient(err) || ++failures > backoff.maxTransientErrors) throw err;
-          if (err.retryAfter > 0) wait = Math.max(wait, err.retryAfter * 1000);
+          pause = err.retryAfter > 0 ? Math.max(delay, err.retryAfter * 1000) : delay;
         }
-        await sleepImpl(wait, signal);
+        pause = Math.min(pause, left());
+        if (pause > 0) await sleepImpl(pause, signal);
         delay = nextDelay(delay, backoff);
       }
     },
 
-    /** pollJob waits until a job succeeds or fails and returns it. */
+    /**
+     * pollJob waits until a job succeeds or fails and returns it, long-polling
+     * status when waitSeconds > 0. deadlineMs: see poll.
+     */
     pollJob(jobId, opts = {}) {
       return client.poll((o) => client.status(jobId, o), (j) => isTerminal(j.status), opts);
     },
@@ -229,7 +295,7 @@ export function createClient(config, { fetchImpl = (...a) => globalThis.fetch(..
     /** pollBatch waits until every job of a batch has ended and returns the batch. */
     pollBatch(batchId, opts = {}) {
       return client.poll(
-        (o) => client.batchStatus(batchId, o),
+        ({ signal }) => client.batchStatus(batchId, { signal }),
         (b) => Array.isArray(b.jobs) && b.jobs.every((j) => isTerminal(j.status)),
         opts,
       );

@@ -1,10 +1,13 @@
-import { describe, expect, it } from 'vitest';
-import { ApiError, DEFAULT_BACKOFF, createClient, nextDelay, parseRetryAfter, sleep } from './api.js';
+import { describe, expect, it, vi } from 'vitest';
+import { ApiError, DEFAULT_BACKOFF, LONG_POLL_SLACK_MS, createClient, nextDelay, parseRetryAfter, sleep } from './api.js';
 import { CONFIG, fakeApi, json, noSleep } from '../test/fakeApi.js';
 
-function clientWith(fetchImpl, sleepImpl = noSleep) {
-  return createClient(CONFIG, { fetchImpl, sleepImpl });
+/** clientWith makes a client whose clock stands still unless a test moves it (sleeps take no time). */
+function clientWith(fetchImpl, sleepImpl = noSleep, now = () => 0) {
+  return createClient(CONFIG, { fetchImpl, sleepImpl, now });
 }
+
+const statusCalls = (api) => api.calls.filter((x) => x.path === '/api/status');
 
 async function caught(p) {
   try {
@@ -159,6 +162,85 @@ describe('polling', () => {
     const err = await caught(p);
     expect(err.name).toBe('AbortError');
     expect(api.calls.filter((x) => x.path === '/api/status')).toHaveLength(1);
+  });
+
+  it('long-polls status when the server waits: the next call follows at once, without a pause', async () => {
+    let clock = 0;
+    // The server holds each call for the wait it was asked for while the job is not done.
+    const api = fakeApi({ steps: 4, onWait: (s) => { clock += s * 1000; } });
+    const waits = [];
+    const c = clientWith(api.fetch, async (ms) => { waits.push(ms); clock += ms; }, () => clock);
+    const { job_id } = await c.synthesize({ memberId: 'mina', text: 'hi' });
+    const job = await c.pollJob(job_id, { waitSeconds: 20 });
+    expect(job.status).toBe('succeeded');
+    const asked = statusCalls(api).map((x) => new URL(x.url).searchParams.get('wait'));
+    expect(asked).toEqual(['20', '20', '20', '20']);
+    expect(waits).toEqual([]); // each answer came after the wait: nothing to add
+  });
+
+  it('falls back to the backoff schedule against a server that ignores wait', async () => {
+    const api = fakeApi({ steps: 4 }); // answers at once, whatever wait says
+    const waits = [];
+    const c = clientWith(api.fetch, async (ms) => { waits.push(ms); });
+    const { job_id } = await c.synthesize({ memberId: 'mina', text: 'hi' });
+    expect((await c.pollJob(job_id, { waitSeconds: 20 })).status).toBe('succeeded');
+    expect(statusCalls(api).every((x) => new URL(x.url).searchParams.get('wait') === '20')).toBe(true);
+    expect(waits).toEqual([300, 450, 675]);
+  });
+
+  it('asks for no wait when the deployment turns the long-poll off', async () => {
+    const api = fakeApi({ steps: 2 });
+    const c = clientWith(api.fetch);
+    const { job_id } = await c.synthesize({ memberId: 'mina', text: 'hi' });
+    await c.pollJob(job_id, { waitSeconds: 0 });
+    expect(statusCalls(api).every((x) => !new URL(x.url).searchParams.has('wait'))).toBe(true);
+  });
+
+  it('gives up with job_timeout at the deadline, never waiting past it', async () => {
+    let clock = 0;
+    const api = fakeApi({ steps: 1e9, onWait: (s) => { clock += s * 1000; } });
+    const waits = [];
+    const c = clientWith(api.fetch, async (ms) => { waits.push(ms); clock += ms; }, () => clock);
+    const { job_id } = await c.synthesize({ memberId: 'mina', text: 'hi' });
+    const err = await caught(c.pollJob(job_id, { waitSeconds: 20, deadlineMs: 50_000 }));
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.code).toBe('job_timeout');
+    expect(clock).toBe(50_000);
+    // 20 s, 20 s, then only the 10 s that were left.
+    expect(statusCalls(api).map((x) => new URL(x.url).searchParams.get('wait'))).toEqual(['20', '20', '10']);
+  });
+
+  it('gives up at the deadline against a server that answers at once', async () => {
+    let clock = 0;
+    const api = fakeApi({ steps: 1e9 });
+    const c = clientWith(api.fetch, async (ms) => { clock += ms; }, () => clock);
+    const { job_id } = await c.synthesize({ memberId: 'mina', text: 'hi' });
+    const err = await caught(c.pollJob(job_id, { deadlineMs: 10_000 }));
+    expect(err.code).toBe('job_timeout');
+    expect(clock).toBe(10_000);
+    expect(statusCalls(api).length).toBeLessThan(12);
+  });
+
+  it('treats a long-poll that never answers as a lost request and asks again', async () => {
+    vi.useFakeTimers();
+    try {
+      const api = fakeApi({ steps: 2 });
+      let hang = true;
+      const fetchImpl = (url, init) => {
+        if (String(url).includes('/api/status') && hang) {
+          hang = false;
+          return new Promise((_, reject) => init.signal.addEventListener('abort', () => reject(init.signal.reason), { once: true }));
+        }
+        return api.fetch(url, init);
+      };
+      const c = clientWith(fetchImpl);
+      const { job_id } = await c.synthesize({ memberId: 'mina', text: 'hi' });
+      const p = c.pollJob(job_id, { waitSeconds: 1 });
+      await vi.advanceTimersByTimeAsync(1000 + LONG_POLL_SLACK_MS);
+      expect((await p).status).toBe('succeeded');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('polls a batch until every job has ended', async () => {

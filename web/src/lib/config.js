@@ -4,6 +4,29 @@
 
 const URL_KEYS = ['profilesUrl', 'synthesizeUrl', 'batchUrl', 'statusUrl'];
 
+/**
+ * LIMITS are the deployment's numbers the app explains to fans, each with
+ * its default (the API's default) and the range the API accepts. The local
+ * stack writes them from the functions' own settings (scripts/devstack);
+ * the web image from the same Terraform variables (web/deploy).
+ *
+ * - maxTextChars: CHORUS_MAX_TEXT_CHARS.
+ * - audioRetentionSeconds: CHORUS_AUDIO_RETENTION (how long a clip's audio lives).
+ * - ratePerMinute, rateBurst: CHORUS_RATE_PER_MINUTE and CHORUS_RATE_BURST
+ *   (clips per client; a batch of n costs n). ratePerMinute 0: no limit.
+ * - jobDeadlineSeconds: how long the app waits for one clip before it tells
+ *   the fan it is taking too long (the worker's queue may be empty of GPUs).
+ * - statusWaitSeconds: the status long-poll (`?wait=`) asked for; 0 polls.
+ */
+export const LIMITS = Object.freeze({
+  maxTextChars: { def: 1000, min: 1, max: 10000 },
+  audioRetentionSeconds: { def: 7 * 24 * 3600, min: 1, max: 366 * 24 * 3600 },
+  ratePerMinute: { def: 60, min: 0, max: 1_000_000 },
+  rateBurst: { def: 20, min: 1, max: 1_000_000 },
+  jobDeadlineSeconds: { def: 180, min: 5, max: 24 * 3600 },
+  statusWaitSeconds: { def: 20, min: 0, max: 20 },
+});
+
 /** ConfigError says the app cannot start because config.json is missing or wrong. */
 export class ConfigError extends Error {
   constructor(message, options) {
@@ -38,11 +61,13 @@ export function parseConfig(raw, base) {
     }
     out[key] = u.href;
   }
-  const max = raw.maxTextChars === undefined ? 1000 : raw.maxTextChars;
-  if (!Number.isInteger(max) || max < 1 || max > 10000) {
-    throw new ConfigError('config.json: "maxTextChars" must be an integer between 1 and 10000');
+  for (const [key, { def, min, max }] of Object.entries(LIMITS)) {
+    const v = raw[key] === undefined ? def : raw[key];
+    if (!Number.isInteger(v) || v < min || v > max) {
+      throw new ConfigError(`config.json: "${key}" must be an integer between ${min} and ${max}`);
+    }
+    out[key] = v;
   }
-  out.maxTextChars = max;
   return Object.freeze(out);
 }
 

@@ -25,6 +25,16 @@ describe('config', () => {
     expect(() => parseConfig([], base)).toThrow(ConfigError);
   });
 
+  it('reads the deployment\'s limits, with the API\'s defaults when absent', () => {
+    const c = parseConfig(good, 'http://x/config.json');
+    expect(c).toMatchObject({ audioRetentionSeconds: 604800, ratePerMinute: 60, rateBurst: 20, jobDeadlineSeconds: 180, statusWaitSeconds: 20 });
+    const d = parseConfig({ ...good, audioRetentionSeconds: 86400, ratePerMinute: 0, rateBurst: 5, jobDeadlineSeconds: 30, statusWaitSeconds: 0 }, 'http://x/config.json');
+    expect(d).toMatchObject({ audioRetentionSeconds: 86400, ratePerMinute: 0, rateBurst: 5, jobDeadlineSeconds: 30, statusWaitSeconds: 0 });
+    for (const bad of [{ statusWaitSeconds: 21 }, { jobDeadlineSeconds: 1 }, { rateBurst: 0 }, { audioRetentionSeconds: 1.5 }, { ratePerMinute: -1 }]) {
+      expect(() => parseConfig({ ...good, ...bad }, 'http://x/config.json'), JSON.stringify(bad)).toThrow(new RegExp(Object.keys(bad)[0]));
+    }
+  });
+
   it('loads config.json relative to the page', async () => {
     const seen = [];
     const c = await loadConfig({

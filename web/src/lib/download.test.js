@@ -24,6 +24,32 @@ describe('downloadName', () => {
     expect(safePart('a\u0000b\u007fc')).toBe('a b c');
   });
 
+  it('keeps Korean whole: NFC, cut between syllables (Hana\'s sample)', () => {
+    const jamo = /[\u1100-\u11ff\u3130-\u318f]/u;
+    const hana = downloadName({ memberName: 'Hana', text: '안녕하세요. 오늘 날씨가 정말 좋네요!' }, 'opus');
+    expect(hana).toBe('Hana - 안녕하세요. 오늘 날씨가 정말 좋네요.opus');
+    // Decomposed input (as macOS file names and some keyboards give it) comes out composed.
+    const nfd = downloadName({ memberName: '하나'.normalize('NFD'), text: '오늘 날씨가 정말 좋네요'.normalize('NFD') });
+    expect(nfd).toBe('하나 - 오늘 날씨가 정말 좋네요.wav');
+    expect(nfd).not.toMatch(jamo);
+    // Long Korean without spaces: 40 whole syllables.
+    const long = downloadName({ memberName: 'Hana', text: '정말'.repeat(30) });
+    expect(long).toBe(`Hana - ${'정말'.repeat(20)}.wav`);
+    expect(long).not.toMatch(jamo);
+    expect(long.normalize('NFC')).toBe(long);
+    // Where the byte limit cuts, it cuts between syllables too.
+    const bytes = downloadName({ memberName: '가'.repeat(40), text: '나'.repeat(40) });
+    expect(new TextEncoder().encode(bytes).length).toBeLessThanOrEqual(200);
+    expect(bytes).toMatch(/^가{40} - 나+\.wav$/u);
+  });
+
+  it('never splits an emoji or a letter from its accents', () => {
+    const family = '👩‍👩‍👧';
+    const n = downloadName({ memberName: 'Mina', text: `${'a'.repeat(39)}${family}${family}` });
+    expect(n).toBe(`Mina - ${'a'.repeat(39)}${family}.wav`);
+    expect(startOf('e\u0301'.repeat(45))).toBe('\u00e9'.repeat(40));
+  });
+
   it('stays under 200 bytes of UTF-8', () => {
     const n = downloadName({ memberName: '🎤'.repeat(60), text: '😀'.repeat(60) });
     expect(new TextEncoder().encode(n).length).toBeLessThanOrEqual(200);

@@ -1,9 +1,13 @@
 // Words a fan understands for every API error code, and which form field
 // an error belongs next to.
 
+import { formatWait } from './allowance.js';
+
 /**
  * friendlyMessage turns an error into a sentence for a fan. ctx may hold
- * maxTextChars and memberName to make the sentence concrete.
+ * maxTextChars, memberName, deadlineSeconds (the deployment's wait for a
+ * clip) and blame (the batch that used the fan's allowance, from the
+ * ledger) to make the sentence concrete.
  */
 export function friendlyMessage(err, ctx = {}) {
   const code = err?.code ?? (err instanceof Error ? 'unknown' : String(err));
@@ -36,10 +40,19 @@ export function friendlyMessage(err, ctx = {}) {
     case 'no_items':
       return 'Add at least one line to say.';
     case 'rate_limited': {
+      // The limit is per fan (per address), not Chorus being busy: say
+      // what used the allowance when this browser knows (ctx.blame: the
+      // batch it sent) and when the fan can go on.
       const s = err?.retryAfter;
-      return s > 0
-        ? `Lots of fans are using Chorus right now. Please try again in ${s} second${s === 1 ? '' : 's'}.`
-        : 'Lots of fans are using Chorus right now. Please try again in a moment.';
+      const when = s > 0 ? `in ${formatWait(s)}` : 'in a moment';
+      if (ctx.blame?.size > 1) {
+        return `Your batch of ${ctx.blame.size.toLocaleString('en')} clips used up your allowance for now. You can make your next clip ${when}.`;
+      }
+      return `You've made a lot of clips in a short time, so Chorus needs a short pause. You can make your next clip ${when}.`;
+    }
+    case 'job_timeout': {
+      const limit = ctx.deadlineSeconds ? ` (over ${formatWait(ctx.deadlineSeconds)})` : '';
+      return `This clip is taking much longer than usual${limit}: Chorus may be very busy or short of voices right now. It stays in Recent, where you can check on it again later.`;
     }
     case 'job_not_found':
       return 'This clip has expired and is no longer available. Make it again.';

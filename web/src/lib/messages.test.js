@@ -21,6 +21,10 @@ describe('friendly messages', () => {
     expect(friendlyMessage({ code: 'text_required' }, { memberName: 'Mina' })).toMatch(/Mina/);
     expect(friendlyMessage(new ApiError({ code: 'rate_limited', retryAfter: 5 }))).toMatch(/5 seconds/);
     expect(friendlyMessage(new ApiError({ code: 'rate_limited', retryAfter: 1 }))).toMatch(/1 second\./);
+    expect(friendlyMessage(new ApiError({ code: 'rate_limited', retryAfter: 118 }), { blame: { size: 100 } }))
+      .toBe('Your batch of 100 clips used up your allowance for now. You can make your next clip in 1 min 58 s.');
+    expect(friendlyMessage(new ApiError({ code: 'rate_limited' }))).toMatch(/next clip in a moment\.$/);
+    expect(friendlyMessage({ code: 'job_timeout' }, { deadlineSeconds: 180 })).toMatch(/much longer than usual \(over 3 minutes\)/);
     expect(friendlyMessage({ code: 'text_unspeakable' }, { memberName: 'Mina' })).toMatch(/^Mina can't say that: add some words or numbers/);
     expect(friendlyMessage(new ApiError({ status: 410, code: 'audio_expired', message: 'x' }))).toMatch(/audio was deleted.*Make it again/);
   });

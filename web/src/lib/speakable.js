@@ -3,8 +3,9 @@
 // 400 text_unspeakable is refused before it is sent.
 //
 // The rule: after the clean-up (zero-width space, BOM and soft hyphen
-// removed, white space and control characters collapsed, NFC) and the
-// language's expansions, the text has a letter (\p{L}) or a digit (\p{N}).
+// removed, white space and control characters collapsed, NFC), emoji
+// dropped and the language's expansions, the text has a letter (\p{L}) or
+// a digit (\p{N}). Of emoji only keycaps ("1️⃣") hold a digit.
 // Expansions only ever add words, so text with a letter or digit is
 // speakable in every language; without one, only the expansions that turn
 // symbols alone into words matter: "&" ("and" in English, "앤드" in Korean)
@@ -13,6 +14,7 @@
 const INVISIBLE = /[\u200b\ufeff\u00ad]/g;
 const SPACES = /[\s\p{Cc}]+/gu;
 const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
+const KEYCAP = /[0-9#*]\uFE0F?\u20E3/gu;
 
 /** langOf reduces "en-US" or "en_us" to "en", as the server does. */
 export function langOf(lang) {
@@ -29,7 +31,7 @@ export function cleanText(text) {
  * `language`: "en-us", "ko"; '' when unknown) can say text.
  */
 export function speakable(text, lang = '') {
-  const clean = cleanText(text);
+  const clean = cleanText(text).replace(KEYCAP, '');
   if (LETTER_OR_DIGIT.test(clean)) return true;
   switch (langOf(lang)) {
     case 'en':

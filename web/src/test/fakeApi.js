@@ -9,6 +9,11 @@ export const CONFIG = Object.freeze({
   batchUrl: 'http://chorus.test/api/batch',
   statusUrl: 'http://chorus.test/api/status',
   maxTextChars: 20,
+  audioRetentionSeconds: 7 * 24 * 3600,
+  ratePerMinute: 60,
+  rateBurst: 20,
+  jobDeadlineSeconds: 180,
+  statusWaitSeconds: 20,
 });
 
 /** METHODS are the methods of each API path (docs/openapi.yaml); each also answers OPTIONS. */
@@ -147,7 +152,11 @@ export function fakeApi(script = {}) {
         if (id) {
           if (!jobs.has(id)) return json(404, { error: { code: 'job_not_found', message: 'no such job' } });
           if (jobs.get(id).gone || script.gone?.(jobs.get(id))) return json(410, { error: { code: 'audio_expired', message: 'This audio was deleted at the end of its retention period; ask for it again.' } });
-          return json(200, jobView(id));
+          const view = jobView(id);
+          // A long-poll (?wait=S) is held until the job ends; script.onWait(S) is told of the time it held it.
+          const wait = Number(url.searchParams.get('wait') || 0);
+          if (wait > 0 && view.status !== 'succeeded' && view.status !== 'failed') script.onWait?.(wait);
+          return json(200, view);
         }
         const b = url.searchParams.get('batch');
         if (!b) return json(400, { error: { code: 'id_required', message: 'give id or batch', field: 'id' } });

@@ -6,6 +6,8 @@ import { afterEach, beforeEach } from 'vitest';
 afterEach(() => {
   cleanup();
   localStorage.clear();
+  sessionStorage.clear();
+  document.title = '';
   window.location.hash = '';
 });
 
