@@ -59,11 +59,14 @@ module "profiles" {
 
   name                = "profiles"
   entry_point         = "Profiles"
-  description         = "GET profiles: the members fans can pick."
+  description         = "GET profiles: the members fans can pick; the callback public keys."
   account_description = "Reads members and voices from Firestore."
-  environment         = local.function_env
-  settings            = var.function_settings["profiles"]
-  public              = contains(var.public_functions, "profiles")
+  # It also serves the keys callbacks are signed with (/callback-keys.json).
+  environment = merge(local.function_env, {
+    CHORUS_CALLBACK_PUBLIC_KEYS = jsonencode(local.callback_public_keys)
+  })
+  settings = var.function_settings["profiles"]
+  public   = contains(var.public_functions, "profiles")
 
   prefix = local.prefix
   region = var.region

@@ -458,7 +458,7 @@ variable "worker_extra_env" {
       "CHORUS_MAX_TEXT_CHARS", "CHORUS_IDLE_TIMEOUT", "CHORUS_DEAD_LETTER_TOPIC", "CHORUS_MAX_RUN", "CHORUS_TOPIC",
       "CHORUS_SESSION_CACHE", "CHORUS_GPU_MEM_LIMIT", "CHORUS_RUN_MAX_IDS", "CHORUS_CONCURRENT_RUNS", "CHORUS_BATCH_SIZE",
       "CHORUS_BATCH_WAIT", "CHORUS_CPU_OFFLOAD_IDS", "CHORUS_INTRA_OP_THREADS", "CHORUS_COMPLETION_TOPIC",
-      "CHORUS_CALLBACK_SUBSCRIPTION", "CHORUS_CALLBACK_SECRET", "CHORUS_AUDIO_RETENTION",
+      "CHORUS_CALLBACK_SUBSCRIPTION", "CHORUS_CALLBACK_SIGNING_KEYS", "CHORUS_AUDIO_RETENTION",
     ])) == 0
     error_message = "worker_extra_env must not set a variable Terraform manages (use the dedicated variable instead)."
   }
@@ -528,3 +528,17 @@ variable "callback_attempts" {
     error_message = "callback_attempts must be between 5 and 100 (Pub/Sub's bounds on delivery attempts)."
   }
 }
+
+variable "callback_signing_keys" {
+  description = "Ids of the Ed25519 keys completion callbacks are signed with: one, or two during a rotation. Terraform generates a key per id; the worker signs with each and the profiles function publishes each. To rotate: add the new id, apply, give receivers time to fetch the keys, remove the old id, apply."
+  type        = list(string)
+  default     = ["k1"]
+
+  validation {
+    condition = (length(var.callback_signing_keys) >= 1 && length(var.callback_signing_keys) <= 2 &&
+      length(distinct(var.callback_signing_keys)) == length(var.callback_signing_keys) &&
+    alltrue([for k in var.callback_signing_keys : can(regex("^[A-Za-z0-9_-]{1,64}$", k))]))
+    error_message = "callback_signing_keys: one or two distinct ids of 1 to 64 letters, digits, '-' or '_'."
+  }
+}
+

@@ -118,6 +118,7 @@ func (s *Server) Mux() *http.ServeMux {
 	mux.Handle("/api/profiles", profiles)
 	mux.Handle("/api/profiles/{$}", profiles)
 	mux.Handle("/api/profiles/{id}", profiles)
+	mux.Handle("/api/profiles/callback-keys.json", s.CallbackKeysHandler())
 	mux.Handle("/api/synthesize", s.SynthesizeHandler())
 	mux.Handle("/api/batch", s.BatchHandler())
 	mux.Handle("/api/status", s.StatusHandler())
@@ -126,12 +127,14 @@ func (s *Server) Mux() *http.ServeMux {
 }
 
 // ProfilesHandler serves the deployed profiles function, from its root:
-// GET / (every active member), GET /{id} and GET /?id={id}.
+// GET / (every active member), GET /{id} and GET /?id={id}, and the
+// callback public keys at GET /callback-keys.json.
 func (s *Server) ProfilesHandler() http.Handler {
 	mux := http.NewServeMux()
 	profiles := s.profilesEndpoint()
 	mux.Handle("/{$}", profiles)
 	mux.Handle("/{id}", profiles)
+	mux.Handle("/callback-keys.json", s.CallbackKeysHandler())
 	mux.Handle("/", s.notFound())
 	return mux
 }

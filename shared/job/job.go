@@ -104,6 +104,10 @@ type Job struct {
 	Format    string `firestore:"format,omitempty" json:"format,omitempty"`
 	RequestID string `firestore:"request_id,omitempty" json:"request_id,omitempty"`
 	BatchID   string `firestore:"batch_id,omitempty" json:"batch_id,omitempty"`
+	// Producer marks a job the worker made from a message a batch producer
+	// published straight to the topic. Such a message may only join a
+	// batch of producer jobs, never one the API made.
+	Producer bool `firestore:"producer,omitempty" json:"-"`
 
 	Status   Status `firestore:"status" json:"status"`
 	Attempts int    `firestore:"attempts" json:"attempts"`
