@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Offline checks of terraform/, as CI runs them (no registry, no network but
 # the Go module proxy):
-#   1. build and cache the google provider 8.0.0 and tflint from the Go
-#      module proxy (pinned versions, checked against sum.golang.org by the
+#   1. build and cache the google provider 8.0.0, the tls provider 4.2.1
+#      and tflint from the Go module proxy (pinned versions, checked against sum.golang.org by the
 #      go command; a cold build takes ~3 min, cached runs nothing),
 #   2. terraform fmt -check, 3. init + validate against the real provider,
 #   4. tflint, 5. terraform test (mock provider: the facts of the
@@ -26,11 +26,16 @@ cache=${CHORUS_CACHE:-$HOME/.cache/chorus}/terraform
 # pseudo-version is the commit of the v8.0.0 release.
 google_version=8.0.0
 google_module=github.com/hashicorp/terraform-provider-google@v1.20.1-0.20260828184646-f3721fb45fa3
+# tls 4.2.1 (tls_private_key ED25519: the callback signing keys), the
+# commit of its v4.2.1 release, which Go's module terms know only as this.
+tls_version=4.2.1
+tls_module=github.com/hashicorp/terraform-provider-tls@v1.2.1-0.20260130152455-857b38cda3fc
 tflint_module=github.com/terraform-linters/tflint@v0.64.0
 terraform_min=1.11
 
 mirror=$cache/mirror
 google_bin=$mirror/registry.terraform.io/hashicorp/google/$google_version/linux_amd64/terraform-provider-google_v$google_version
+tls_bin=$mirror/registry.terraform.io/hashicorp/tls/$tls_version/linux_amd64/terraform-provider-tls_v$tls_version
 tflint_bin=$cache/bin/tflint-${tflint_module##*@}
 tfrc=$cache/terraformrc
 
@@ -76,8 +81,11 @@ ensure_tools() {
   local google_pid=$!
   go_build "$tflint_module" "$tflint_bin" &
   local tflint_pid=$!
+  go_build "$tls_module" "$tls_bin" &
+  local tls_pid=$!
   wait "$google_pid" || { log "building the google provider failed"; exit 1; }
   wait "$tflint_pid" || { log "building tflint failed"; exit 1; }
+  wait "$tls_pid" || { log "building the tls provider failed"; exit 1; }
   # Only the local mirror: terraform must never reach for a registry.
   cat >"$tfrc.tmp" <<TFRC
 provider_installation {

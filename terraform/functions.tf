@@ -15,18 +15,21 @@ locals {
     CHORUS_TOPIC           = google_pubsub_topic.requests.name
     CHORUS_AUDIO_BUCKET    = google_storage_bucket.audio.name
     CHORUS_ALLOWED_ORIGINS = join(",", local.allowed_origins)
+    # The request limits: the enqueue functions enforce them (and derive
+    # the body limit from them), profiles tells clients (limits), status
+    # lists a batch up to its largest size.
     CHORUS_MAX_TEXT_CHARS  = tostring(var.max_text_chars)
+    CHORUS_MAX_BATCH_ITEMS = tostring(var.max_batch_items)
     CHORUS_AUDIO_RETENTION = local.audio_retention
     # Which X-Forwarded-For entry is the client (the rate limit's key).
     CHORUS_TRUSTED_PROXY_HOPS = tostring(var.trusted_proxy_hops)
   }
 
   # What the enqueue functions (synthesize, batch) add: where clients poll,
-  # which job to start when none is running, and the request limits.
+  # which job to start when none is running, and the rate limit.
   enqueue_env = {
     CHORUS_STATUS_URL      = module.status.url
     CHORUS_WORKER_JOB      = local.worker_job_name
-    CHORUS_MAX_BATCH_ITEMS = tostring(var.max_batch_items)
     CHORUS_RATE_PER_MINUTE = tostring(var.rate_per_minute)
     CHORUS_RATE_BURST      = tostring(var.rate_burst)
     # Jobs the result cache answers at once are announced here.
@@ -56,11 +59,14 @@ module "profiles" {
 
   name                = "profiles"
   entry_point         = "Profiles"
-  description         = "GET profiles: the members fans can pick."
+  description         = "GET profiles: the members fans can pick; the callback public keys."
   account_description = "Reads members and voices from Firestore."
-  environment         = local.function_env
-  settings            = var.function_settings["profiles"]
-  public              = contains(var.public_functions, "profiles")
+  # It also serves the keys callbacks are signed with (/callback-keys.json).
+  environment = merge(local.function_env, {
+    CHORUS_CALLBACK_PUBLIC_KEYS = jsonencode(local.callback_public_keys)
+  })
+  settings = var.function_settings["profiles"]
+  public   = contains(var.public_functions, "profiles")
 
   prefix = local.prefix
   region = var.region
@@ -127,7 +133,9 @@ module "status" {
   description         = "GET status: job state and a signed audio URL."
   account_description = "Reads jobs and signs audio URLs (signBlob as itself)."
   environment = merge(local.function_env, {
-    CHORUS_SIGNED_URL_TTL = "${var.signed_url_ttl_seconds}s"
+    CHORUS_SIGNED_URL_TTL         = "${var.signed_url_ttl_seconds}s"
+    CHORUS_STATUS_RATE_PER_MINUTE = tostring(var.status_rate_per_minute)
+    CHORUS_STATUS_RATE_BURST      = tostring(var.status_rate_burst)
   })
   settings       = var.function_settings["status"]
   public         = contains(var.public_functions, "status")

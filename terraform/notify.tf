@@ -3,7 +3,8 @@
 # schema shared with the Go code). The worker announces what it finishes
 # and the enqueue functions what the result cache answers at once; the
 # worker also delivers clients' callbacks from its own subscription, signed
-# (HMAC-SHA256) with a secret kept in Secret Manager. Operators may add
+# (Ed25519) with keys Terraform generates and keeps in Secret Manager; the
+# profiles function publishes their public keys. Operators may add
 # subscriptions of their own to the topic.
 
 resource "google_pubsub_schema" "completed" {
@@ -63,8 +64,9 @@ resource "google_pubsub_subscription" "callbacks_dead_letter" {
   name  = "${local.prefix}-synthesis-callbacks-dead-letter-kept"
   topic = google_pubsub_topic.callbacks_dead_letter.id
 
+  # No longer than the audio the completions name (local.dead_letter_retention).
   ack_deadline_seconds       = 60
-  message_retention_duration = "604800s"
+  message_retention_duration = local.dead_letter_retention
 
   expiration_policy {
     ttl = ""
@@ -101,13 +103,50 @@ resource "google_pubsub_subscription_iam_member" "worker_callbacks" {
   member       = google_service_account.worker.member
 }
 
-# The signing secret's value is added once by the operator (docs/deploy.md:
-# `gcloud secrets versions add`), so that it never sits in Terraform state.
+# Callback signing keys: one Ed25519 key per id in var.callback_signing_keys
+# (two during a rotation; the worker signs with each). The private keys
+# live in this configuration's state (keep the state bucket private) and in
+# the secret below, which the worker job reads at the version written here:
+# the job is created after the secret has that version, and a rotation
+# rolls the job and the published keys together.
+resource "tls_private_key" "callback" {
+  for_each = toset(var.callback_signing_keys)
+
+  algorithm = "ED25519"
+}
+
 resource "google_secret_manager_secret" "callback" {
-  secret_id = "${local.prefix}-callback-secret"
+  secret_id = "${local.prefix}-callback-signing-keys"
 
   replication {
     auto {}
+  }
+}
+
+# shared/callback.ParseSigningKeys reads this.
+resource "google_secret_manager_secret_version" "callback" {
+  secret = google_secret_manager_secret.callback.id
+  secret_data = jsonencode({ keys = [for kid in var.callback_signing_keys : {
+    kid             = kid
+    private_key_pem = tls_private_key.callback[kid].private_key_pem
+  }] })
+}
+
+locals {
+  # The public keys as a JSON Web Key Set (RFC 8037), what receivers verify
+  # with. x is the raw 32-byte key, unpadded base64url: the DER of an
+  # Ed25519 SubjectPublicKeyInfo is a 12-byte header and the key, so in the
+  # PEM's one line of base64 the key is characters 16 to 58.
+  callback_public_keys = {
+    keys = [for kid in var.callback_signing_keys : {
+      kty = "OKP"
+      crv = "Ed25519"
+      alg = "EdDSA"
+      use = "sig"
+      kid = kid
+      x = replace(replace(substr(replace(replace(replace(tls_private_key.callback[kid].public_key_pem,
+      "-----BEGIN PUBLIC KEY-----", ""), "-----END PUBLIC KEY-----", ""), "\n", ""), 16, 43), "+", "-"), "/", "_")
+    }]
   }
 }
 

@@ -42,3 +42,14 @@ output "service_accounts" {
     function_build = google_service_account.function_build.email
   })
 }
+
+output "callback_public_keys" {
+  description = "The public keys completion callbacks are signed with, as a JSON Web Key Set (Ed25519, RFC 8037); receivers verify each callback with it (docs/reliability.md). The profiles function serves the same at callback_keys_url."
+  value       = local.callback_public_keys
+}
+
+output "callback_keys_url" {
+  description = "Where receivers fetch the callback public keys (a JSON Web Key Set)."
+  value       = "${module.profiles.url}/callback-keys.json"
+}
+

@@ -65,7 +65,7 @@ resource "google_pubsub_subscription" "worker" {
 
 # Dead letters: the worker sweeps "sweep" to mark those jobs failed, and
 # "kept" holds every dead letter for people to inspect (it is never read by
-# code). Subscriptions on the dead-letter topic have no dead-letter policy
+# code), no longer than the audio is kept. Subscriptions on the dead-letter topic have no dead-letter policy
 # themselves: there is nowhere further to send a letter.
 resource "google_pubsub_subscription" "dead_letter" {
   for_each = toset(["sweep", "kept"])
@@ -74,11 +74,17 @@ resource "google_pubsub_subscription" "dead_letter" {
   topic = google_pubsub_topic.dead_letter.id
 
   ack_deadline_seconds       = 60
-  message_retention_duration = "604800s"
+  message_retention_duration = local.dead_letter_retention
 
   expiration_policy {
     ttl = ""
   }
+}
+
+locals {
+  # A dead letter holds a fan's text: keep it no longer than the audio
+  # (Pub/Sub keeps a subscription's messages at most 7 days).
+  dead_letter_retention = "${min(var.audio_retention_days, 7) * 86400}s"
 }
 
 # Dead-lettering is done by the Pub/Sub service agent.

@@ -177,7 +177,12 @@ variable "function_settings" {
     profiles   = { timeout_seconds = 10, max_instances = 10, concurrency = 80 }
     synthesize = { timeout_seconds = 30, max_instances = 20, concurrency = 40 }
     batch      = { memory = "512Mi", timeout_seconds = 60, max_instances = 5, concurrency = 10 }
-    status     = { timeout_seconds = 10, max_instances = 20, concurrency = 80 }
+    # status holds long polls (?wait= up to 20 s on top of the 10 s
+    # request deadline): its timeout covers both. Its waiting requests are
+    # idle goroutines with one Firestore listen stream each, so many share
+    # an instance; 80 keeps an instance's streams under the ~100 concurrent
+    # streams of its one gRPC connection to Firestore.
+    status = { timeout_seconds = 40, max_instances = 20, concurrency = 80 }
   }
 
   validation {
@@ -188,6 +193,12 @@ variable "function_settings" {
   validation {
     condition     = alltrue([for s in values(var.function_settings) : s.min_instances >= 0 && s.max_instances >= max(1, s.min_instances) && s.timeout_seconds >= 1 && s.timeout_seconds <= 3600 && s.concurrency >= 1])
     error_message = "Each function needs 0 <= min_instances <= max_instances, max_instances >= 1, timeout_seconds in 1..3600 and concurrency >= 1."
+  }
+
+  validation {
+    # functions/api: MaxStatusWait (20 s) + DefaultTimeout (10 s), and room to answer.
+    condition     = var.function_settings["status"].timeout_seconds >= 35
+    error_message = "function_settings.status.timeout_seconds must be at least 35: a long poll waits up to 20 s on top of the 10 s request deadline."
   }
 }
 
@@ -267,6 +278,28 @@ variable "rate_burst" {
   description = "Burst of enqueue requests each client may make above the per-minute rate."
   type        = number
   default     = 20
+}
+
+variable "status_rate_per_minute" {
+  description = "Status requests each client (an IPv4 address or an IPv6 /64) may make per minute, per status instance (0 disables the limit); a long poll (?wait=) is one request. Each poll of a finished job may sign URLs through IAM signBlob."
+  type        = number
+  default     = 240
+
+  validation {
+    condition     = var.status_rate_per_minute >= 0 && floor(var.status_rate_per_minute) == var.status_rate_per_minute
+    error_message = "status_rate_per_minute must be a whole number, 0 or more."
+  }
+}
+
+variable "status_rate_burst" {
+  description = "Burst of status requests each client may make above the per-minute rate."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.status_rate_burst >= 0 && floor(var.status_rate_burst) == var.status_rate_burst
+    error_message = "status_rate_burst must be a whole number, 0 or more."
+  }
 }
 
 variable "web_job_deadline_seconds" {
@@ -425,7 +458,7 @@ variable "worker_extra_env" {
       "CHORUS_MAX_TEXT_CHARS", "CHORUS_IDLE_TIMEOUT", "CHORUS_DEAD_LETTER_TOPIC", "CHORUS_MAX_RUN", "CHORUS_TOPIC",
       "CHORUS_SESSION_CACHE", "CHORUS_GPU_MEM_LIMIT", "CHORUS_RUN_MAX_IDS", "CHORUS_CONCURRENT_RUNS", "CHORUS_BATCH_SIZE",
       "CHORUS_BATCH_WAIT", "CHORUS_CPU_OFFLOAD_IDS", "CHORUS_INTRA_OP_THREADS", "CHORUS_COMPLETION_TOPIC",
-      "CHORUS_CALLBACK_SUBSCRIPTION", "CHORUS_CALLBACK_SECRET", "CHORUS_AUDIO_RETENTION",
+      "CHORUS_CALLBACK_SUBSCRIPTION", "CHORUS_CALLBACK_SIGNING_KEYS", "CHORUS_AUDIO_RETENTION",
     ])) == 0
     error_message = "worker_extra_env must not set a variable Terraform manages (use the dedicated variable instead)."
   }
@@ -495,3 +528,17 @@ variable "callback_attempts" {
     error_message = "callback_attempts must be between 5 and 100 (Pub/Sub's bounds on delivery attempts)."
   }
 }
+
+variable "callback_signing_keys" {
+  description = "Ids of the Ed25519 keys completion callbacks are signed with: one, or two during a rotation. Terraform generates a key per id; the worker signs with each and the profiles function publishes each. To rotate: add the new id, apply, give receivers time to fetch the keys, remove the old id, apply."
+  type        = list(string)
+  default     = ["k1"]
+
+  validation {
+    condition = (length(var.callback_signing_keys) >= 1 && length(var.callback_signing_keys) <= 2 &&
+      length(distinct(var.callback_signing_keys)) == length(var.callback_signing_keys) &&
+    alltrue([for k in var.callback_signing_keys : can(regex("^[A-Za-z0-9_-]{1,64}$", k))]))
+    error_message = "callback_signing_keys: one or two distinct ids of 1 to 64 letters, digits, '-' or '_'."
+  }
+}
+

@@ -7,6 +7,11 @@ terraform {
       source  = "hashicorp/google"
       version = "~> 8.0"
     }
+    # The callback signing keys (tls_private_key ED25519).
+    tls = {
+      source  = "hashicorp/tls"
+      version = "~> 4.2"
+    }
   }
 
   # State lives in a GCS bucket created once by hand (see docs/deploy.md):

@@ -101,7 +101,7 @@ resource "google_cloud_run_v2_job" "worker" {
             # Stop pulling well inside the task timeout; the backstop or the
             # next enqueue starts a fresh execution for what is left.
             CHORUS_MAX_RUN = "${max(60, var.worker_task_timeout_seconds - 600)}s"
-            # Completions, and clients' callbacks signed with the secret below.
+            # Completions, and clients' callbacks signed with the keys below.
             CHORUS_COMPLETION_TOPIC      = google_pubsub_topic.completed.name
             CHORUS_CALLBACK_SUBSCRIPTION = google_pubsub_subscription.callbacks.name
           }, local.worker_engine_env, var.worker_extra_env)
@@ -110,12 +110,14 @@ resource "google_cloud_run_v2_job" "worker" {
             value = env.value
           }
         }
+        # The version Terraform wrote, not "latest": Cloud Run checks the
+        # version when it creates the job, so the job waits for it.
         env {
-          name = "CHORUS_CALLBACK_SECRET"
+          name = "CHORUS_CALLBACK_SIGNING_KEYS"
           value_source {
             secret_key_ref {
               secret  = google_secret_manager_secret.callback.secret_id
-              version = "latest"
+              version = google_secret_manager_secret_version.callback.version
             }
           }
         }

@@ -26,6 +26,7 @@ import (
 	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/storage"
+	"github.com/sethvargo/go-envconfig"
 
 	"github.com/chorus-voice/chorus/functions/api"
 	"github.com/chorus-voice/chorus/scripts/emulators"
@@ -46,7 +47,7 @@ func TestMain(m *testing.M) {
 // env is one test's world: a wiped Firestore with seed members, a fresh
 // topic and subscription, and an API server over them.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	fs     *firestore.Client
 	st     *store.Store
@@ -55,6 +56,44 @@ type env struct {
 	cfg    *config.Functions
 	server *api.Server
 	signer *blob.Signer
+	clock  *testClock
+}
+
+// testClock is the server's clock in these tests: real time until a test
+// freezes it, moved only by the test after that.
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+	frozen *time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.frozen != nil {
+		return *c.frozen
+	}
+	return time.Now().Add(c.offset)
+}
+
+// Freeze stops the clock where it is.
+func (c *testClock) Freeze() {
+	now := c.Now()
+	c.mu.Lock()
+	c.frozen = &now
+	c.mu.Unlock()
+}
+
+// Advance moves the clock forward by d.
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.frozen != nil {
+		t := c.frozen.Add(d)
+		c.frozen = &t
+		return
+	}
+	c.offset += d
 }
 
 var topicSeq struct {
@@ -62,7 +101,7 @@ var topicSeq struct {
 	n int
 }
 
-func newEnv(t *testing.T, tweak func(*config.Functions)) *env {
+func newEnv(t testing.TB, tweak func(*config.Functions)) *env {
 	t.Helper()
 	stack := emulators.Require(t)
 	ctx := context.Background()
@@ -107,7 +146,8 @@ func newEnv(t *testing.T, tweak func(*config.Functions)) *env {
 	}
 	st := store.New(fs, cfg.AudioRetention)
 	pub := queue.NewPublisher(ps, topic, cfg.MaxTextChars)
-	server := api.NewServer(api.Deps{Config: cfg, Store: st, Publisher: pub, Signer: signer})
+	clock := &testClock{}
+	server := api.NewServer(api.Deps{Config: cfg, Store: st, Publisher: pub, Signer: signer, Now: clock.Now})
 	srv := httptest.NewServer(server.Mux())
 	t.Cleanup(func() {
 		srv.Close()
@@ -116,12 +156,12 @@ func newEnv(t *testing.T, tweak func(*config.Functions)) *env {
 		fs.Close()
 		gcs.Close()
 	})
-	e := &env{t: t, srv: srv, fs: fs, st: st, ps: ps, sub: sub, cfg: cfg, server: server, signer: signer}
+	e := &env{t: t, srv: srv, fs: fs, st: st, ps: ps, sub: sub, cfg: cfg, server: server, signer: signer, clock: clock}
 	e.seed()
 	return e
 }
 
-func writeKey(t *testing.T) string {
+func writeKey(t testing.TB) string {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -440,12 +480,13 @@ func TestBatchCreatesOneJobPerItem(t *testing.T) {
 	}
 }
 
-// With a retention of seconds: while the audio lives, status signs a URL
-// that expires with it at the latest; once the retention has passed, the
-// job answers 410 audio_expired (in a batch: an error entry) and nothing
-// is signed. The job record and its idempotency key expire with it.
+// With a retention shorter than the URL TTL: while the audio lives, status
+// signs a URL that expires with it at the latest; once the retention has
+// passed (on the server's clock, which the test moves), the job answers
+// 410 audio_expired (in a batch: an error entry) and nothing is signed. The
+// job record and its idempotency key expire with it.
 func TestAudioPastRetentionIsGone(t *testing.T) {
-	const retention = 3 * time.Second
+	const retention = 10 * time.Minute // the URL TTL is 15 min
 	e := newEnv(t, func(c *config.Functions) { c.AudioRetention = retention })
 	ctx := context.Background()
 	created, err := e.st.CreateJobs(ctx, []*job.Job{func() *job.Job {
@@ -479,7 +520,8 @@ func TestAudioPastRetentionIsGone(t *testing.T) {
 	if err != nil || exp.After(finished.Add(retention+time.Second)) {
 		t.Fatalf("URL expires %v, after the audio is deleted (%v)", exp, finished.Add(retention))
 	}
-	time.Sleep(time.Until(stored.FinishedAt.Add(retention)))
+	// The retention passes on the server's clock.
+	e.clock.Advance(stored.FinishedAt.Add(retention).Sub(e.clock.Now()))
 	g := e.do(http.MethodGet, "/api/status?id="+j.ID, "", nil)
 	if code, _ := g.errCode(); g.status != http.StatusGone || code != "audio_expired" || strings.Contains(string(g.raw), "X-Goog-Signature") {
 		t.Fatalf("past retention: %d %s, want 410 audio_expired and no URL", g.status, g.raw)
@@ -614,6 +656,7 @@ func TestPublishFailureLeavesNoOrphan(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	e := newEnv(t, func(c *config.Functions) { c.RatePerMinute, c.RateBurst = 1, 2 })
+	e.clock.Freeze()
 	body := map[string]any{"member_id": "aria", "text": "hi"}
 	for i := 0; i < 2; i++ {
 		if r := e.postJSON("/api/synthesize", body); r.status != 202 {
@@ -709,6 +752,7 @@ func TestProfilesAndCORS(t *testing.T) {
 // forged header, are limited like 30 without (burst 20: 20 accepted).
 func TestForgedForwardedForIsIgnoredWithoutProxies(t *testing.T) {
 	e := newEnv(t, func(c *config.Functions) { c.RatePerMinute, c.RateBurst, c.TrustedProxyHops = 60, 20, 0 })
+	e.clock.Freeze() // no token comes back while the 30 requests run
 	accepted, limited := 0, 0
 	for i := range 30 {
 		r := e.do(http.MethodPost, "/api/synthesize", "application/json",
@@ -732,6 +776,7 @@ func TestForgedForwardedForIsIgnoredWithoutProxies(t *testing.T) {
 // allowance.
 func TestForwardedForBehindOneProxy(t *testing.T) {
 	e := newEnv(t, func(c *config.Functions) { c.RatePerMinute, c.RateBurst, c.TrustedProxyHops = 60, 3, 1 })
+	e.clock.Freeze()
 	post := func(xff string) int {
 		return e.do(http.MethodPost, "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"hi"}`),
 			"X-Forwarded-For", xff).status
@@ -753,6 +798,7 @@ func TestForwardedForBehindOneProxy(t *testing.T) {
 // come back with some jitter.
 func TestBatchCostsOneTokenPerItem(t *testing.T) {
 	e := newEnv(t, func(c *config.Functions) { c.RatePerMinute, c.RateBurst = 6, 10 })
+	e.clock.Freeze()
 	batch := func(n int) resp {
 		items := make([]map[string]any, n)
 		for i := range items {
@@ -891,6 +937,279 @@ func TestIdenticalRequestIsAnsweredFromCache(t *testing.T) {
 	}
 	if r := e.postJSON("/api/synthesize", moved); r.status != http.StatusAccepted || r.body["status"] != "queued" || r.body["cached"] != nil {
 		t.Errorf("result in another bucket: %d %s, want a queued job (a miss)", r.status, r.raw)
+	}
+}
+
+// Issue 15, item 8: a batch retried with the same request ids (an exact
+// replay, e.g. after a lost answer) answers the first batch's id and jobs
+// and queues nothing more, items without a request id included; a request
+// id reused by any other request is still a conflict.
+func TestBatchReplayIsIdempotent(t *testing.T) {
+	e := newEnv(t, nil)
+	suffix := job.NewID()
+	items := []map[string]any{
+		{"member_id": "aria", "text": "First line.", "request_id": "b1-" + suffix},
+		{"member_id": "juno", "text": "Second line.", "request_id": "b2-" + suffix, "format": "opus"},
+		{"member_id": "aria", "text": "A line without a key."},
+	}
+	body := map[string]any{"items": items}
+	first := e.postJSON("/api/batch", body)
+	if first.status != http.StatusAccepted {
+		t.Fatalf("first batch: %d %s", first.status, first.raw)
+	}
+	for i := range 3 {
+		again := e.postJSON("/api/batch", body)
+		if again.status != http.StatusAccepted || again.body["batch_id"] != first.body["batch_id"] ||
+			fmt.Sprint(again.body["jobs"]) != fmt.Sprint(first.body["jobs"]) {
+			t.Fatalf("replay %d: %d %s, want the first batch %s", i, again.status, again.raw, first.raw)
+		}
+	}
+	if n := e.jobCount(); n != 3 {
+		t.Fatalf("%d jobs after replays, want 3", n)
+	}
+	if msgs := e.pull(3 * time.Second); len(msgs) != 3 {
+		t.Fatalf("%d messages for a batch of 3 sent 4 times, want 3", len(msgs))
+	}
+	for name, tc := range map[string]struct {
+		path  string
+		body  any
+		field string
+	}{
+		"a batch sharing one item":  {"/api/batch", map[string]any{"items": items[:2]}, "items[0].request_id"},
+		"another order":             {"/api/batch", map[string]any{"items": []map[string]any{items[1], items[0], items[2]}}, "items[0].request_id"},
+		"another callback":          {"/api/batch", map[string]any{"items": items, "callback_url": "https://hooks.example.com/x"}, "items[0].request_id"},
+		"a single synthesis of one": {"/api/synthesize", items[0], "request_id"},
+	} {
+		r := e.postJSON(tc.path, tc.body)
+		if code, field := r.errCode(); r.status != http.StatusConflict || code != "request_id_conflict" || field != tc.field {
+			t.Errorf("%s: %d %s, want 409 request_id_conflict on %s", name, r.status, r.raw, tc.field)
+		}
+	}
+	if n := e.jobCount(); n != 3 {
+		t.Fatalf("%d jobs after conflicts, want 3", n)
+	}
+}
+
+// A batch that could not be queued is forgotten whole: its retry makes a
+// new batch, not an answer with the dead one.
+func TestBatchReplayAfterPublishFailureMakesANewBatch(t *testing.T) {
+	e := newEnv(t, nil)
+	up := e.server
+	e.server = api.NewServer(api.Deps{Config: e.cfg, Store: e.st, Publisher: downPublisher{}, Signer: e.signer})
+	e.srv.Config.Handler = e.server.Mux()
+	body := map[string]any{"items": []map[string]any{{"member_id": "aria", "text": "Lost?", "request_id": "lost-" + job.NewID()}}}
+	if r := e.postJSON("/api/batch", body); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("batch while Pub/Sub is down: %d %s", r.status, r.raw)
+	}
+	e.srv.Config.Handler = up.Mux()
+	r := e.postJSON("/api/batch", body)
+	jobs, _ := r.body["jobs"].([]any)
+	if r.status != http.StatusAccepted || len(jobs) != 1 || jobs[0].(map[string]any)["status"] != "queued" {
+		t.Fatalf("retry: %d %s, want a new queued batch", r.status, r.raw)
+	}
+	if msgs := e.pullN(1, 10*time.Second); len(msgs) != 1 || msgs[0].BatchID != r.body["batch_id"] {
+		t.Fatalf("messages %v, want the new batch's job", msgs)
+	}
+}
+
+// Issue 15, item 3: every address of one IPv6 /64 is one client (a host
+// or a subscriber line is given a whole /64), so 1,000 addresses of one
+// /64 are limited like one; another /64 has its own allowance, and an
+// IPv4-mapped address is its IPv4 address.
+func TestIPv6ClientsAreLimitedByTheirSlash64(t *testing.T) {
+	e := newEnv(t, func(c *config.Functions) { c.RatePerMinute, c.RateBurst, c.TrustedProxyHops = 60, 3, 1 })
+	e.clock.Freeze()
+	post := func(xff string) resp {
+		return e.do(http.MethodPost, "/api/synthesize", "application/json", []byte(`{"member_id":"aria","text":"hi"}`),
+			"X-Forwarded-For", xff)
+	}
+	accepted := 0
+	for i := range 1000 {
+		switch r := post(fmt.Sprintf("2001:db8:1:2:%x:%x::1", i/256, i%256)); r.status {
+		case http.StatusAccepted:
+			accepted++
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("request %d: %d %s", i, r.status, r.raw)
+		}
+	}
+	if accepted != 3 {
+		t.Fatalf("1,000 addresses of one /64: %d accepted, want the burst of 3", accepted)
+	}
+	if r := post("2001:db8:1:3::1"); r.status != http.StatusAccepted {
+		t.Fatalf("another /64: %d %s, want its own allowance", r.status, r.raw)
+	}
+	for i, xff := range []string{"203.0.113.7", "::ffff:203.0.113.7", "203.0.113.7", "::ffff:203.0.113.7"} {
+		if r := post(xff); (i < 3) != (r.status == http.StatusAccepted) {
+			t.Fatalf("request %d of one IPv4 client written two ways (%s): %d", i, xff, r.status)
+		}
+	}
+	if n := e.jobCount(); n != 3+1+3 {
+		t.Fatalf("%d jobs, want 7", n)
+	}
+}
+
+// Issue 15, item 4: status is limited per client too (each poll may sign
+// URLs through IAM signBlob, which has a quota): past the burst a client
+// gets 429 with Retry-After, its enqueue allowance is its own, and a token
+// comes back at the rate.
+func TestStatusIsRateLimitedPerClient(t *testing.T) {
+	e := newEnv(t, func(c *config.Functions) {
+		c.StatusRatePerMinute, c.StatusRateBurst = 60, 5
+		c.RatePerMinute, c.RateBurst = 60, 5
+	})
+	e.clock.Freeze()
+	ctx := context.Background()
+	created, err := e.st.CreateJobs(ctx, []*job.Job{job.New("aria", "demo-en", 0, "polled", 1, e.clock.Now())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := created[0].Job.ID
+	if _, o, err := e.st.Claim(ctx, id, "w1", time.Minute); err != nil || o != store.Claimed {
+		t.Fatal(o, err)
+	}
+	j := created[0].Job
+	if err := e.st.Succeed(ctx, id, "w1", job.Output{Bucket: "audio", Object: j.ObjectName(), Bytes: 44, DurationSeconds: 1, SampleRate: 22050}, "cpu"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if r := e.do(http.MethodGet, "/api/status?id="+id, "", nil); r.status != http.StatusOK {
+			t.Fatalf("poll %d: %d %s", i, r.status, r.raw)
+		}
+	}
+	for _, q := range []string{"?id=" + id, "?batch=" + job.NewID(), "?id=" + job.NewID()} {
+		r := e.do(http.MethodGet, "/api/status"+q, "", nil)
+		if code, _ := r.errCode(); r.status != http.StatusTooManyRequests || code != "rate_limited" || r.header.Get("Retry-After") == "" {
+			t.Fatalf("status%s past the burst: %d %s (Retry-After %q), want 429", q, r.status, r.raw, r.header.Get("Retry-After"))
+		}
+	}
+	if r := e.postJSON("/api/synthesize", map[string]any{"member_id": "aria", "text": "still mine"}); r.status != http.StatusAccepted {
+		t.Fatalf("enqueue after the status burst: %d %s, want its own allowance", r.status, r.raw)
+	}
+	e.clock.Advance(time.Second)
+	if r := e.do(http.MethodGet, "/api/status?id="+id, "", nil); r.status != http.StatusOK {
+		t.Fatalf("a second later: %d %s, want one token back", r.status, r.raw)
+	}
+}
+
+// Issue 15, item 10: the body limit follows the item and text limits, so
+// the largest request the limits allow is accepted, even Korean text (three
+// bytes a character) from a client that escapes every character
+// (\uXXXX, six bytes); a body larger than any request within the limits
+// is 413 and changes nothing.
+func TestBatchAtTheLimitsIsAccepted(t *testing.T) {
+	e := newEnv(t, nil)
+	// 100 jobs in one transaction and 100 messages each time: on a loaded
+	// 2-core machine under -race that can take longer than the default
+	// request deadline, which this test is not about.
+	pub := queue.NewPublisher(e.ps, e.cfg.Topic, e.cfg.MaxTextChars)
+	t.Cleanup(pub.Stop)
+	e.server = api.NewServer(api.Deps{Config: e.cfg, Store: e.st, Publisher: pub, Signer: e.signer, Now: e.clock.Now, Timeout: 2 * time.Minute})
+	e.srv.Config.Handler = e.server.Mux()
+	items, chars := e.cfg.MaxBatchItems, e.cfg.MaxTextChars
+	korean := strings.Repeat("가", chars)
+	escaped := strings.Repeat(`\uac00`, chars)
+	batch := func(text string, pad int) []byte {
+		var b strings.Builder
+		b.WriteString(`{"items":[`)
+		for i := range items {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"member_id":"aria","text":"%s","request_id":"r-%d-%s"}`, text, i, strings.Repeat("x", 100))
+		}
+		b.WriteString("]" + strings.Repeat(" ", pad) + "}")
+		return []byte(b.String())
+	}
+	for name, body := range map[string][]byte{"UTF-8": batch(korean, 0), "escaped": batch(escaped, 0)} {
+		r := e.do(http.MethodPost, "/api/batch", "application/json", body)
+		if jobs, _ := r.body["jobs"].([]any); r.status != http.StatusAccepted || len(jobs) != items {
+			t.Fatalf("%s: %d items of %d characters (%d bytes): %d %.300s", name, items, chars, len(body), r.status, r.raw)
+		}
+	}
+	before := e.jobCount()
+	limit := api.MaxBodyBytes(items, chars)
+	over := batch(escaped, 0)
+	over = batch(escaped, int(limit)-len(over)+1)
+	if int64(len(over)) != limit+1 {
+		t.Fatalf("test body is %d bytes, want %d", len(over), limit+1)
+	}
+	r := e.do(http.MethodPost, "/api/batch", "application/json", over)
+	if code, _ := r.errCode(); r.status != http.StatusRequestEntityTooLarge || code != "body_too_large" {
+		t.Fatalf("a body one byte over %d: %d %s", limit, r.status, r.raw)
+	}
+	if n := e.jobCount(); n != before {
+		t.Fatalf("the refused body made %d jobs", n-before)
+	}
+	// A single synthesis has the limit of one item.
+	one := []byte(fmt.Sprintf(`{"member_id":"aria","text":"%s"}`, escaped))
+	if r := e.do(http.MethodPost, "/api/synthesize", "application/json", one); r.status != http.StatusAccepted {
+		t.Fatalf("one item of %d escaped characters: %d %s", chars, r.status, r.raw)
+	}
+}
+
+// Clients learn the limits from GET profiles, which tells the deployment's.
+func TestProfilesTellTheLimits(t *testing.T) {
+	e := newEnv(t, func(c *config.Functions) { c.MaxTextChars, c.MaxBatchItems = 750, 250 })
+	r := e.do(http.MethodGet, "/api/profiles", "", nil)
+	lim, _ := r.body["limits"].(map[string]any)
+	if r.status != 200 || lim["max_text_chars"] != 750.0 || lim["max_batch_items"] != 250.0 ||
+		lim["max_body_bytes"] != float64(api.MaxBodyBytes(250, 750)) {
+		t.Fatalf("profiles: %d %s, want limits 750 characters, 250 items", r.status, r.raw)
+	}
+}
+
+// Hardening: field names match exactly (encoding/json alone matches them
+// in any case) and no object names a field twice (encoding/json alone keeps
+// the last): both are 400 and change nothing, in a batch's items too.
+func TestJSONFieldNamesMatchExactly(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct {
+		name, path, body, code, field string
+	}{
+		{"another case", "/api/synthesize", `{"member_id":"aria","Text":"hi"}`, "unknown_field", "Text"},
+		{"upper case", "/api/synthesize", `{"MEMBER_ID":"aria","text":"hi"}`, "unknown_field", "MEMBER_ID"},
+		{"twice", "/api/synthesize", `{"member_id":"aria","text":"hi","text":"something else"}`, "duplicate_field", "text"},
+		{"in an item, another case", "/api/batch", `{"items":[{"member_id":"aria","text":"a"},{"member_id":"aria","Text":"b"}]}`, "unknown_field", "items[1].Text"},
+		{"in an item, twice", "/api/batch", `{"items":[{"member_id":"aria","member_id":"juno","text":"a"}]}`, "duplicate_field", "items[0].member_id"},
+		{"items twice", "/api/batch", `{"items":[{"member_id":"aria","text":"a"}],"items":[]}`, "duplicate_field", "items"},
+		{"callback in another case", "/api/batch", `{"items":[{"member_id":"aria","text":"a"}],"Callback_URL":"https://x.example"}`, "unknown_field", "Callback_URL"},
+	} {
+		r := e.do(http.MethodPost, tc.path, "application/json", []byte(tc.body))
+		if code, field := r.errCode(); r.status != http.StatusBadRequest || code != tc.code || field != tc.field {
+			t.Errorf("%s: %d %s, want 400 %s on %s", tc.name, r.status, r.raw, tc.code, tc.field)
+		}
+	}
+	if n := e.jobCount(); n != 0 {
+		t.Fatalf("%d jobs made by refused bodies", n)
+	}
+}
+
+// The contract's numbers are shared/config's defaults: one source.
+func TestContractLimitsAreTheConfigDefaults(t *testing.T) {
+	c, err := loadContract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadFrom[config.Functions](context.Background(), envconfig.MapLookuper(map[string]string{
+		"GOOGLE_CLOUD_PROJECT": "p", "CHORUS_TOPIC": "t", "CHORUS_AUDIO_BUCKET": "b"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	props := c.doc.Components.Schemas["Limits"].Value.Properties
+	for name, want := range map[string]float64{
+		"max_text_chars":  float64(cfg.MaxTextChars),
+		"max_batch_items": float64(cfg.MaxBatchItems),
+		"max_body_bytes":  float64(api.MaxBodyBytes(cfg.MaxBatchItems, cfg.MaxTextChars)),
+	} {
+		p := props[name]
+		if p == nil {
+			t.Errorf("docs/openapi.yaml Limits has no %s", name)
+			continue
+		}
+		if p.Value.Default != want {
+			t.Errorf("docs/openapi.yaml Limits.%s: default %v, want shared/config's %v", name, p.Value.Default, want)
+		}
 	}
 }
 

@@ -41,14 +41,14 @@ func FuzzSynthesizeRequest(f *testing.F) {
 	f.Add([]byte(`{"member_id":"aria","text":"hi"}`), "application/json; charset=latin1")
 	f.Add([]byte(`{"member_id":"aria","text":"hi"}`), "text/plain")
 	f.Add([]byte(`{"member_id":"aria","text":"hi"}`), "")
-	f.Add(bytes.Repeat([]byte("a"), MaxBodyBytes+1), "application/json")
 	const maxText = 50
+	f.Add(bytes.Repeat([]byte("a"), int(MaxBodyBytes(1, maxText))+1), "application/json")
 	s := &Server{cfg: &config.Functions{MaxTextChars: maxText, MaxBatchItems: 3, AllowedOrigins: []string{"http://app.example"}},
 		limiter: NewLimiter(0, 1, 10), timeout: time.Second, now: time.Now}
 	var accepted SynthesisItem
 	h := s.wrap([]string{http.MethodPost}, func(w http.ResponseWriter, r *http.Request) error {
 		var it SynthesisItem
-		if err := decodeJSON(w, r, &it); err != nil {
+		if err := decodeJSON(w, r, MaxBodyBytes(1, maxText), &it); err != nil {
 			return err
 		}
 		if err := validateItem(&it, maxText, ""); err != nil {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/chorus-voice/chorus/functions/internal/apierr"
 	"github.com/chorus-voice/chorus/shared/callback"
 	"github.com/chorus-voice/chorus/shared/job"
@@ -89,8 +91,31 @@ func (s *Server) profiles(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, profile(m, byID[m.VoiceID]))
 	}
 	w.Header().Set("Cache-Control", "public, max-age=30")
-	apierr.WriteJSON(w, http.StatusOK, map[string]any{"members": out})
+	apierr.WriteJSON(w, http.StatusOK, ProfileList{Members: out, Limits: s.limits()})
 	return nil
+}
+
+// ProfileList is the answer of GET profiles: the members, and what this
+// deployment accepts, so that clients learn the limits from the one place
+// that sets them (shared/config, from Terraform) instead of copying them.
+type ProfileList struct {
+	Members []Profile `json:"members"`
+	Limits  Limits    `json:"limits"`
+}
+
+// Limits are the request limits of this deployment.
+type Limits struct {
+	// MaxTextChars bounds the text of one item, in characters (code points).
+	MaxTextChars int `json:"max_text_chars"`
+	// MaxBatchItems bounds the items of one batch.
+	MaxBatchItems int `json:"max_batch_items"`
+	// MaxBodyBytes bounds the body of one batch request (MaxBodyBytes).
+	MaxBodyBytes int64 `json:"max_body_bytes"`
+}
+
+func (s *Server) limits() Limits {
+	return Limits{MaxTextChars: s.cfg.MaxTextChars, MaxBatchItems: s.cfg.MaxBatchItems,
+		MaxBodyBytes: MaxBodyBytes(s.cfg.MaxBatchItems, s.cfg.MaxTextChars)}
 }
 
 // Enqueued is one accepted job in a 202 answer. A job answered from the
@@ -107,7 +132,7 @@ func (s *Server) synthesize(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var it SynthesisItem
-	if err := decodeJSON(w, r, &it); err != nil {
+	if err := decodeJSON(w, r, MaxBodyBytes(1, s.cfg.MaxTextChars), &it); err != nil {
 		return err
 	}
 	if err := validateItem(&it, s.cfg.MaxTextChars, ""); err != nil {
@@ -116,7 +141,7 @@ func (s *Server) synthesize(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkCallback(it.CallbackURL, "callback_url"); err != nil {
 		return err
 	}
-	jobs, err := s.enqueue(r, []SynthesisItem{it}, "", "")
+	_, jobs, err := s.enqueue(r, []SynthesisItem{it}, "", "")
 	if err != nil {
 		return err
 	}
@@ -132,7 +157,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var br BatchRequest
-	if err := decodeJSON(w, r, &br); err != nil {
+	if err := decodeJSON(w, r, MaxBodyBytes(s.cfg.MaxBatchItems, s.cfg.MaxTextChars), &br); err != nil {
 		return err
 	}
 	switch {
@@ -157,8 +182,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) error {
 	if err := s.limit(r, len(br.Items)); err != nil {
 		return err
 	}
-	batchID := job.NewID()
-	jobs, err := s.enqueue(r, br.Items, batchID, "items")
+	batchID, jobs, err := s.enqueue(r, br.Items, job.NewID(), "items")
 	if err != nil {
 		return err
 	}
@@ -166,11 +190,13 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// enqueue resolves members, writes the jobs (idempotently on request_id),
-// then publishes them. When publishing fails the new jobs are marked
-// failed and their idempotency keys forgotten, so nothing is orphaned and
-// the client can simply retry.
-func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field string) ([]Enqueued, error) {
+// enqueue resolves members, writes the jobs (idempotently on request_id:
+// a batch as a whole, see store.CreateBatch), then publishes them. It
+// returns the batch's id (a replayed batch's is the first submission's).
+// When publishing fails the new jobs are marked failed and their
+// idempotency keys forgotten, so nothing is orphaned and the client can
+// simply retry.
+func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field string) (string, []Enqueued, error) {
 	ctx := r.Context()
 	members := map[string]*store.Member{}
 	voices := map[string]*store.Voice{}
@@ -182,42 +208,53 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 			var err error
 			m, err = s.store.GetMember(ctx, it.MemberID)
 			if errors.Is(err, store.ErrNotFound) {
-				return nil, &apierr.Error{Status: http.StatusNotFound, Code: "member_not_found", Message: "That member does not exist.", Field: itemField(field, i, "member_id")}
+				return "", nil, &apierr.Error{Status: http.StatusNotFound, Code: "member_not_found", Message: "That member does not exist.", Field: itemField(field, i, "member_id")}
 			}
 			if err != nil {
-				return nil, err
+				return "", nil, err
 			}
 			members[it.MemberID] = m
 		}
 		if !m.Active {
-			return nil, &apierr.Error{Status: http.StatusNotFound, Code: "member_inactive", Message: m.Name + " is not taking requests right now.", Field: itemField(field, i, "member_id")}
+			return "", nil, &apierr.Error{Status: http.StatusNotFound, Code: "member_inactive", Message: m.Name + " is not taking requests right now.", Field: itemField(field, i, "member_id")}
 		}
 		v, err := s.voiceOf(ctx, m.VoiceID, voices)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		// What the engine will speak: the speakable rule and the cache key
 		// are both read from it.
 		u := utterance.Prepare(it.Text, voiceLanguage(v), m.Lexicon)
 		if err := checkSpeakable(u); err != nil {
 			err.Field = itemField(field, i, "text")
-			return nil, err
+			return "", nil, err
 		}
 		j := job.New(m.ID, m.VoiceID, m.SpeakerID, it.Text, it.speed(), now)
 		j.RequestID, j.BatchID, j.CallbackURL, j.Format = it.RequestID, batchID, it.CallbackURL, it.format()
-		if err := s.answerFromCache(ctx, j, m, v, u, now); err != nil {
-			return nil, err
+		if err := s.answerFromCache(ctx, j, m, v, u, it.cacheAllowed(), now); err != nil {
+			return "", nil, err
 		}
 		jobs[i] = j
 	}
-	created, err := s.store.CreateJobs(ctx, jobs)
+	var (
+		created []store.Created
+		batch   *store.Batch
+		err     error
+	)
+	if batchID != "" {
+		if batch, err = s.store.CreateBatch(ctx, batchID, jobs); err == nil {
+			created, batchID = batch.Jobs, batch.ID
+		}
+	} else {
+		created, err = s.store.CreateJobs(ctx, jobs)
+	}
 	var ce *store.ConflictError
 	if errors.As(err, &ce) {
-		return nil, &apierr.Error{Status: http.StatusConflict, Code: "request_id_conflict",
+		return "", nil, &apierr.Error{Status: http.StatusConflict, Code: "request_id_conflict",
 			Message: "This request_id was already used for a different request.", Field: itemField(field, ce.Index, "request_id")}
 	}
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	// Publish new jobs only. A replayed request answers with its job and
 	// publishes nothing: its first message is on its way, and if that
@@ -239,13 +276,20 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 			// on a fresh one, or the jobs would stay queued with no message.
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 			defer cancel()
-			if aerr := s.store.AbandonJobs(actx, fresh, job.Error{Code: "enqueue_failed", Message: "The request could not be queued."}); aerr != nil {
+			jobErr := job.Error{Code: "enqueue_failed", Message: "The request could not be queued."}
+			var aerr error
+			if batch != nil {
+				aerr = s.store.AbandonBatch(actx, batch, fresh, jobErr)
+			} else {
+				aerr = s.store.AbandonJobs(actx, fresh, jobErr)
+			}
+			if aerr != nil {
 				slog.ErrorContext(ctx, "abandon jobs failed", "error", aerr)
 			}
 			e := *apierr.ErrUnavailable
 			e.Message = "Your request could not be queued. Please try again."
 			e.RetryAfter = 2 * time.Second
-			return nil, &e
+			return "", nil, &e
 		}
 		if s.starter != nil {
 			s.starter.Ensure(ctx)
@@ -262,7 +306,7 @@ func (s *Server) enqueue(r *http.Request, items []SynthesisItem, batchID, field 
 	for i, c := range created {
 		out[i] = Enqueued{JobID: c.Job.ID, Status: c.Job.Status, StatusURL: s.statusURL(c.Job.ID), Cached: c.Job.Cached}
 	}
-	return out, nil
+	return batchID, out, nil
 }
 
 // voiceOf reads a member's voice once per call; nil when it does not
@@ -306,10 +350,11 @@ func checkSpeakable(u utterance.Utterance) *apierr.Error {
 // answerFromCache names the result the job's audio will be (its cache
 // key: what the engine will speak, u) and, when an earlier job produced it and its audio still lives,
 // turns the job into a succeeded one that shares that audio: no message,
-// no inference. The cache is off for members who opted out and for voices
-// without a checksum.
-func (s *Server) answerFromCache(ctx context.Context, j *job.Job, m *store.Member, v *store.Voice, u utterance.Utterance, now time.Time) error {
-	if m.CacheDisabled || v == nil || v.Checksum == "" {
+// no inference. The cache is off for requests that opted out ("cache":
+// false: neither answered from it nor recorded in it), for members who
+// opted out, and for voices without a checksum.
+func (s *Server) answerFromCache(ctx context.Context, j *job.Job, m *store.Member, v *store.Voice, u utterance.Utterance, allowed bool, now time.Time) error {
+	if !allowed || m.CacheDisabled || v == nil || v.Checksum == "" {
 		return nil
 	}
 	j.CacheKey = job.ResultKey(v.Checksum, j.SpeakerID, u.Key(), j.Speed, j.AudioFormat())
@@ -344,7 +389,9 @@ func itemField(field string, i int, name string) string {
 	return field + "[" + strconv.Itoa(i) + "]." + name
 }
 
-// JobStatus is a job as the status endpoint shows it.
+// JobStatus is a job as the status endpoint shows it. It never names the
+// job's batch: a job id is the capability to read that job and nothing
+// else, and a batch is read with its own id (which its creator got).
 type JobStatus struct {
 	JobID           string     `json:"job_id"`
 	Status          job.Status `json:"status"`
@@ -352,7 +399,6 @@ type JobStatus struct {
 	Text            string     `json:"text"`
 	Speed           float64    `json:"speed"`
 	Format          string     `json:"format"`
-	BatchID         string     `json:"batch_id,omitempty"`
 	Attempts        int        `json:"attempts"`
 	CreatedAt       time.Time  `json:"created_at"`
 	StartedAt       *time.Time `json:"started_at,omitempty"`
@@ -380,9 +426,9 @@ func optTime(t time.Time) *time.Time {
 	return &t
 }
 
-func (s *Server) jobStatus(j *job.Job) (JobStatus, error) {
+func (s *Server) jobStatus(ctx context.Context, j *job.Job) (JobStatus, error) {
 	st := JobStatus{JobID: j.ID, Status: j.Status, MemberID: j.MemberID, Text: j.Text, Speed: j.Speed, Format: j.AudioFormat(),
-		BatchID: j.BatchID, Attempts: j.Attempts, CreatedAt: j.CreatedAt, Cached: j.Cached,
+		Attempts: j.Attempts, CreatedAt: j.CreatedAt, Cached: j.Cached,
 		StartedAt: optTime(j.StartedAt), FinishedAt: optTime(j.FinishedAt)}
 	switch j.Status {
 	case job.Succeeded:
@@ -397,18 +443,11 @@ func (s *Server) jobStatus(j *job.Job) (JobStatus, error) {
 			st.Error = &job.Error{Code: codeAudioExpired, Message: audioExpiredMessage}
 			return st, nil
 		}
-		u, exp, err := s.signer.SignUntil(j.Output.Object, now, gone)
+		p, err := s.signedURLs(ctx, j, now, gone)
 		if err != nil {
 			return st, err
 		}
-		st.AudioURL, st.ExpiresAt = u, &exp
-		// The captions live and expire with the audio (a result from
-		// before captions has none).
-		if c := j.Output.CaptionsObject; c != "" {
-			if st.CaptionsURL, _, err = s.signer.SignUntil(c, now, gone); err != nil {
-				return st, err
-			}
-		}
+		st.AudioURL, st.CaptionsURL, st.ExpiresAt = p.audio, p.captions, &p.expires
 		st.DurationSeconds, st.SampleRate = j.Output.DurationSeconds, j.Output.SampleRate
 	case job.Failed:
 		st.Error = j.Error
@@ -420,8 +459,17 @@ func (s *Server) jobStatus(j *job.Job) (JobStatus, error) {
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
+	// Every poll costs one token, whatever it asks (a job, a batch, a
+	// long poll): each may sign URLs, and signatures are not free.
+	if err := s.take(s.polls, r, 1); err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	ctx := r.Context()
+	wait, err := waitParam(r)
+	if err != nil {
+		return err
+	}
 	notFound := apierr.New(http.StatusNotFound, "job_not_found", "No such job.")
 	if id := q.Get("id"); id != "" {
 		if !job.ValidGeneratedID(id) {
@@ -434,7 +482,12 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		st, err := s.jobStatus(j)
+		if wait > 0 && !j.Status.Terminal() {
+			if j, err = s.waitForEnd(ctx, j, wait); err != nil {
+				return err
+			}
+		}
+		st, err := s.jobStatus(ctx, j)
 		if err != nil {
 			return err
 		}
@@ -445,6 +498,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if b := q.Get("batch"); b != "" {
+		if wait > 0 {
+			return apierr.Field("invalid_wait", "wait", "wait applies to one job (?id=), not to a batch.")
+		}
 		if !job.ValidGeneratedID(b) {
 			return apierr.New(http.StatusNotFound, "batch_not_found", "No such batch.")
 		}
@@ -455,13 +511,21 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 		if len(jobs) == 0 {
 			return apierr.New(http.StatusNotFound, "batch_not_found", "No such batch.")
 		}
-		out := make([]JobStatus, 0, len(jobs))
-		for _, j := range jobs {
-			st, err := s.jobStatus(j)
-			if err != nil {
+		// Each succeeded job signs its pair (or finds it signed): a few
+		// at a time, so that a large batch is not one signature after
+		// another.
+		out := make([]JobStatus, len(jobs))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(8)
+		for i, j := range jobs {
+			g.Go(func() error {
+				st, err := s.jobStatus(gctx, j)
+				out[i] = st
 				return err
-			}
-			out = append(out, st)
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
 		}
 		apierr.WriteJSON(w, http.StatusOK, map[string]any{"batch_id": b, "jobs": out})
 		return nil
@@ -469,10 +533,54 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	return apierr.Field("id_required", "id", "Give a job id (?id=) or a batch id (?batch=).")
 }
 
+// MaxStatusWait is the longest long poll: status?id=…&wait= takes whole
+// seconds from 0 (the default: answer at once) to this.
+const MaxStatusWait = 20 * time.Second
+
+// waitParam reads ?wait=, the seconds a status request may wait for its
+// job to end.
+func waitParam(r *http.Request) (time.Duration, error) {
+	raw, ok := r.URL.Query()["wait"]
+	if !ok {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(raw[0])
+	if len(raw) != 1 || err != nil || n < 0 || time.Duration(n)*time.Second > MaxStatusWait {
+		return 0, apierr.Field("invalid_wait", "wait", fmt.Sprintf("wait must be a whole number of seconds from 0 to %d.", int(MaxStatusWait/time.Second)))
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// waitForEnd watches j until it ends or wait passes, and returns the
+// latest state: the answer comes the moment the job ends.
+func (s *Server) waitForEnd(ctx context.Context, j *job.Job, wait time.Duration) (*job.Job, error) {
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	latest, err := s.store.WaitJob(wctx, j.ID, func(j *job.Job) bool { return j.Status.Terminal() })
+	switch {
+	case err == nil:
+		return latest, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err() // the request itself ended
+	case wctx.Err() != nil:
+		// The wait is over: the state as it is now.
+		if latest != nil {
+			return latest, nil
+		}
+		return j, nil
+	}
+	return nil, err
+}
+
 // limit takes n jobs' worth of the client's allowance (n 0: only checks
 // that some is left).
 func (s *Server) limit(r *http.Request, n int) error {
-	if ok, wait := s.limiter.Take(clientKey(r, s.cfg.TrustedProxyHops), n); !ok {
+	return s.take(s.limiter, r, n)
+}
+
+// take takes n tokens of l for the client of r.
+func (s *Server) take(l *Limiter, r *http.Request, n int) error {
+	if ok, wait := l.Take(clientKey(r, s.cfg.TrustedProxyHops), n); !ok {
 		return &apierr.Error{Status: http.StatusTooManyRequests, Code: "rate_limited",
 			Message: "Too many requests. Please wait a moment and try again.", RetryAfter: retryAfter(wait)}
 	}

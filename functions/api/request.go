@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -16,8 +17,16 @@ import (
 	"github.com/chorus-voice/chorus/shared/message"
 )
 
-// MaxBodyBytes bounds every request body.
-const MaxBodyBytes = 64 << 10
+// MaxBodyBytes is the largest request body of a request of items items of
+// at most textChars characters each: room for every character written as a
+// six-byte JSON escape (\uXXXX, what clients that escape all non-ASCII
+// send; a character of UTF-8 takes at most four), 2 KiB more per item for
+// its other fields and layout, and 8 KiB for the request's own. So any
+// request within the item and text limits fits, Korean included, and the
+// body limit follows those two limits instead of being a third.
+func MaxBodyBytes(items, textChars int) int64 {
+	return 8<<10 + int64(items)*(2<<10+6*int64(textChars))
+}
 
 // SynthesisItem is one synthesis request as clients send it.
 type SynthesisItem struct {
@@ -30,6 +39,10 @@ type SynthesisItem struct {
 	// CallbackURL is told when the job finished (synthesize only; a batch
 	// has one for all its items).
 	CallbackURL string `json:"callback_url,omitempty"`
+	// Cache false keeps the request out of the result cache both ways: it
+	// is not answered from an earlier identical request, and its audio
+	// answers no later one (nobody learns that it was asked).
+	Cache *bool `json:"cache,omitempty"`
 }
 
 // BatchRequest is the body of POST /api/batch.
@@ -38,10 +51,11 @@ type BatchRequest struct {
 	CallbackURL string          `json:"callback_url,omitempty"`
 }
 
-// decodeJSON reads a bounded JSON body into v, answering the failure modes
-// of a client with precise errors: wrong content type, too large, invalid
-// UTF-8, malformed JSON, unknown fields.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+// decodeJSON reads a JSON body of at most limit bytes into v, answering the
+// failure modes of a client with precise errors: wrong content type, too
+// large, invalid UTF-8, malformed JSON, unknown fields, field names in
+// another case, repeated fields.
+func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	ct := r.Header.Get("Content-Type")
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
@@ -50,16 +64,19 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
 		return apierr.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the request as UTF-8 JSON.")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return apierr.New(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("The request is larger than %d KiB.", MaxBodyBytes>>10))
+			return apierr.New(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("The request is larger than %d KiB.", limit>>10))
 		}
 		return apierr.New(http.StatusBadRequest, "invalid_body", "The request body could not be read.")
 	}
 	if !utf8.Valid(body) {
 		return apierr.Field("invalid_utf8", "text", "The text contains characters that are not valid UTF-8.")
+	}
+	if err := checkStrict(body, reflect.TypeOf(v)); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -138,6 +155,10 @@ func (it *SynthesisItem) format() string {
 	}
 	return it.Format
 }
+
+// cacheAllowed reports whether the item may use the result cache (it did
+// not say "cache": false).
+func (it *SynthesisItem) cacheAllowed() bool { return it.Cache == nil || *it.Cache }
 
 func (it *SynthesisItem) speed() float64 {
 	if it.Speed == nil {

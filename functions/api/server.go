@@ -40,11 +40,16 @@ type Server struct {
 	store    *store.Store
 	pub      Publisher
 	signer   *blob.Signer
-	limiter  *Limiter
+	limiter  *Limiter // enqueue requests, in jobs
+	polls    *Limiter // status requests
 	starter  Starter
 	announce *notice.Announcer
 	timeout  time.Duration
 	now      func() time.Time
+	// signed remembers each job's signed URLs for a while; signTimeout
+	// bounds one signing.
+	signed      *signCache
+	signTimeout time.Duration
 }
 
 // Deps are what a Server needs.
@@ -62,6 +67,12 @@ type Deps struct {
 	// (DefaultTimeout when zero), so that a hung dependency is answered
 	// with 503 instead of a request that never ends.
 	Timeout time.Duration
+	// Now is the server's clock: job times, the retention, the rate
+	// limits and signatures read it (time.Now when nil). Tests move it.
+	Now func() time.Time
+	// SignTimeout bounds the signing of one status answer's URLs
+	// (DefaultSignTimeout when zero): a signBlob that hangs is a 503.
+	SignTimeout time.Duration
 }
 
 // DefaultTimeout is the request deadline when Deps.Timeout is zero. It is
@@ -71,18 +82,32 @@ const DefaultTimeout = 10 * time.Second
 
 // NewServer wires the handlers.
 func NewServer(d Deps) *Server {
-	return &Server{
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	s := &Server{
 		cfg:      d.Config,
 		store:    d.Store,
 		pub:      d.Publisher,
 		signer:   d.Signer,
-		limiter:  NewLimiter(d.Config.RatePerMinute, d.Config.RateBurst, 10000),
+		limiter:  NewLimiter(d.Config.RatePerMinute, d.Config.RateBurst, maxLimiterClients),
+		polls:    NewLimiter(d.Config.StatusRatePerMinute, d.Config.StatusRateBurst, maxLimiterClients),
 		starter:  d.Starter,
 		announce: d.Announcer,
 		timeout:  cmp.Or(d.Timeout, DefaultTimeout),
-		now:      time.Now,
+		now:      now,
+
+		signed:      newSignCache(maxSignedPairs),
+		signTimeout: cmp.Or(d.SignTimeout, DefaultSignTimeout),
 	}
+	s.limiter.now, s.polls.now = now, now
+	return s
 }
+
+// maxLimiterClients is how many clients each limiter of an instance
+// remembers (about 100 bytes each).
+const maxLimiterClients = 10000
 
 // Mux mounts every function under /api/ for local use. Patterns name
 // paths only: each handler checks its methods itself, so that a wrong one
@@ -93,6 +118,7 @@ func (s *Server) Mux() *http.ServeMux {
 	mux.Handle("/api/profiles", profiles)
 	mux.Handle("/api/profiles/{$}", profiles)
 	mux.Handle("/api/profiles/{id}", profiles)
+	mux.Handle("/api/profiles/callback-keys.json", s.CallbackKeysHandler())
 	mux.Handle("/api/synthesize", s.SynthesizeHandler())
 	mux.Handle("/api/batch", s.BatchHandler())
 	mux.Handle("/api/status", s.StatusHandler())
@@ -101,12 +127,14 @@ func (s *Server) Mux() *http.ServeMux {
 }
 
 // ProfilesHandler serves the deployed profiles function, from its root:
-// GET / (every active member), GET /{id} and GET /?id={id}.
+// GET / (every active member), GET /{id} and GET /?id={id}, and the
+// callback public keys at GET /callback-keys.json.
 func (s *Server) ProfilesHandler() http.Handler {
 	mux := http.NewServeMux()
 	profiles := s.profilesEndpoint()
 	mux.Handle("/{$}", profiles)
 	mux.Handle("/{id}", profiles)
+	mux.Handle("/callback-keys.json", s.CallbackKeysHandler())
 	mux.Handle("/", s.notFound())
 	return mux
 }
@@ -131,16 +159,27 @@ func (s *Server) BatchHandler() http.Handler {
 	return s.wrap([]string{http.MethodPost}, s.batch)
 }
 
-// StatusHandler serves GET status?id= and GET status?batch=.
+// StatusHandler serves GET status?id= (and &wait=) and GET status?batch=.
+// A long poll may take its wait on top of the request deadline.
 func (s *Server) StatusHandler() http.Handler {
-	return s.wrap([]string{http.MethodGet, http.MethodHead}, s.status)
+	return s.wrapLonger([]string{http.MethodGet, http.MethodHead}, s.status, func(r *http.Request) time.Duration {
+		d, _ := waitParam(r)
+		return d
+	})
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // wrap adds what every endpoint shares: CORS, method check, panic
-// recovery, the JSON error format and a structured access log.
+// recovery, the request deadline, the JSON error format and a structured
+// access log.
 func (s *Server) wrap(methods []string, h handlerFunc) http.Handler {
+	return s.wrapLonger(methods, h, nil)
+}
+
+// wrapLonger is wrap with a request deadline longer by extra(r) (nil:
+// none), for a request that waits on purpose.
+func (s *Server) wrapLonger(methods []string, h handlerFunc, extra func(*http.Request) time.Duration) http.Handler {
 	allow := strings.Join(append(append([]string{}, methods...), http.MethodOptions), ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -175,7 +214,11 @@ func (s *Server) wrap(methods []string, h handlerFunc) http.Handler {
 			apierr.Write(rec, r, apierr.New(http.StatusMethodNotAllowed, "method_not_allowed", "Use "+strings.Join(methods, " or ")+"."))
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		deadline := s.timeout
+		if extra != nil {
+			deadline += extra(r)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), deadline)
 		defer cancel()
 		r = r.WithContext(ctx)
 		if err := h(rec, r); err != nil {

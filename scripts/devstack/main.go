@@ -11,10 +11,11 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"flag"
@@ -39,6 +40,7 @@ import (
 	"github.com/chorus-voice/chorus/functions/app"
 	"github.com/chorus-voice/chorus/scripts/devstack/supervise"
 	"github.com/chorus-voice/chorus/scripts/emulators"
+	"github.com/chorus-voice/chorus/shared/callback"
 	"github.com/chorus-voice/chorus/shared/config"
 	"github.com/chorus-voice/chorus/shared/localstack"
 	"github.com/chorus-voice/chorus/shared/logging"
@@ -159,15 +161,26 @@ func run(ctx context.Context, o options, log *slog.Logger) (err error) {
 	setDefault("CHORUS_COMPLETION_TOPIC", completionTopic)
 	// Locally, callbacks may reach this machine (a receiver you run).
 	setDefault("CHORUS_CALLBACK_ALLOW_LOOPBACK", "true")
-	if os.Getenv("CHORUS_CALLBACK_SECRET") == "" {
-		secret := make([]byte, 32)
-		if _, err := rand.Read(secret); err != nil {
+	// Callbacks are signed with a key kept in -dir (made on the first run),
+	// unless CHORUS_CALLBACK_SIGNING_KEYS names others; receivers verify with
+	// the public keys the functions serve.
+	if os.Getenv("CHORUS_CALLBACK_SIGNING_KEYS") == "" {
+		keys, err := callbackKeys(filepath.Join(o.dir, "callback-signing-keys.json"))
+		if err != nil {
 			return err
 		}
-		setDefault("CHORUS_CALLBACK_SECRET", hex.EncodeToString(secret))
-		log.Info("callbacks are signed with a secret made for this run (set CHORUS_CALLBACK_SECRET to choose it)",
-			"secret", os.Getenv("CHORUS_CALLBACK_SECRET"))
+		os.Setenv("CHORUS_CALLBACK_SIGNING_KEYS", keys)
 	}
+	signer, err := callback.ParseSigningKeys([]byte(os.Getenv("CHORUS_CALLBACK_SIGNING_KEYS")))
+	if err != nil {
+		return fmt.Errorf("CHORUS_CALLBACK_SIGNING_KEYS: %w", err)
+	}
+	jwks, err := json.Marshal(signer.PublicKeys())
+	if err != nil {
+		return err
+	}
+	setDefault("CHORUS_CALLBACK_PUBLIC_KEYS", string(jwks))
+	log.Info("callbacks are signed; receivers verify with the public keys", "keys_url", base+"/api/profiles/callback-keys.json")
 	cfg, err := config.Load[config.Functions](ctx)
 	if err != nil {
 		return err
@@ -259,8 +272,16 @@ func provision(ctx context.Context, stack *emulators.Stack, o options, ortLib st
 		return err
 	}
 	defer ps.Close()
+	// Dead letters hold fans' text: kept no longer than the audio.
+	audioRetention := 168 * time.Hour // config's default
+	if v := os.Getenv("CHORUS_AUDIO_RETENTION"); v != "" {
+		if audioRetention, err = time.ParseDuration(v); err != nil {
+			return fmt.Errorf("CHORUS_AUDIO_RETENTION: %w", err)
+		}
+	}
 	if err := emulators.EnsureTopology(ctx, ps, emulators.Topology{ProjectID: project, Topic: topic, Subscription: subscription,
 		DeadLetterTopic: deadLetterTopic, DeadLetterSubscriptions: []string{deadLetterSweep, deadLetterKeep},
+		DeadLetterRetention: emulators.DeadLetterRetention(audioRetention),
 		MaxDeliveryAttempts: 5, AckDeadline: o.ackDeadline, MinBackoff: time.Second, MaxBackoff: 10 * time.Second,
 		CompletionTopic: completionTopic, CompletionSubscriptions: []string{callbackSub, completionKeep}}); err != nil {
 		return err
@@ -286,6 +307,25 @@ func provision(ctx context.Context, stack *emulators.Stack, o options, ortLib st
 	}
 	im := &voiceimport.Importer{Store: st, Models: gcs.Bucket(modelsBucket), ORTLibrary: ortLib}
 	return im.Seed(ctx, seed)
+}
+
+// callbackKeys reads the callback signing keys kept at path, making one
+// Ed25519 key there on the first run.
+func callbackKeys(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return string(b), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	b, err := callback.MarshalSigningKeys(callback.SigningKey{ID: "dev-" + time.Now().UTC().Format("20060102"), Key: priv})
+	if err != nil {
+		return "", err
+	}
+	return string(b), os.WriteFile(path, b, 0o600)
 }
 
 // stackEnv is everything an operator command needs to reach this stack,

@@ -23,14 +23,30 @@ type Topology struct {
 	// DeadLetterSubscriptions are created on the dead-letter topic (one the
 	// worker sweeps, one that keeps the letters for people).
 	DeadLetterSubscriptions []string
-	MaxDeliveryAttempts     int
-	AckDeadline             time.Duration
-	MinBackoff, MaxBackoff  time.Duration
+	// DeadLetterRetention is how long the dead-letter subscriptions keep a
+	// letter (it holds a fan's text): no longer than the audio retention,
+	// as in the cloud (DeadLetterRetention). Zero keeps Pub/Sub's most, 7 days.
+	DeadLetterRetention    time.Duration
+	MaxDeliveryAttempts    int
+	AckDeadline            time.Duration
+	MinBackoff, MaxBackoff time.Duration
 	// CompletionTopic (optional) receives synthesis-completed messages;
 	// CompletionSubscriptions are created on it (the worker's callback
 	// sender, observers).
 	CompletionTopic         string
 	CompletionSubscriptions []string
+}
+
+// Pub/Sub's bounds on a subscription's message retention.
+const (
+	minRetention = 10 * time.Minute
+	maxRetention = 7 * 24 * time.Hour
+)
+
+// DeadLetterRetention is how long dead letters are kept when audio is kept
+// for audio: as long, within Pub/Sub's bounds (10 minutes to 7 days).
+func DeadLetterRetention(audio time.Duration) time.Duration {
+	return min(max(audio, minRetention), maxRetention)
 }
 
 // EnsureTopology creates whatever of t is missing on the Pub/Sub emulator
@@ -61,12 +77,16 @@ func EnsureTopology(ctx context.Context, client *pubsub.Client, t Topology) erro
 			MaxDeliveryAttempts: int32(t.MaxDeliveryAttempts),
 		},
 	}}
+	dlRetention := t.DeadLetterRetention
+	if dlRetention == 0 {
+		dlRetention = maxRetention
+	}
 	for _, id := range t.DeadLetterSubscriptions {
 		subs = append(subs, &pubsubpb.Subscription{
 			Name:                     subName(id),
 			Topic:                    topicName(t.DeadLetterTopic),
 			AckDeadlineSeconds:       60,
-			MessageRetentionDuration: durationpb.New(7 * 24 * time.Hour),
+			MessageRetentionDuration: durationpb.New(dlRetention),
 		})
 	}
 	for _, id := range t.CompletionSubscriptions {

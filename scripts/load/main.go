@@ -34,6 +34,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/chorus-voice/chorus/shared/job"
 )
 
 type options struct {
@@ -389,7 +391,7 @@ func countObjects(ctx context.Context, jobs []*tracked) (dup, missing, stray int
 	}
 	parts := strings.SplitN(strings.TrimPrefix(sample.Path, "/"), "/", 2)
 	bucket := parts[0]
-	perJob := map[string]int{}
+	perStem := map[string]int{} // audio objects by name without extension
 	token := ""
 	for {
 		u := fmt.Sprintf("%s://%s/storage/v1/b/%s/o?prefix=audio/&maxResults=1000&pageToken=%s", sample.Scheme, sample.Host, url.PathEscape(bucket), url.QueryEscape(token))
@@ -410,25 +412,25 @@ func countObjects(ctx context.Context, jobs []*tracked) (dup, missing, stray int
 			return 0, 0, 0, err
 		}
 		for _, it := range page.Items {
-			name := strings.TrimPrefix(it.Name, "audio/")
-			if path.Ext(name) == ".vtt" {
+			if path.Ext(it.Name) == ".vtt" {
 				continue // captions, beside each job's audio
 			}
-			perJob[strings.TrimSuffix(name, path.Ext(name))]++
+			perStem[stem(it.Name)]++
 		}
 		if token = page.NextPageToken; token == "" {
 			break
 		}
 	}
 	for _, j := range jobs {
-		n := perJob[j.id]
+		// A job's objects are named by a digest of its id (job.ObjectName).
+		n := perStem[stem((&job.Job{ID: j.id}).CaptionsObjectName())]
 		switch {
 		case j.cached:
 			// A cached job has no object of its own: its URL names the
 			// earlier job's, which must exist.
 			if n != 0 {
 				stray++
-			} else if perJob[objectJob(j.audioURL)] != 1 {
+			} else if perStem[stem(objectName(bucket, j.audioURL))] != 1 {
 				missing++
 			}
 		case n > 1:
@@ -444,16 +446,17 @@ func countObjects(ctx context.Context, jobs []*tracked) (dup, missing, stray int
 	return dup, missing, stray, nil
 }
 
-// objectJob is the job whose object a signed audio URL names
-// (/BUCKET/audio/JOB.EXT).
-func objectJob(audioURL string) string {
-	u, err := url.Parse(audioURL)
+// objectName is the object a signed URL into bucket names (/BUCKET/NAME).
+func objectName(bucket, signedURL string) string {
+	u, err := url.Parse(signedURL)
 	if err != nil {
 		return ""
 	}
-	name := path.Base(u.Path)
-	return strings.TrimSuffix(name, path.Ext(name))
+	return strings.TrimPrefix(u.Path, "/"+bucket+"/")
 }
+
+// stem is an object name without its extension.
+func stem(name string) string { return strings.TrimSuffix(name, path.Ext(name)) }
 
 // countSuccessRecords counts the workers' "job succeeded" log records per
 // job and returns how many jobs have other than exactly one.

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -14,10 +15,13 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
+	"cloud.google.com/go/compute/metadata"
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/googleapi"
+	"google.golang.org/api/iamcredentials/v1"
 
 	"github.com/chorus-voice/chorus/shared/config"
 )
@@ -35,13 +39,25 @@ type SignerOptions struct {
 	// PublicURL, when set, is the scheme://host[:port] of signed URLs (the
 	// GCS fake); empty means https://storage.googleapis.com.
 	PublicURL string
+	// SignBlob, when set, signs the bytes of a URL as Email (RSA-SHA256),
+	// instead of the IAM Credentials signBlob API (tests count and delay
+	// signatures with it). Not used with a KeyFile.
+	SignBlob func(ctx context.Context, email string, payload []byte) ([]byte, error)
 }
 
-// Signer makes V4 signed GET URLs for objects of one bucket.
+// Signer makes V4 signed GET URLs for objects of one bucket. Without a
+// private key it signs through the IAM Credentials signBlob API, within
+// the caller's context (the storage library's own path has no deadline).
 type Signer struct {
 	bucket   *storage.BucketHandle
 	template storage.SignedURLOptions
 	ttl      time.Duration
+	// signBlob signs remotely; nil with a private key.
+	signBlob func(ctx context.Context, email string, payload []byte) ([]byte, error)
+
+	mu    sync.Mutex
+	email string // the signing account, once known
+	iam   *iamcredentials.Service
 }
 
 // NewSigner validates opts and prepares a signer for bucket.
@@ -54,6 +70,7 @@ func NewSigner(client *storage.Client, bucket string, opts SignerOptions) (*Sign
 		Method:         http.MethodGet,
 		GoogleAccessID: opts.Email,
 	}
+	s := &Signer{bucket: client.Bucket(bucket), ttl: opts.TTL, email: opts.Email}
 	if opts.KeyFile != "" {
 		key, err := readKey(opts.KeyFile)
 		if err != nil {
@@ -62,6 +79,11 @@ func NewSigner(client *storage.Client, bucket string, opts SignerOptions) (*Sign
 		t.PrivateKey = key
 		if t.GoogleAccessID == "" {
 			t.GoogleAccessID = "chorus-local@demo-chorus.iam.gserviceaccount.com"
+		}
+	} else {
+		s.signBlob = opts.SignBlob
+		if s.signBlob == nil {
+			s.signBlob = s.iamSignBlob
 		}
 	}
 	if opts.PublicURL != "" {
@@ -73,7 +95,52 @@ func NewSigner(client *storage.Client, bucket string, opts SignerOptions) (*Sign
 		t.Insecure = u.Scheme == "http"
 		t.Style = storage.PathStyle()
 	}
-	return &Signer{bucket: client.Bucket(bucket), template: t, ttl: opts.TTL}, nil
+	s.template = t
+	return s, nil
+}
+
+// account is the service account that signs: the configured one, or the
+// runtime's default (asked of the metadata server once).
+func (s *Signer) account(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.email != "" {
+		return s.email, nil
+	}
+	email, err := metadata.EmailWithContext(ctx, "default")
+	if err != nil {
+		return "", fmt.Errorf("blob: find the service account that signs (set CHORUS_SIGNER_EMAIL): %w", err)
+	}
+	s.email = email
+	return email, nil
+}
+
+// iamSignBlob signs payload as email through the IAM Credentials API,
+// within ctx.
+func (s *Signer) iamSignBlob(ctx context.Context, email string, payload []byte) ([]byte, error) {
+	s.mu.Lock()
+	if s.iam == nil {
+		// The service outlives any one request: it is built on a
+		// background context, and each call carries the caller's.
+		svc, err := iamcredentials.NewService(context.Background())
+		if err != nil {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("blob: IAM credentials client: %w", err)
+		}
+		s.iam = svc
+	}
+	svc := s.iam
+	s.mu.Unlock()
+	resp, err := svc.Projects.ServiceAccounts.SignBlob("projects/-/serviceAccounts/"+email,
+		&iamcredentials.SignBlobRequest{Payload: base64.StdEncoding.EncodeToString(payload)}).Context(ctx).Do()
+	if err != nil {
+		return nil, fmt.Errorf("blob: signBlob as %s: %w", email, err)
+	}
+	sig, err := base64.StdEncoding.DecodeString(resp.SignedBlob)
+	if err != nil {
+		return nil, fmt.Errorf("blob: signBlob answer: %w", err)
+	}
+	return sig, nil
 }
 
 func readKey(path string) ([]byte, error) {
@@ -93,14 +160,15 @@ func readKey(path string) ([]byte, error) {
 	return b, nil
 }
 
-// Sign returns a URL that reads object until the returned expiry.
-func (s *Signer) Sign(object string, now time.Time) (string, time.Time, error) {
-	return s.SignUntil(object, now, time.Time{})
+// Sign returns a URL that reads object until the returned expiry. A
+// remote signature is made within ctx.
+func (s *Signer) Sign(ctx context.Context, object string, now time.Time) (string, time.Time, error) {
+	return s.SignUntil(ctx, object, now, time.Time{})
 }
 
 // SignUntil is Sign for an object that is deleted at notAfter (zero: never
 // known): the URL expires then at the latest, never later than the object.
-func (s *Signer) SignUntil(object string, now, notAfter time.Time) (string, time.Time, error) {
+func (s *Signer) SignUntil(ctx context.Context, object string, now, notAfter time.Time) (string, time.Time, error) {
 	ttl := s.ttl
 	if !notAfter.IsZero() {
 		left := notAfter.Sub(now.UTC().Truncate(time.Second)).Truncate(time.Second)
@@ -110,6 +178,14 @@ func (s *Signer) SignUntil(object string, now, notAfter time.Time) (string, time
 		ttl = min(ttl, left)
 	}
 	opts := s.template
+	if s.signBlob != nil {
+		email, err := s.account(ctx)
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		opts.GoogleAccessID = email
+		opts.SignBytes = func(b []byte) ([]byte, error) { return s.signBlob(ctx, email, b) }
+	}
 	// The library reads its own clock: X-Goog-Date is that clock cut to
 	// the second, X-Goog-Expires the whole seconds from it to Expires. An
 	// Expires just short of a second past the intended end makes the URL

@@ -2,13 +2,17 @@ package blob
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,7 +57,7 @@ func TestSignedURLEndsWhereReported(t *testing.T) {
 		now := time.Now().Add(-lag) // the caller read its clock lag ago
 		want := now.UTC().Truncate(time.Second).Add(ttl)
 		for _, notAfter := range []time.Time{{}, want.Add(-time.Minute)} {
-			u, end, err := s.SignUntil("audio/x.wav", now, notAfter)
+			u, end, err := s.SignUntil(context.Background(), "audio/x.wav", now, notAfter)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +74,7 @@ func TestSignedURLEndsWhereReported(t *testing.T) {
 			}
 		}
 	}
-	if _, _, err := s.SignUntil("audio/x.wav", time.Now(), time.Now()); err == nil {
+	if _, _, err := s.SignUntil(context.Background(), "audio/x.wav", time.Now(), time.Now()); err == nil {
 		t.Error("signed a URL for an object being deleted now")
 	}
 }
@@ -85,5 +89,50 @@ func TestSignedUntilRejectsURLsWithoutExpiry(t *testing.T) {
 		if _, err := signedUntil(raw); err == nil {
 			t.Errorf("%s: accepted", raw)
 		}
+	}
+}
+
+// Without a private key the signature is made remotely within the caller's
+// context: a signBlob that does not answer ends with the caller's
+// deadline instead of holding the request (the storage library's own
+// signBlob path runs on context.Background()).
+func TestRemoteSigningKeepsTheCallersDeadline(t *testing.T) {
+	client, err := storage.NewClient(context.Background(), option.WithoutAuthentication())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hang := true
+	var asked []string
+	s, err := NewSigner(client, "audio", SignerOptions{TTL: time.Minute, Email: "status@p.iam.gserviceaccount.com",
+		SignBlob: func(ctx context.Context, email string, payload []byte) ([]byte, error) {
+			asked = append(asked, email)
+			if hang {
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			sum := sha256.Sum256(payload)
+			return rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, _, err := s.SignUntil(ctx, "audio/x.wav", time.Now(), time.Time{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a signBlob that never answers: %v, want the caller's deadline", err)
+	}
+	hang = false
+	u, _, err := s.SignUntil(context.Background(), "audio/x.wav", time.Now(), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _ := url.Parse(u)
+	if cred := q.Query().Get("X-Goog-Credential"); !strings.HasPrefix(cred, "status@p.iam.gserviceaccount.com/") || len(asked) != 2 {
+		t.Fatalf("signed as %q after %d signBlob calls, want the configured account", cred, len(asked))
 	}
 }

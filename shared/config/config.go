@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/chorus-voice/chorus/shared/callback"
 )
 
 // MaxSignedURLTTL is the longest expiry a V4 signed URL may have (7 days,
@@ -71,6 +73,12 @@ type Functions struct {
 	// RatePerMinute and RateBurst limit enqueue requests per client.
 	RatePerMinute int `env:"CHORUS_RATE_PER_MINUTE, default=60"`
 	RateBurst     int `env:"CHORUS_RATE_BURST, default=20"`
+	// StatusRatePerMinute and StatusRateBurst limit status requests per
+	// client (a long poll, ?wait=, is one request). Polls are cheap, but a
+	// signature is not, and an address may stand for many fans (a carrier's
+	// NAT): the defaults leave a web app room for dozens of clips a minute.
+	StatusRatePerMinute int `env:"CHORUS_STATUS_RATE_PER_MINUTE, default=240"`
+	StatusRateBurst     int `env:"CHORUS_STATUS_RATE_BURST, default=60"`
 
 	// WorkerJob is the full name of the Cloud Run job that consumes the
 	// queue (projects/P/locations/L/jobs/J). When set, the enqueue
@@ -96,6 +104,10 @@ type Functions struct {
 	// other loopback addresses: the local stack and tests only. In the
 	// cloud a callback must be https to a public address.
 	CallbackAllowLoopback bool `env:"CHORUS_CALLBACK_ALLOW_LOOPBACK, default=false"`
+	// CallbackPublicKeys is the JSON Web Key Set of the keys callbacks are
+	// signed with, served to receivers (GET /api/profiles/callback-keys.json).
+	// Terraform fills it from the keys it generates; empty serves no keys.
+	CallbackPublicKeys string `env:"CHORUS_CALLBACK_PUBLIC_KEYS"`
 }
 
 // Validate reports the first invalid setting, naming its variable.
@@ -112,6 +124,9 @@ func (c *Functions) Validate() error {
 	}
 	if c.RatePerMinute < 0 || c.RateBurst < 0 {
 		errs = append(errs, errors.New("CHORUS_RATE_PER_MINUTE and CHORUS_RATE_BURST must not be negative"))
+	}
+	if c.StatusRatePerMinute < 0 || c.StatusRateBurst < 0 {
+		errs = append(errs, errors.New("CHORUS_STATUS_RATE_PER_MINUTE and CHORUS_STATUS_RATE_BURST must not be negative"))
 	}
 	for _, o := range c.AllowedOrigins {
 		if o == "*" {
@@ -135,6 +150,11 @@ func (c *Functions) Validate() error {
 	}
 	if c.WorkerJob != "" && !strings.HasPrefix(c.WorkerJob, "projects/") {
 		errs = append(errs, fmt.Errorf("CHORUS_WORKER_JOB must look like projects/P/locations/L/jobs/J, got %q", c.WorkerJob))
+	}
+	if c.CallbackPublicKeys != "" {
+		if _, err := callback.ParseKeySet([]byte(c.CallbackPublicKeys)); err != nil {
+			errs = append(errs, fmt.Errorf("CHORUS_CALLBACK_PUBLIC_KEYS must be a JSON Web Key Set of Ed25519 public keys: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -227,9 +247,13 @@ type Worker struct {
 	CompletionTopic string `env:"CHORUS_COMPLETION_TOPIC"`
 	// CallbackSubscription, when set, is a subscription on the completion
 	// topic whose messages the worker delivers to the clients'
-	// callback_url, signed with CallbackSecret (HMAC-SHA256).
+	// callback_url, signed with CallbackSigningKeys.
 	CallbackSubscription string `env:"CHORUS_CALLBACK_SUBSCRIPTION"`
-	CallbackSecret       string `env:"CHORUS_CALLBACK_SECRET"`
+	// CallbackSigningKeys are the Ed25519 keys callbacks are signed with
+	// (shared/callback.ParseSigningKeys: {"keys":[{"kid","private_key_pem"}]},
+	// one key, or two during a rotation). In the cloud it comes from the
+	// Secret Manager secret Terraform writes; make dev keeps one in .dev.
+	CallbackSigningKeys string `env:"CHORUS_CALLBACK_SIGNING_KEYS"`
 	// CallbackAllowLoopback lets callbacks reach loopback addresses (the
 	// local stack and tests). Private and link-local addresses are never
 	// reached.
@@ -295,8 +319,10 @@ func (c *Worker) Validate() error {
 	if c.AudioRetention < time.Second || c.AudioRetention > MaxAudioRetention {
 		errs = append(errs, fmt.Errorf("CHORUS_AUDIO_RETENTION must be between 1s and %s, got %s", MaxAudioRetention, c.AudioRetention))
 	}
-	if c.CallbackSubscription != "" && len(c.CallbackSecret) < 32 {
-		errs = append(errs, errors.New("CHORUS_CALLBACK_SECRET must hold at least 32 characters when CHORUS_CALLBACK_SUBSCRIPTION is set"))
+	if c.CallbackSubscription != "" {
+		if _, err := callback.ParseSigningKeys([]byte(c.CallbackSigningKeys)); err != nil {
+			errs = append(errs, fmt.Errorf("CHORUS_CALLBACK_SIGNING_KEYS must hold the signing keys when CHORUS_CALLBACK_SUBSCRIPTION is set: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -104,6 +104,10 @@ type Job struct {
 	Format    string `firestore:"format,omitempty" json:"format,omitempty"`
 	RequestID string `firestore:"request_id,omitempty" json:"request_id,omitempty"`
 	BatchID   string `firestore:"batch_id,omitempty" json:"batch_id,omitempty"`
+	// Producer marks a job the worker made from a message a batch producer
+	// published straight to the topic. Such a message may only join a
+	// batch of producer jobs, never one the API made.
+	Producer bool `firestore:"producer,omitempty" json:"-"`
 
 	Status   Status `firestore:"status" json:"status"`
 	Attempts int    `firestore:"attempts" json:"attempts"`
@@ -198,14 +202,45 @@ func (j *Job) LeaseLive(now time.Time) bool {
 
 // ObjectName is the deterministic audio object of a job, its extension
 // that of its format: a redelivered or duplicated message writes the same
-// object instead of adding one.
+// object instead of adding one. The name is a one-way digest of the job
+// id, never the id itself: the result cache hands the object to later
+// identical requests, and the job id is the capability to read the job
+// (its text, and once its batch). A digest of a 128-bit random id cannot
+// be turned back into it.
 func (j *Job) ObjectName() string {
-	return "audio/" + j.ID + Extension(j.AudioFormat())
+	return objectStem(j.ID) + Extension(j.AudioFormat())
 }
 
 // CaptionsObjectName is the job's WebVTT captions, beside its audio.
 func (j *Job) CaptionsObjectName() string {
-	return "audio/" + j.ID + ".vtt"
+	return objectStem(j.ID) + ".vtt"
+}
+
+// objectPrefix holds every job's objects.
+const objectPrefix = "audio/"
+
+// objectStem is the object name of job id without its extension:
+// objectPrefix and 32 hex digits of SHA-256 over a label and the id.
+func objectStem(id string) string {
+	sum := sha256.Sum256([]byte("chorus audio object v1\x00" + id))
+	return objectPrefix + hex.EncodeToString(sum[:16])
+}
+
+// Shareable reports whether an object name may be handed to a request other
+// than the one that produced it: a digest name (ObjectName,
+// CaptionsObjectName), not one that carries a job id as results written
+// before digest names did ("audio/JOBID.wav").
+func Shareable(object string) bool {
+	rest, ok := strings.CutPrefix(object, objectPrefix)
+	if !ok {
+		return false
+	}
+	stem, _, _ := strings.Cut(rest, ".")
+	if len(stem) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(stem)
+	return err == nil && stem == strings.ToLower(stem)
 }
 
 // AudioFormat is the job's format: WAV for a job made before formats

@@ -2,6 +2,7 @@ package job
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,8 +49,9 @@ func TestTransitionStamps(t *testing.T) {
 	if got := j.AudioExpiresAt(time.Hour); !got.Equal(t0.Add(2*time.Second + time.Hour)) {
 		t.Fatalf("audio of a job finished at %v with 1 h retention expires %v", j.FinishedAt, got)
 	}
-	if j.ObjectName() != "audio/"+j.ID+".wav" || j.CaptionsObjectName() != "audio/"+j.ID+".vtt" {
-		t.Fatal(j.ObjectName(), j.CaptionsObjectName())
+	if a, c := j.ObjectName(), j.CaptionsObjectName(); strings.Contains(a, j.ID) || strings.TrimSuffix(a, ".wav") != strings.TrimSuffix(c, ".vtt") ||
+		!strings.HasPrefix(a, "audio/") || !Shareable(a) || !Shareable(c) {
+		t.Fatal(a, c)
 	}
 }
 
@@ -59,7 +61,7 @@ func TestFormats(t *testing.T) {
 		{FormatOpus, ".opus", "audio/ogg"}, {FormatMP3, ".mp3", "audio/mpeg"},
 	} {
 		j := &Job{ID: "abc", Format: tt.format}
-		if got := j.ObjectName(); got != "audio/abc"+tt.ext {
+		if got := j.ObjectName(); got != objectStem("abc")+tt.ext {
 			t.Errorf("format %q: object %s", tt.format, got)
 		}
 		if got := ContentType(j.AudioFormat()); got != tt.contentType {
@@ -95,6 +97,24 @@ func TestIDs(t *testing.T) {
 	for _, bad := range []string{"", "short", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "aaaaaaaaaaaaaaaaaaaaaaaaa1", "../../etc/passwdxxxxxxxxxx"} {
 		if ValidGeneratedID(bad) {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// An object name never carries the job id, and only digest names may be
+// shared: a result written under a job id (before digest names) is not.
+func TestObjectNamesAreNoCapability(t *testing.T) {
+	a, b := &Job{ID: NewID()}, &Job{ID: NewID(), Format: FormatOpus}
+	if a.ObjectName() == b.ObjectName() || strings.Contains(a.ObjectName(), a.ID) || a.ObjectName() != (&Job{ID: a.ID}).ObjectName() {
+		t.Fatalf("names %s, %s: want distinct, deterministic, without the id", a.ObjectName(), b.ObjectName())
+	}
+	for name, want := range map[string]bool{
+		a.ObjectName(): true, b.ObjectName(): true, b.CaptionsObjectName(): true,
+		"audio/" + a.ID + ".wav": false, "audio/" + a.ID + ".vtt": false, "other/" + strings.TrimPrefix(a.ObjectName(), "audio/"): false,
+		strings.ToUpper(a.ObjectName()): false, "audio/.wav": false,
+	} {
+		if got := Shareable(name); got != want {
+			t.Errorf("Shareable(%q) = %v, want %v", name, got, want)
 		}
 	}
 }

@@ -71,6 +71,13 @@ type Created struct {
 // nothing; one whose request_id was used for a different request fails the
 // whole call with *ConflictError. Either all new jobs are written or none.
 func (s *Store) CreateJobs(ctx context.Context, subs []*job.Job) ([]Created, error) {
+	return s.createJobs(ctx, subs, fingerprint, nil)
+}
+
+// createJobs is CreateJobs with the fingerprint of each submission given,
+// and, for a batch (batch non-nil), its replay record: read first, and
+// written with the jobs.
+func (s *Store) createJobs(ctx context.Context, subs []*job.Job, fingerprint func(*job.Job) string, batch *batchReplay) ([]Created, error) {
 	if s.retention <= 0 {
 		return nil, errNoRetention
 	}
@@ -82,6 +89,13 @@ func (s *Store) CreateJobs(ctx context.Context, subs []*job.Job) ([]Created, err
 	var out []Created
 	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		out = make([]Created, len(subs))
+		if batch != nil {
+			replayed, err := batch.read(ctx, tx, jobs)
+			if err != nil || replayed != nil {
+				out = replayed
+				return err
+			}
+		}
 		// Reads first (a Firestore transaction rule): the idempotency keys.
 		var keyRefs []*firestore.DocumentRef
 		var keyIdx []int
@@ -117,6 +131,12 @@ func (s *Store) CreateJobs(ctx context.Context, subs []*job.Job) ([]Created, err
 				i := keyIdx[k]
 				if rd.Fingerprint != fingerprint(subs[i]) {
 					return &ConflictError{Index: i, RequestID: subs[i].RequestID}
+				}
+				if batch != nil {
+					// The key of an item of this very batch whose replay
+					// record is gone (it, or one of its jobs, expired):
+					// the batch is made anew and the key moves to it.
+					continue
 				}
 				existing[i] = rd.JobID
 			}
@@ -178,6 +198,9 @@ func (s *Store) CreateJobs(ctx context.Context, subs []*job.Job) ([]Created, err
 				out[i] = Created{Job: out[first].Job, Existing: true}
 			}
 		}
+		if batch != nil {
+			return batch.write(tx, out, now.Add(s.retention))
+		}
 		return nil
 	})
 	if err != nil {
@@ -194,6 +217,12 @@ func (s *Store) CreateJobs(ctx context.Context, subs []*job.Job) ([]Created, err
 // their idempotency keys, so that the client's retry with the same
 // request_id creates a fresh job rather than returning a dead one.
 func (s *Store) AbandonJobs(ctx context.Context, jobs []*job.Job, jobErr job.Error) error {
+	return s.abandonJobs(ctx, jobs, jobErr, nil)
+}
+
+// abandonJobs is AbandonJobs that also forgets a batch's replay record
+// (forget non-nil), in the same transaction.
+func (s *Store) abandonJobs(ctx context.Context, jobs []*job.Job, jobErr job.Error, forget *firestore.DocumentRef) error {
 	col := s.fs.Collection(jobsCollection)
 	reqs := s.fs.Collection(requestsCollection)
 	return s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
@@ -229,6 +258,11 @@ func (s *Store) AbandonJobs(ctx context.Context, jobs []*job.Job, jobErr job.Err
 				if err := tx.Delete(reqs.Doc(requestKey(j.RequestID))); err != nil {
 					return fmt.Errorf("store: forget request key: %w", err)
 				}
+			}
+		}
+		if forget != nil {
+			if err := tx.Delete(forget); err != nil {
+				return fmt.Errorf("store: forget batch replay record: %w", err)
 			}
 		}
 		return nil

@@ -20,7 +20,10 @@ type resultDoc struct {
 
 // LookupResult returns the audio an earlier job produced for key, when its
 // object will still live a while (a tenth of the retention, at most an
-// hour): a request answered from it must be able to fetch it.
+// hour): a request answered from it must be able to fetch it. Only objects
+// under names that are no capability (job.Shareable) answer: a result
+// recorded under its job's id (before digest names) would hand that id to
+// a stranger, so it is a miss.
 func (s *Store) LookupResult(ctx context.Context, key string) (*job.Output, bool, error) {
 	if s.retention <= 0 {
 		return nil, false, errNoRetention
@@ -35,6 +38,9 @@ func (s *Store) LookupResult(ctx context.Context, key string) (*job.Output, bool
 	var rd resultDoc
 	if err := snap.DataTo(&rd); err != nil {
 		return nil, false, fmt.Errorf("store: decode result %s: %w", key, err)
+	}
+	if !job.Shareable(rd.Output.Object) || (rd.Output.CaptionsObject != "" && !job.Shareable(rd.Output.CaptionsObject)) {
+		return nil, false, nil
 	}
 	margin := min(time.Hour, s.retention/10)
 	if rd.Output.WrittenAt.IsZero() || !s.now().Before(rd.Output.WrittenAt.Add(s.retention-margin)) {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chorus-voice/chorus/shared/utterance"
 	"github.com/chorus-voice/chorus/synth-job/captions"
@@ -243,7 +244,8 @@ func (e *Engine) prepare(cfg *voice.Config, idx int, r Request) ([]*item, []stri
 	// cache's key is (the API applies the same speakable rule).
 	u := utterance.Prepare(r.Text, cfg.TextLanguage(), r.Lexicon)
 	if !u.Speakable() {
-		return nil, nil, 0, fmt.Errorf("%w: %q has no letters or digits", ErrNoPhonemes, truncate(r.Text, 80))
+		// Errors carry lengths, never the fan's text: they reach logs.
+		return nil, nil, 0, fmt.Errorf("%w: a text of %d characters has no letters or digits", ErrNoPhonemes, utf8.RuneCountInString(r.Text))
 	}
 	pv := phonemize.Voice{Espeak: cfg.Espeak.Voice, Text: cfg.PhonemeType == voice.PhonemeText, MaxTextRunes: e.opts.MaxTextRunes}
 	var (
@@ -274,7 +276,7 @@ func (e *Engine) prepare(cfg *voice.Config, idx int, r Request) ([]*item, []stri
 		e.log.Warn("phonemes missing from the voice's map were skipped", "request", idx, "count", missing)
 	}
 	if len(items) == 0 {
-		return nil, nil, missing, fmt.Errorf("%w: %q", ErrNoPhonemes, truncate(r.Text, 80))
+		return nil, nil, missing, fmt.Errorf("%w: a text of %d characters gave no phonemes the voice has", ErrNoPhonemes, utf8.RuneCountInString(r.Text))
 	}
 	return items, u.Captions(), missing, nil
 }
@@ -301,14 +303,6 @@ func splitSentence(s phonemize.Sentence, limit int) []phonemize.Sentence {
 		out = append(out, s)
 	}
 	return out
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }
 
 // trim applies the trimming rule of the package comment.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -15,6 +17,8 @@ import (
 type task struct {
 	job *job.Job
 	res chan result
+	// alone runs the job in a batch of its own (a redelivery).
+	alone bool
 }
 
 type result struct {
@@ -71,9 +75,11 @@ func (b *batcher) stop() {
 	b.wg.Wait()
 }
 
-// submit queues a claimed job and waits for its result.
-func (b *batcher) submit(ctx context.Context, j *job.Job) result {
-	t := &task{job: j, res: make(chan result, 1)}
+// submit queues a claimed job and waits for its result. alone runs it in
+// a batch of its own, at once: a redelivered message, so that an input that
+// crashes the process is pinned on its own job.
+func (b *batcher) submit(ctx context.Context, j *job.Job, alone bool) result {
+	t := &task{job: j, res: make(chan result, 1), alone: alone}
 	select {
 	case b.in <- t:
 	case <-ctx.Done():
@@ -86,10 +92,7 @@ func (b *batcher) dispatch(ctx context.Context) {
 	defer close(b.runs)
 	pending := map[string][]*task{}
 	due := map[string]time.Time{}
-	flush := func(voice string) {
-		tasks := pending[voice]
-		delete(pending, voice)
-		delete(due, voice)
+	send := func(tasks []*task) {
 		select {
 		case b.runs <- tasks:
 		case <-ctx.Done():
@@ -97,6 +100,12 @@ func (b *batcher) dispatch(ctx context.Context) {
 				t.res <- result{err: fmt.Errorf("not started: %w", ctx.Err())}
 			}
 		}
+	}
+	flush := func(voice string) {
+		tasks := pending[voice]
+		delete(pending, voice)
+		delete(due, voice)
+		send(tasks)
 	}
 	for {
 		var timer <-chan time.Time
@@ -116,6 +125,10 @@ func (b *batcher) dispatch(ctx context.Context) {
 					flush(v)
 				}
 				return
+			}
+			if t.alone {
+				send([]*task{t})
+				continue
 			}
 			v := t.job.VoiceID
 			if len(pending[v]) == 0 {
@@ -154,6 +167,10 @@ func (b *batcher) run(ctx context.Context, tasks []*task) {
 			}
 		}
 	}
+	// A panic while the batch runs (a bug, or an input that trips one)
+	// ends this batch, not the process; deferred after the results' send,
+	// so it runs first.
+	defer b.recoverBatch(tasks, results)
 	if err := ctx.Err(); err != nil {
 		setAll(fmt.Errorf("not started: %w", err))
 		return
@@ -218,7 +235,14 @@ func (b *batcher) run(ctx context.Context, tasks []*task) {
 			results[i].err = audio[k].Err
 			continue
 		}
-		wg.Go(func() { results[i].out, results[i].err = b.d.finish(ctx, tasks[i].job, audio[k]) })
+		wg.Go(func() {
+			defer func() {
+				if p := recover(); p != nil {
+					results[i].out, results[i].err = job.Output{}, b.crashed(p, tasks[i:i+1])
+				}
+			}()
+			results[i].out, results[i].err = b.d.finish(ctx, tasks[i].job, audio[k])
+		})
 	}
 	wg.Wait()
 }
@@ -245,4 +269,49 @@ func (b *batcher) renewLeases(ctx context.Context, tasks []*task) func() {
 		}
 	})
 	return func() { cancel(); wg.Wait() }
+}
+
+// recoverBatch turns a panic of the batch into its jobs' results (see
+// crashed); every job already given a result of its own keeps it.
+func (b *batcher) recoverBatch(tasks []*task, results []result) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	var open []*task
+	var idx []int
+	for i := range tasks {
+		if results[i].err == nil {
+			open, idx = append(open, tasks[i]), append(idx, i)
+		}
+	}
+	err := b.crashed(p, open)
+	for _, i := range idx {
+		results[i].out, results[i].err = job.Output{}, err
+	}
+}
+
+// errCrashedInBatch: the batch panicked with several jobs in it; each is
+// handed back and runs alone on its next delivery, so that the panic is
+// pinned on the job that causes it.
+var errCrashedInBatch = errors.New("the batch crashed; each of its jobs will run alone")
+
+// crashed logs a panic (its stack, and its value only when it is a runtime
+// error: another value may quote the input) and says what becomes of the
+// jobs it hit: a job alone fails permanently (synthesis_crashed); jobs
+// together are retried one by one.
+func (b *batcher) crashed(p any, tasks []*task) error {
+	ids := make([]string, len(tasks))
+	for i, t := range tasks {
+		ids[i] = t.job.ID
+	}
+	value := fmt.Sprintf("%T", p)
+	if re, ok := p.(runtime.Error); ok {
+		value = re.Error()
+	}
+	b.d.log.Error("panic in a batch: its jobs end, the worker goes on", "job_ids", ids, "panic", value, "stack", string(debug.Stack()))
+	if len(tasks) == 1 {
+		return Permanent("synthesis_crashed", "The synthesis failed on this request.", fmt.Errorf("panic: %s", value))
+	}
+	return fmt.Errorf("%w: panic: %s", errCrashedInBatch, value)
 }

@@ -12,10 +12,10 @@ import (
 func TestCallbackClientRefusesNonPublicAddresses(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	defer srv.Close()
-	if _, err := callbackClient(false).Post(srv.URL, "application/json", nil); !errors.Is(err, errForbiddenAddress) {
+	if _, err := callbackClient(false, nil).Post(srv.URL, "application/json", nil); !errors.Is(err, errForbiddenAddress) {
 		t.Fatalf("cloud mode reached %s: %v", srv.URL, err)
 	}
-	resp, err := callbackClient(true).Post(srv.URL, "application/json", nil)
+	resp, err := callbackClient(true, nil).Post(srv.URL, "application/json", nil)
 	if err != nil {
 		t.Fatalf("local mode: %v", err)
 	}

@@ -2,10 +2,11 @@ package worker_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -20,32 +21,51 @@ import (
 	"github.com/chorus-voice/chorus/synth-job/worker"
 )
 
-// receiver is a client's callback endpoint that checks every signature.
+// receiver is a client's callback endpoint that checks every signature
+// against the deployment's public keys and its own callback URL.
 type receiver struct {
-	secret []byte
-	mu     sync.Mutex
-	got    []*message.Completion
-	bad    int
+	keys *callback.KeySet
+	url  func(req *http.Request) string // the callback_url this request was sent to
+	mu   sync.Mutex
+	got  []*message.Completion
+	bad  int
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
-	ts, _ := strconv.ParseInt(req.Header.Get("X-Chorus-Timestamp"), 10, 64)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !callback.VerifySignature(r.secret, req.Header.Get("X-Chorus-Timestamp"), req.Header.Get("X-Chorus-Signature"), body) ||
-		time.Since(time.Unix(ts, 0)) > time.Minute {
+	id, err := callback.VerifyRequest(r.keys, r.url(req), req.Header, body, time.Now())
+	if err != nil {
 		r.bad++
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
 	c, err := message.DecodeCompletion(body)
-	if err != nil {
+	if err != nil || (id != c.JobID && id != c.BatchID) {
 		r.bad++
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		http.Error(w, "bad completion", http.StatusBadRequest)
 		return
 	}
 	r.got = append(r.got, c)
+}
+
+// signingKeys makes a deployment's callback signing keys and their public set.
+func signingKeys(t *testing.T) (string, *callback.KeySet) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := callback.MarshalSigningKeys(callback.SigningKey{ID: "test", Key: priv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := callback.ParseSigningKeys(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), s.PublicKeys()
 }
 
 // Every finished job, and every batch once its jobs have finished, is
@@ -60,11 +80,12 @@ func TestCompletionsAreAnnouncedAndCalledBack(t *testing.T) {
 		MaxBackoff: 2 * time.Second, CompletionTopic: completed, CompletionSubscriptions: []string{callbacks, observe}}); err != nil {
 		t.Fatal(err)
 	}
-	const secret = "a-callback-secret-of-at-least-32-characters"
-	rcv := &receiver{secret: []byte(secret)}
+	keys, public := signingKeys(t)
+	rcv := &receiver{keys: public}
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()
-	w.cfg.CompletionTopic, w.cfg.CallbackSubscription, w.cfg.CallbackSecret, w.cfg.CallbackAllowLoopback = completed, callbacks, secret, true
+	rcv.url = func(req *http.Request) string { return srv.URL + req.URL.RequestURI() }
+	w.cfg.CompletionTopic, w.cfg.CallbackSubscription, w.cfg.CallbackSigningKeys, w.cfg.CallbackAllowLoopback = completed, callbacks, keys, true
 	if err := w.cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

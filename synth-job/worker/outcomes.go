@@ -29,6 +29,20 @@ import (
 //	                                             dead-letter topic, ack
 //	a dead letter (sweep subscription)         → fail the job if nobody
 //	                                             holds it, ack
+//
+// Who may fail a job: the worker that holds its lease (its own claim), or,
+// for a message that never got that far (an unreadable body whose
+// attribute names a job, a job the message cannot resolve), only a job
+// that nobody is running: queued, or running under a lapsed lease
+// (store.FailIdle). A malformed message cannot end another worker's live
+// job.
+//
+// A redelivered message (delivery attempt > 1) runs in a batch of its own:
+// if its input crashes the process, the crash is pinned on it and the jobs
+// that shared its first batch are not taken down with it again. A Go panic
+// in a batch does not end the process (batch.go): a job that panics alone
+// fails with synthesis_crashed; a batch of several that panics hands its
+// jobs back, and each runs alone on its next delivery.
 
 // handle takes one message to an end.
 func (w *Worker) handle(ctx context.Context, b *batcher, m *pubsub.Message) {
@@ -48,14 +62,14 @@ func (w *Worker) handle(ctx context.Context, b *batcher, m *pubsub.Message) {
 		if !job.ValidGeneratedID(id) {
 			id = ""
 		}
-		w.poison(ctx, m, id, &PermanentError{Code: "invalid_message", Message: "The request could not be read.", Err: err})
+		w.poison(ctx, m, id, "", &PermanentError{Code: "invalid_message", Message: "The request could not be read.", Err: err})
 		return
 	}
 	j, err := w.resolve(ctx, msg)
 	if err != nil {
 		var pe *PermanentError
 		if errors.As(err, &pe) {
-			w.poison(ctx, m, msg.JobID, pe)
+			w.poison(ctx, m, msg.JobID, "", pe)
 			return
 		}
 		w.log.WarnContext(ctx, "could not resolve job; will retry", "job_id", msg.JobID, "error", err)
@@ -83,7 +97,7 @@ func (w *Worker) handle(ctx context.Context, b *batcher, m *pubsub.Message) {
 		return
 	}
 
-	res := b.submit(ctx, claimed)
+	res := b.submit(ctx, claimed, attempt(m) > 1)
 	var pe *PermanentError
 	switch {
 	case res.err == nil:
@@ -93,7 +107,7 @@ func (w *Worker) handle(ctx context.Context, b *batcher, m *pubsub.Message) {
 			"bytes", res.out.Bytes, "synth_ms", res.elapsed.Milliseconds(),
 			"rtf", res.elapsed.Seconds()/max(res.out.DurationSeconds, 1e-3))
 	case errors.As(res.err, &pe):
-		w.poison(ctx, m, claimed.ID, pe)
+		w.poison(ctx, m, claimed.ID, w.id, pe)
 	default:
 		w.retry(ctx, m, claimed, res.err)
 	}
@@ -141,7 +155,7 @@ func (w *Worker) retry(ctx context.Context, m *pubsub.Message, j *job.Job, cause
 	// A shutdown is not the job's fault: hand it back whatever the attempt.
 	if attempt(m) >= w.cfg.MaxAttempts && ctx.Err() == nil {
 		log.ErrorContext(ctx, "last delivery attempt failed", "error", cause)
-		w.poison(sctx, m, j.ID, &PermanentError{Code: "retries_exhausted",
+		w.poison(sctx, m, j.ID, w.id, &PermanentError{Code: "retries_exhausted",
 			Message: "The synthesis kept failing; please try again later.", Err: cause})
 		return
 	}
@@ -154,15 +168,34 @@ func (w *Worker) retry(ctx context.Context, m *pubsub.Message, j *job.Job, cause
 
 // poison ends a job with a permanent error, sends its message to the
 // dead-letter topic (when one is configured) so that operators see it, and
-// acks. When forwarding fails the message is nacked so that it is not lost;
-// its next delivery finds the job finished.
-func (w *Worker) poison(ctx context.Context, m *pubsub.Message, jobID string, pe *PermanentError) {
+// acks. holder is the worker whose lease the job runs under (this one's,
+// after a claim); empty, the message never claimed the job, and only an
+// idle job (queued, or under a lapsed lease) is failed: a job another
+// worker is running is left to it. When failing or forwarding fails the
+// message is nacked so that it is not lost; its next delivery finds the
+// job finished.
+func (w *Worker) poison(ctx context.Context, m *pubsub.Message, jobID, holder string, pe *PermanentError) {
 	log := w.log.With("job_id", jobID, "code", pe.Code)
+	failed := false
 	if jobID != "" {
-		if err := w.store.Fail(ctx, jobID, "", job.Error{Code: pe.Code, Message: pe.Message}); err != nil && !errors.Is(err, store.ErrNotFound) {
+		var err error
+		if holder == "" {
+			failed, err = w.store.FailIdle(ctx, jobID, job.Error{Code: pe.Code, Message: pe.Message})
+		} else {
+			err = w.store.Fail(ctx, jobID, holder, job.Error{Code: pe.Code, Message: pe.Message})
+			failed = err == nil
+		}
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, store.ErrLeaseLost):
+			log.InfoContext(ctx, "job is another worker's now: leaving it to that worker")
+		case err != nil:
 			log.ErrorContext(ctx, "could not fail job; will retry", "error", err)
 			m.Nack()
 			return
+		}
+		if !failed && holder == "" {
+			log.WarnContext(ctx, "message names a job that is running or finished: the job is left alone")
 		}
 	}
 	if w.dlq != nil {
@@ -179,9 +212,9 @@ func (w *Worker) poison(ctx context.Context, m *pubsub.Message, jobID string, pe
 			return
 		}
 	}
-	log.WarnContext(ctx, "job failed permanently", "error", pe.Error())
+	log.WarnContext(ctx, "message failed permanently", "failed_job", failed, "error", pe.Error())
 	w.ack(m)
-	if jobID != "" {
+	if failed {
 		w.announce.Job(ctx, jobID)
 	}
 }
@@ -215,8 +248,20 @@ func (w *Worker) resolve(ctx context.Context, msg *message.SynthesisRequest) (*j
 	if !mem.Active {
 		return nil, Permanent("member_inactive", "That member is not taking requests.", nil)
 	}
+	if msg.BatchID != "" {
+		// A producer's message may join a batch producers made, never
+		// one the API made for a client: the batch's jobs (any one of
+		// them: a batch is all API jobs or all producer jobs) say which.
+		batch, err := w.store.BatchJobs(ctx, msg.BatchID, 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(batch) > 0 && !batch[0].Producer {
+			return nil, Permanent("batch_id_conflict", "The batch_id names a batch this producer did not create.", nil)
+		}
+	}
 	j := job.New(mem.ID, mem.VoiceID, mem.SpeakerID, msg.Text, msg.EffectiveSpeed(), time.Now())
-	j.RequestID, j.BatchID, j.Format = msg.RequestID, msg.BatchID, msg.AudioFormat()
+	j.RequestID, j.BatchID, j.Format, j.Producer = msg.RequestID, msg.BatchID, msg.AudioFormat(), true
 	created, err := w.store.CreateJobs(ctx, []*job.Job{j})
 	var ce *store.ConflictError
 	if errors.As(err, &ce) {

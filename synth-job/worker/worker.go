@@ -86,6 +86,8 @@ type Worker struct {
 	// delivers them to clients (nil: no callback subscription).
 	announce  *notice.Announcer
 	callbacks *callbacks
+	// setupErr is a configuration error New found; Run returns it.
+	setupErr error
 
 	inflight     atomic.Int64
 	lastActivity atomic.Int64 // unix nanos
@@ -116,7 +118,7 @@ func New(d Deps) *Worker {
 		w.announce = &notice.Announcer{Store: d.Store, Notifier: queue.NewNotifier(d.PubSub, d.Config.CompletionTopic), Log: w.log}
 	}
 	if d.Config.CallbackSubscription != "" {
-		w.callbacks = newCallbacks(d.Config.CallbackSecret, d.Config.CallbackAllowLoopback, w.log)
+		w.callbacks, w.setupErr = newCallbacks(d.Config.CallbackSigningKeys, d.Config.CallbackAllowLoopback, w.log)
 	}
 	return w
 }
@@ -139,6 +141,9 @@ func (w *Worker) Processed() int64 { return w.processed.Load() }
 // returned; the watchers (shutdown, idleness, requeue sweep) run in a
 // second errgroup that ends once work is done.
 func (w *Worker) Run(ctx context.Context, mode Mode) error {
+	if w.setupErr != nil {
+		return w.setupErr
+	}
 	// Pulling and working outlive ctx by the grace period: both are
 	// stopped by the watchers below, not by ctx directly.
 	pulling, stopPulling := context.WithCancel(context.WithoutCancel(ctx))
@@ -180,8 +185,7 @@ func (w *Worker) Run(ctx context.Context, mode Mode) error {
 	}
 	if w.callbacks != nil {
 		receivers.Go(func() error {
-			return w.receive(recvCtx, w.cfg.CallbackSubscription,
-				pubsub.ReceiveSettings{MaxOutstandingMessages: 32, NumGoroutines: 1},
+			return w.receive(recvCtx, w.cfg.CallbackSubscription, callbackReceiveSettings,
 				func(m *pubsub.Message) { w.touch(); w.callbacks.deliver(working, m) })
 		})
 	}

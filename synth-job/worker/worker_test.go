@@ -364,7 +364,8 @@ func TestFormatsAndCaptionsAreStored(t *testing.T) {
 	for _, j := range jobs {
 		got := w.waitFinal(j.ID, 30*time.Second)
 		wf := want[got.AudioFormat()]
-		if got.Status != job.Succeeded || got.Output.Object != "audio/"+j.ID+wf.ext || got.Output.CaptionsObject != "audio/"+j.ID+".vtt" {
+		if got.Status != job.Succeeded || got.Output.Object != got.ObjectName() || !strings.HasSuffix(got.Output.Object, wf.ext) ||
+			got.Output.CaptionsObject != got.CaptionsObjectName() {
 			t.Fatalf("job %s (%s): %s %+v", j.ID, got.Format, got.Status, got.Output)
 		}
 		if j.RequestID != "" && strings.HasPrefix(j.RequestID, "producer-") && got.Format != job.FormatOpus {

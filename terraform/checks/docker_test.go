@@ -228,7 +228,7 @@ func TestCPUImageIsTheSameWorkerWithoutCUDA(t *testing.T) {
 		t.Errorf("the build stages differ, so the images would not run the same binary:\n%s:\n%s\n%s:\n%s",
 			gpu, strings.Join(g, "\n"), cpu, strings.Join(c, "\n"))
 	}
-	for _, arg := range []string{"GO_IMAGE", "BUILD_IMAGE"} {
+	for _, arg := range []string{"GO_IMAGE", "BUILD_IMAGE", "ESPEAK_NG_VERSION"} {
 		if g, c := argDefault(t, gpu, arg), argDefault(t, cpu, arg); g != c {
 			t.Errorf("ARG %s: %s has %s, %s has %s", arg, gpu, g, cpu, c)
 		}

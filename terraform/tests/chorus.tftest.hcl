@@ -18,6 +18,25 @@ mock_provider "google" {
   }
 }
 
+# The callback signing keys: a known public key (RFC 8037's, whose base64
+# holds a '/'), so that the published JWK can be checked byte for byte.
+mock_provider "tls" {}
+
+override_resource {
+  target = tls_private_key.callback
+  values = {
+    public_key_pem  = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n"
+    private_key_pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n"
+  }
+}
+
+override_resource {
+  target = google_secret_manager_secret_version.callback
+  values = {
+    version = "1"
+  }
+}
+
 # Provider validation rejects random IAM members, so each service account
 # gets a realistic, distinct identity.
 override_resource {
@@ -241,6 +260,20 @@ run "status_can_sign_urls" {
     error_message = "status must run as the account that signs"
   }
   assert {
+    condition = (
+      module.status.function.service_config[0].timeout_seconds >= 35 &&
+      module.status.function.service_config[0].max_instance_request_concurrency == 80
+    )
+    error_message = "status holds long polls (20 s + the 10 s request deadline) and shares an instance among 80 waiting fans"
+  }
+  assert {
+    condition = (
+      module.status.function.service_config[0].environment_variables["CHORUS_STATUS_RATE_PER_MINUTE"] == "240" &&
+      module.status.function.service_config[0].environment_variables["CHORUS_STATUS_RATE_BURST"] == "60"
+    )
+    error_message = "status must be rate-limited per client (a poll may sign through IAM signBlob)"
+  }
+  assert {
     condition     = module.status.function.service_config[0].environment_variables["CHORUS_SIGNED_URL_TTL"] == "900s"
     error_message = "signed URLs must default to 15 minutes"
   }
@@ -344,6 +377,12 @@ run "one_audio_retention_everywhere" {
   assert {
     condition     = toset([for f in google_firestore_field.ttl : f.field]) == toset(["expire_at"])
     error_message = "Firestore's TTL must follow the expire_at field the writers set from CHORUS_AUDIO_RETENTION"
+  }
+  # Dead letters hold fans' text: kept no longer than the audio.
+  assert {
+    condition = alltrue([for s in concat(values(google_pubsub_subscription.dead_letter), [google_pubsub_subscription.callbacks_dead_letter]) :
+    s.message_retention_duration == "259200s"])
+    error_message = "dead-letter subscriptions must keep messages no longer than audio_retention_days"
   }
 }
 
@@ -512,4 +551,71 @@ run "no_bucket_is_granted_to_everyone" {
     !contains(["allUsers", "allAuthenticatedUsers"], g.member)])
     error_message = "no bucket role may go to allUsers or allAuthenticatedUsers"
   }
+}
+
+# Issue 14 item 6 / issue 15 item 2: the worker job reads the signing keys
+# at the version Terraform wrote (so a first apply creates the version
+# before the job), and the profiles function and the outputs publish the
+# matching public key as a JSON Web Key.
+run "callback_keys_exist_before_the_job_and_are_published" {
+  command = apply
+
+  assert {
+    condition = one([for e in google_cloud_run_v2_job.worker.template[0].template[0].containers[0].env :
+    e.value_source[0].secret_key_ref[0].version if e.name == "CHORUS_CALLBACK_SIGNING_KEYS"]) == google_secret_manager_secret_version.callback.version
+    error_message = "the worker job must read the signing keys at the secret version Terraform wrote, not latest (a first apply has no version yet)"
+  }
+  assert {
+    condition = one([for e in google_cloud_run_v2_job.worker.template[0].template[0].containers[0].env :
+    e.value_source[0].secret_key_ref[0].secret if e.name == "CHORUS_CALLBACK_SIGNING_KEYS"]) == google_secret_manager_secret.callback.secret_id
+    error_message = "the worker job must read the signing keys secret"
+  }
+  assert {
+    condition     = nonsensitive([for k in jsondecode(google_secret_manager_secret_version.callback.secret_data).keys : k.kid]) == ["k1"]
+    error_message = "the secret must hold the signing key of each id"
+  }
+  assert {
+    condition     = output.callback_public_keys.keys[0].x == "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" && output.callback_public_keys.keys[0].kid == "k1"
+    error_message = "the published JWK must carry the raw public key, unpadded base64url"
+  }
+  assert {
+    condition     = jsondecode(module.profiles.function.service_config[0].environment_variables["CHORUS_CALLBACK_PUBLIC_KEYS"]) == output.callback_public_keys
+    error_message = "the profiles function must serve the keys Terraform outputs"
+  }
+  assert {
+    condition     = endswith(output.callback_keys_url, "/callback-keys.json")
+    error_message = "callback_keys_url must name the profiles function's key path"
+  }
+}
+
+run "callback_key_rotation_publishes_two_keys" {
+  command = apply
+
+  variables {
+    callback_signing_keys = ["k1", "k2"]
+    audio_retention_days  = 30
+  }
+
+  assert {
+    condition     = [for k in output.callback_public_keys.keys : k.kid] == ["k1", "k2"]
+    error_message = "during a rotation both keys must be published"
+  }
+  assert {
+    condition     = nonsensitive(length(jsondecode(google_secret_manager_secret_version.callback.secret_data).keys)) == 2
+    error_message = "during a rotation the worker must hold both keys"
+  }
+  assert {
+    condition     = google_pubsub_subscription.dead_letter["kept"].message_retention_duration == "604800s"
+    error_message = "Pub/Sub keeps a subscription's messages at most 7 days, however long the audio is kept"
+  }
+}
+
+run "rejects_three_callback_keys" {
+  command = plan
+
+  variables {
+    callback_signing_keys = ["k1", "k2", "k3"]
+  }
+
+  expect_failures = [var.callback_signing_keys]
 }

@@ -33,11 +33,14 @@ variables {
   ]
   # What profiles and status do not use: enqueueing and starting the worker.
   reader_defaults = [
-    "CHORUS_STATUS_URL", "CHORUS_WORKER_JOB", "CHORUS_MAX_BATCH_ITEMS", "CHORUS_RATE_PER_MINUTE",
+    "CHORUS_STATUS_URL", "CHORUS_WORKER_JOB", "CHORUS_RATE_PER_MINUTE",
     "CHORUS_RATE_BURST", "CHORUS_COMPLETION_TOPIC",
   ]
-  # Only status signs URLs (its module sets these for it alone).
-  signer_settings = ["CHORUS_SIGNED_URL_TTL", "CHORUS_SIGNER_EMAIL"]
+  # Only status signs URLs and limits polls (its module and call set these
+  # for it alone).
+  signer_settings = ["CHORUS_SIGNED_URL_TTL", "CHORUS_SIGNER_EMAIL", "CHORUS_STATUS_RATE_PER_MINUTE", "CHORUS_STATUS_RATE_BURST"]
+  # Only profiles serves the callback public keys (callback-keys.json).
+  keys_settings = ["CHORUS_CALLBACK_PUBLIC_KEYS"]
   worker_defaults = [
     # Local disk (in memory on Cloud Run) and the timings of the lease,
     # the requeue sweep and SIGTERM, whose Go defaults fit a job.
@@ -64,12 +67,12 @@ run "functions_set_what_the_go_config_reads" {
   }
   assert {
     condition = alltrue([for f in [module.synthesize, module.batch] :
-    length(setsubtract(jsondecode(file("${path.module}/tests/config_env.json")).functions.read, concat(keys(f.function.service_config[0].environment_variables), var.functions_defaults, var.signer_settings))) == 0])
-    error_message = "synthesize or batch neither sets nor knowingly leaves at its default: ${join(", ", distinct(flatten([for f in [module.synthesize, module.batch] : tolist(setsubtract(jsondecode(file("${path.module}/tests/config_env.json")).functions.read, concat(keys(f.function.service_config[0].environment_variables), var.functions_defaults, var.signer_settings)))])))}"
+    length(setsubtract(jsondecode(file("${path.module}/tests/config_env.json")).functions.read, concat(keys(f.function.service_config[0].environment_variables), var.functions_defaults, var.signer_settings, var.keys_settings))) == 0])
+    error_message = "synthesize or batch neither sets nor knowingly leaves at its default: ${join(", ", distinct(flatten([for f in [module.synthesize, module.batch] : tolist(setsubtract(jsondecode(file("${path.module}/tests/config_env.json")).functions.read, concat(keys(f.function.service_config[0].environment_variables), var.functions_defaults, var.signer_settings, var.keys_settings)))])))}"
   }
   assert {
-    condition     = length(setsubtract(jsondecode(file("${path.module}/tests/config_env.json")).functions.read, concat(keys(module.status.function.service_config[0].environment_variables), var.functions_defaults, var.reader_defaults))) == 0
-    error_message = "status neither sets nor knowingly leaves at its default: ${join(", ", setsubtract(jsondecode(file("${path.module}/tests/config_env.json")).functions.read, concat(keys(module.status.function.service_config[0].environment_variables), var.functions_defaults, var.reader_defaults)))}"
+    condition     = length(setsubtract(jsondecode(file("${path.module}/tests/config_env.json")).functions.read, concat(keys(module.status.function.service_config[0].environment_variables), var.functions_defaults, var.reader_defaults, var.keys_settings))) == 0
+    error_message = "status neither sets nor knowingly leaves at its default: ${join(", ", setsubtract(jsondecode(file("${path.module}/tests/config_env.json")).functions.read, concat(keys(module.status.function.service_config[0].environment_variables), var.functions_defaults, var.reader_defaults, var.keys_settings)))}"
   }
   assert {
     condition     = length(setsubtract(jsondecode(file("${path.module}/tests/config_env.json")).functions.read, concat(keys(module.profiles.function.service_config[0].environment_variables), var.functions_defaults, var.reader_defaults, var.signer_settings))) == 0

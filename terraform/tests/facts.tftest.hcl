@@ -124,6 +124,38 @@ run "text_limit_reaches_functions_worker_and_web" {
   }
 }
 
+run "batch_limit_reaches_every_function" {
+  command = plan
+
+  variables {
+    max_batch_items = 333
+  }
+
+  # The enqueue functions enforce it (and derive the body limit from it),
+  # profiles tells clients, status lists a batch up to it.
+  assert {
+    condition     = alltrue([for f in [module.profiles, module.synthesize, module.batch, module.status] : f.function.service_config[0].environment_variables["CHORUS_MAX_BATCH_ITEMS"] == "333"])
+    error_message = "every function must get CHORUS_MAX_BATCH_ITEMS from max_batch_items"
+  }
+}
+
+run "status_rate_reaches_status" {
+  command = plan
+
+  variables {
+    status_rate_per_minute = 123
+    status_rate_burst      = 45
+  }
+
+  assert {
+    condition = (
+      module.status.function.service_config[0].environment_variables["CHORUS_STATUS_RATE_PER_MINUTE"] == "123" &&
+      module.status.function.service_config[0].environment_variables["CHORUS_STATUS_RATE_BURST"] == "45"
+    )
+    error_message = "status must limit polls by status_rate_per_minute and status_rate_burst"
+  }
+}
+
 run "proxy_hops_reach_every_function" {
   command = plan
 

@@ -34,7 +34,9 @@ const TTL_S = Number(process.env.MOCK_URL_TTL_S || 900);
 const MAX_TEXT = Number(process.env.MOCK_MAX_TEXT_CHARS || 1000);
 const JOB_MS = Number(process.env.MOCK_JOB_MS || 1200);
 const MAX_ITEMS = Number(process.env.MOCK_MAX_BATCH_ITEMS || 100);
-const MAX_BODY = 64 * 1024;
+// The body limit follows the item and text limits (docs/openapi.yaml): 8 KiB
+// and, per item, 2 KiB and six bytes (a \uXXXX escape) per character.
+const maxBody = (items) => 8 * 1024 + items * (2 * 1024 + 6 * MAX_TEXT);
 const SAMPLE_RATE = 22050;
 const SECRET = randomBytes(16);
 
@@ -80,7 +82,8 @@ class HttpError extends Error {
   }
 }
 
-async function readJson(req) {
+async function readJson(req, items = 1) {
+  const MAX_BODY = maxBody(items);
   const [type, ...params] = (req.headers['content-type'] || '').split(';').map((x) => x.trim().toLowerCase());
   if (type !== 'application/json') throw new HttpError(415, 'unsupported_media_type', 'Send the request as JSON (Content-Type: application/json).');
   const charset = params.find((x) => x.startsWith('charset='));
@@ -209,7 +212,7 @@ function view(job) {
     job_id: job.job_id, status, member_id: job.member_id, text: job.text, speed: job.speed, format: job.format,
     created_at: new Date(job.created).toISOString(), attempts: status === 'queued' ? 0 : 1,
   };
-  if (job.batch_id) out.batch_id = job.batch_id;
+  // A job's status never names its batch: a batch is read with its own id.
   if (status !== 'queued') out.started_at = new Date(job.created + JOB_MS / 3).toISOString();
   if (status === 'succeeded') {
     const exp = Date.now() + TTL_S * 1000;
@@ -330,14 +333,15 @@ async function handle(req, res) {
         if (!m) throw new HttpError(404, 'member_not_found', 'That member does not exist.');
         return send(res, 200, pub(m), { 'Cache-Control': 'public, max-age=60' });
       }
-      return send(res, 200, { members: members.filter((m) => m.active).map(pub) }, { 'Cache-Control': 'public, max-age=30' });
+      const limits = { max_text_chars: MAX_TEXT, max_batch_items: MAX_ITEMS, max_body_bytes: maxBody(MAX_ITEMS) };
+      return send(res, 200, { members: members.filter((m) => m.active).map(pub), limits }, { 'Cache-Control': 'public, max-age=30' });
     }
     if (p === '/api/synthesize') {
       const it = validateItem(decodeItem(await readJson(req)));
       return send(res, 202, enqueue([it], origin)[0]);
     }
     if (p === '/api/batch') {
-      const body = await readJson(req);
+      const body = await readJson(req, MAX_ITEMS);
       for (const k of Object.keys(body)) if (k !== 'items') throw new HttpError(400, 'unknown_field', `Unknown field "${k}".`, k);
       if (body.items != null && !Array.isArray(body.items)) throw new HttpError(400, 'invalid_field', 'items has the wrong type.', 'items');
       const raw = (body.items ?? []).map((it) => decodeItem(it, 'items.'));

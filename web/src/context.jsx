@@ -3,6 +3,7 @@
 // clips wherever the fan is in the app.
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
+import { parseLimits } from './lib/api.js';
 import { preferredFormat } from './lib/formats.js';
 import { addRecent, isPending, loadRecent, mergeJob, removeRecent, restoreRecent, saveRecent, STORAGE_KEY, updateRecent } from './lib/recent.js';
 import { createLedger } from './lib/allowance.js';
@@ -26,8 +27,8 @@ export function ChorusProvider({ client, storage = globalThis.localStorage, form
   useEffect(() => {
     const ac = new AbortController();
     setMembers((m) => ({ ...m, phase: 'loading', error: null }));
-    client.listMembers({ signal: ac.signal }).then(
-      (list) => setMembers({ phase: 'ready', list, error: null }),
+    client.profiles({ signal: ac.signal }).then(
+      ({ members: list, limits }) => setMembers({ phase: 'ready', list, limits, error: null }),
       (error) => {
         if (!ac.signal.aborted) setMembers({ phase: 'error', list: [], error });
       },
@@ -115,6 +116,9 @@ export function ChorusProvider({ client, storage = globalThis.localStorage, form
   const value = useMemo(() => ({
     client,
     config,
+    // What the API accepts, from its profiles answer once the members
+    // loaded (parseLimits), else the config's text limit.
+    limits: members.limits ?? parseLimits(null, config),
     format,
     ledger,
     now,

@@ -16,6 +16,10 @@ import { PageTitle } from './pages.jsx';
 import { Waveform } from './Waveform.jsx';
 import { useClip } from './useClip.js';
 
+/**
+ * MAX_ITEMS is the API's default batch size, used only when its profiles
+ * answer does not tell the deployment's (limits.max_batch_items).
+ */
 export const MAX_ITEMS = 100;
 
 /** LINE_HEIGHT_PX is the height of one line in the batch box and its gutter (they must agree). */
@@ -195,7 +199,8 @@ function CostNote({ quote, id, onSendSafe, busy }) {
  * made, survive leaving the page and reloading.
  */
 export function BatchPage({ memberId: initialMemberId }) {
-  const { client, config, format, ledger, members, memberById, addResult, updateResult } = useChorus();
+  const { client, config, limits, format, ledger, members, memberById, addResult, updateResult } = useChorus();
+  const maxItems = limits.maxBatchItems ?? MAX_ITEMS;
   const clipClient = useMemo(() => audioClient(client), [client]);
   const ids = useId();
   const [draft, setDraft] = useDraft('batch', { memberId: initialMemberId || '', text: '', speed: 1, batchId: '', sent: [] });
@@ -235,12 +240,12 @@ export function BatchPage({ memberId: initialMemberId }) {
 
   const member = memberById(memberId);
   const lines = parseLines(text);
-  const ctx = { maxTextChars: config.maxTextChars, lang: member?.voice?.language, memberName: member?.name };
+  const ctx = { maxTextChars: limits.maxTextChars, lang: member?.voice?.language, memberName: member?.name };
   const problems = lineProblems(lines, ctx, rejected);
   const badRows = [...problems.keys()];
   const valid = lines.filter((l) => !problems.has(l.row));
-  const tooMany = valid.length > MAX_ITEMS;
-  const quote = ledger.quote(Math.min(valid.length, MAX_ITEMS));
+  const tooMany = valid.length > maxItems;
+  const quote = ledger.quote(Math.min(valid.length, maxItems));
   const busy = phase === 'running';
   const foreign = languageWarning(valid.map((l) => l.text).join('\n'), member?.voice?.language, member?.name);
 
@@ -337,7 +342,7 @@ export function BatchPage({ memberId: initialMemberId }) {
     abortRef.current?.abort();
     const ac = new AbortController();
     abortRef.current = ac;
-    const chosen = valid.slice(0, Math.min(limit, MAX_ITEMS));
+    const chosen = valid.slice(0, Math.min(limit, maxItems));
     const items = chosen.map((l) => ({ memberId, text: l.text, speed, format, requestId: newRequestId() }));
     setPhase('running');
     try {
@@ -367,7 +372,7 @@ export function BatchPage({ memberId: initialMemberId }) {
       setPhase('edit');
       setDraft({ batchId: '', sent: [] });
       if (err instanceof ApiError && err.code === 'rate_limited') ledger.refused(items.length, err.retryAfter);
-      const msgCtx = { maxTextChars: config.maxTextChars, memberName: member?.name, blame: err?.code === 'rate_limited' ? ledger.blame() : null };
+      const msgCtx = { maxTextChars: limits.maxTextChars, maxItems, memberName: member?.name, blame: err?.code === 'rate_limited' ? ledger.blame() : null };
       const line = rejectionFor(err, chosen, msgCtx);
       if (line) {
         setRejected((r) => [...r.filter((x) => x.row !== line.row), line]);
@@ -387,7 +392,7 @@ export function BatchPage({ memberId: initialMemberId }) {
 
   const done = rows.filter((r) => isTerminal(r.status)).length;
   const errId = `${ids}-error`;
-  const sendCount = Math.min(valid.length, MAX_ITEMS);
+  const sendCount = Math.min(valid.length, maxItems);
   const describedBy = [`${ids}-count`, badRows.length ? `${ids}-problems` : '', foreign ? `${ids}-language` : '', error.field === 'text' ? errId : '', quote.limited && sendCount ? `${ids}-cost` : '']
     .filter(Boolean).join(' ');
   const accent = accentFor(memberId || 'chorus');
@@ -429,7 +434,7 @@ export function BatchPage({ memberId: initialMemberId }) {
           </div>
           <div className="field-foot">
             <span id={`${ids}-count`} className={`count${tooMany ? ' count-over' : ''}`}>
-              {lines.length} line{lines.length === 1 ? '' : 's'} · up to {MAX_ITEMS} per batch{tooMany ? ` (the rest stay in the box for the next one)` : ''}, {config.maxTextChars.toLocaleString('en')} characters each
+              {lines.length} line{lines.length === 1 ? '' : 's'} · up to {maxItems} per batch{tooMany ? ` (the rest stay in the box for the next one)` : ''}, {limits.maxTextChars.toLocaleString('en')} characters each
             </span>
           </div>
           {badRows.length > 0 ? (
@@ -467,7 +472,7 @@ export function BatchPage({ memberId: initialMemberId }) {
         {error.field === 'form' ? <p className="field-error form-error" role="alert">{error.message}</p> : null}
         <div className="actions">
           <button type="submit" className="btn btn-primary" aria-disabled={busy || sendCount === 0 ? 'true' : undefined}>
-            {busy ? 'Working…' : sendCount === 0 ? 'Make clips' : tooMany ? `Make the first ${MAX_ITEMS} clips`
+            {busy ? 'Working…' : sendCount === 0 ? 'Make clips' : tooMany ? `Make the first ${maxItems} clips`
               : `Make ${sendCount} clip${sendCount === 1 ? '' : 's'}${badRows.length ? `, skipping ${listRows(badRows)}` : ''}`}
           </button>
         </div>

@@ -33,7 +33,7 @@ export function checkLocally({ memberId, text, speed, maxTextChars, lang = '' })
  * whenever a new object is passed.
  */
 export function Composer({ member: fixedMember = null, initialMemberId = '', prefill = null }) {
-  const { client, config, format, ledger, now, members, memberById, recent, addResult, checkAgain } = useChorus();
+  const { client, config, limits, format, ledger, now, members, memberById, recent, addResult, checkAgain } = useChorus();
   const ids = useId();
   const [draft, setDraft] = useDraft(fixedMember ? `member:${fixedMember.id}` : 'compose',
     { memberId: fixedMember?.id || initialMemberId, text: '', speed: 1, jobId: '' });
@@ -67,7 +67,7 @@ export function Composer({ member: fixedMember = null, initialMemberId = '', pre
   }, [prefill, setDraft]);
 
   const member = fixedMember || memberById(memberId) || null;
-  const max = config.maxTextChars;
+  const max = limits.maxTextChars;
   const chars = countChars(text);
   const over = chars > max;
   // Text the voice cannot say is refused as it is typed: send stays off.

@@ -4,7 +4,7 @@ import { App } from '../App.jsx';
 import { ChorusProvider } from '../context.jsx';
 import { createClient } from '../lib/api.js';
 import { STORAGE_KEY } from '../lib/recent.js';
-import { CONFIG, fakeApi, json, noSleep, wavBytes } from '../test/fakeApi.js';
+import { CONFIG, MEMBERS, fakeApi, json, noSleep, wavBytes } from '../test/fakeApi.js';
 import { BatchPage, audioClient } from './BatchPage.jsx';
 import { Composer } from './Composer.jsx';
 import { MemberPage, MembersPage, RecentPage } from './pages.jsx';
@@ -786,6 +786,21 @@ describe('batch', () => {
     await screen.findByText(/100 of 100 done/);
     expect(api.calls.find((c) => c.path === '/api/batch').body.items).toHaveLength(100);
     expect(screen.getByLabelText(/Lines/).value).toBe('l100');
+  });
+
+  it("takes the batch size and text limit from the API's profiles answer, not from numbers of its own", async () => {
+    const limits = { max_text_chars: 8, max_batch_items: 3, max_body_bytes: 8192 + 3 * (2048 + 48) };
+    const { api } = setup(<BatchPage memberId="joon" />, {
+      steps: 2,
+      profiles: (url) => (url.pathname === '/api/profiles' && !url.searchParams.get('id') ? json(200, { members: MEMBERS, limits }) : null),
+    });
+    await waitFor(() => expect(screen.getByLabelText('Member').value).toBe('joon'));
+    fireEvent.change(screen.getByLabelText(/Lines/), { target: { value: 'a\nb\nc\nd' } });
+    expect(screen.getByText(/up to 3 per batch.*8 characters each/)).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Make the first 3 clips' }));
+    await screen.findByText(/3 of 3 done/);
+    expect(api.calls.find((c) => c.path === '/api/batch').body.items).toHaveLength(3);
+    expect(screen.getByLabelText(/Lines/).value).toBe('d');
   });
 
   it('sends nothing when no line can go, and says why', async () => {

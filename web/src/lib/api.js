@@ -75,6 +75,15 @@ export function nextDelay(delay, backoff = DEFAULT_BACKOFF) {
   return Math.min(backoff.maxMs, Math.round(delay * backoff.factor));
 }
 
+/** parseLimits reads the API's limits, falling back to the config's text limit. */
+export function parseLimits(raw, config) {
+  const whole = (v) => (Number.isInteger(v) && v >= 1 ? v : null);
+  return Object.freeze({
+    maxTextChars: whole(raw?.max_text_chars) ?? config.maxTextChars,
+    maxBatchItems: whole(raw?.max_batch_items),
+  });
+}
+
 /** newRequestId returns a random idempotency key for one submission. */
 export function newRequestId() {
   if (globalThis.crypto?.randomUUID) return globalThis.crypto.randomUUID();
@@ -180,13 +189,23 @@ export function createClient(config, { fetchImpl = (...a) => globalThis.fetch(..
       return fetchImpl(url, init);
     },
 
-    /** listMembers returns the members, ordered for display. */
-    async listMembers({ signal } = {}) {
+    /**
+     * profiles returns the members, ordered for display, and the limits the
+     * API accepts ({maxTextChars, maxBatchItems}; the config's maxTextChars
+     * and no batch limit when an older API does not say).
+     */
+    async profiles({ signal } = {}) {
       const data = await call(config.profilesUrl, { signal });
       if (!Array.isArray(data.members)) {
         throw new ApiError({ code: 'bad_response', message: 'profiles answer has no members list' });
       }
-      return [...data.members].sort((a, b) => (a.order ?? 0) - (b.order ?? 0) || String(a.name).localeCompare(String(b.name)));
+      const members = [...data.members].sort((a, b) => (a.order ?? 0) - (b.order ?? 0) || String(a.name).localeCompare(String(b.name)));
+      return { members, limits: parseLimits(data.limits, config) };
+    },
+
+    /** listMembers returns the members, ordered for display. */
+    async listMembers(opts) {
+      return (await client.profiles(opts)).members;
     },
 
     /** getMember returns one member; a missing one is ApiError code member_not_found. */

@@ -36,7 +36,9 @@ export function friendlyMessage(err, ctx = {}) {
     case 'bad_request':
       return 'Your browser sent something Chorus could not read. Reload the page and try again.';
     case 'too_many_items':
-      return 'That is more than 100 lines. Split them into smaller batches.';
+      return ctx.maxItems
+        ? `That is more than ${ctx.maxItems.toLocaleString('en')} lines. Split them into smaller batches.`
+        : 'That is too many lines at once. Split them into smaller batches.';
     case 'no_items':
       return 'Add at least one line to say.';
     case 'rate_limited': {

@@ -16,6 +16,9 @@ export const CONFIG = Object.freeze({
   statusWaitSeconds: 20,
 });
 
+/** LIMITS are what the fake's profiles answer says it accepts (the API's limits). */
+export const LIMITS = Object.freeze({ max_text_chars: CONFIG.maxTextChars, max_batch_items: 100, max_body_bytes: 8192 + 100 * (2048 + 6 * CONFIG.maxTextChars) });
+
 /** METHODS are the methods of each API path (docs/openapi.yaml); each also answers OPTIONS. */
 const METHODS = { '/api/profiles': ['GET', 'HEAD'], '/api/synthesize': ['POST'], '/api/batch': ['POST'], '/api/status': ['GET', 'HEAD'] };
 
@@ -62,7 +65,7 @@ export function fakeApi(script = {}) {
     j.polls++;
     if (j.gone || script.gone?.(j)) {
       return { job_id: id, status: 'succeeded', member_id: j.member_id, text: j.text, speed: j.speed ?? 1, format: j.format || 'wav', created_at: '2026-11-18T10:00:00Z',
-        started_at: '2026-11-18T10:00:01Z', finished_at: '2026-11-18T10:00:02Z', attempts: 1, ...(j.batch_id ? { batch_id: j.batch_id } : {}),
+        started_at: '2026-11-18T10:00:01Z', finished_at: '2026-11-18T10:00:02Z', attempts: 1,
         error: { code: 'audio_expired', message: 'This audio was deleted at the end of its retention period; ask for it again.' } };
     }
     if (script.job) {
@@ -72,7 +75,6 @@ export function fakeApi(script = {}) {
     const status = j.polls < steps ? (j.polls === 1 ? 'queued' : 'running') : 'succeeded';
     const format = j.format || 'wav';
     const out = { job_id: id, status, member_id: j.member_id, text: j.text, speed: j.speed ?? 1, format, created_at: '2026-11-25T10:00:00Z', attempts: 1 };
-    if (j.batch_id) out.batch_id = j.batch_id;
     if (status !== 'queued') out.started_at = '2026-11-25T10:00:01Z';
     if (status === 'succeeded') {
       out.finished_at = '2026-11-25T10:00:02Z';
@@ -122,7 +124,7 @@ export function fakeApi(script = {}) {
           const m = MEMBERS.find((x) => x.id === id);
           return m ? json(200, m) : json(404, { error: { code: 'member_not_found', message: 'no such member' } });
         }
-        return json(200, { members: MEMBERS });
+        return json(200, { members: MEMBERS, limits: LIMITS });
       }
       case '/api/synthesize': {
         if (script.synthesize) {
